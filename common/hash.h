@@ -1,0 +1,35 @@
+/* hash.h: XXH3 content hashes and fingerprints.
+ *
+ * Files are hashed with 64-bit XXH3 through page-aligned buffers. The hash
+ * routine is picked once at start: an AVX2 build of XXH3 where the CPU has
+ * it, the portable one elsewhere; both give the same values. */
+#ifndef KILN_HASH_H
+#define KILN_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Hashes a whole file. Returns 0 and sets *out, or -errno. */
+int hash_file(const char *path, uint64_t *out);
+/* Hashes from fd's current position to its end. Returns 0 or -errno. */
+int hash_fd(int fd, uint64_t *out);
+uint64_t hash_bytes(const void *data, size_t len);
+/* "avx2" or "sse2"/"scalar": which path is in use, for the log. */
+const char *hash_impl_name(void);
+
+/* A fingerprint: XXH3-64 over a sequence of typed, length-prefixed fields,
+ * so that ("ab","c") and ("a","bc") differ. */
+typedef struct fp_state {
+	uint8_t opaque[640] __attribute__((aligned(64)));
+} fp_state;
+
+void fp_init(fp_state *s);
+void fp_str(fp_state *s, const char *str); /* NULL hashes differently from "" */
+void fp_u64(fp_state *s, uint64_t v);
+void fp_bytes(fp_state *s, const void *p, size_t n);
+uint64_t fp_final(fp_state *s);
+
+/* 16 lowercase hex digits and a NUL. */
+void hash_hex(uint64_t h, char out[17]);
+
+#endif
