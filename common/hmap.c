@@ -1,0 +1,171 @@
+/* hmap.c: linear probing with tombstones; grows at 70% load. */
+#include "hmap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+#define TOMB_KEY ((const char *)1)
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = hash_bytes(s, strlen(s));
+	return h ? h : 1;
+}
+
+static uint64_t hash_int(int64_t k)
+{
+	uint64_t x = (uint64_t)k;
+	/* splitmix64 finaliser: cheap and mixes every bit */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x ? x : 1;
+}
+
+void hmap_init(hmap *m)
+{
+	memset(m, 0, sizeof *m);
+}
+
+void hmap_free(hmap *m)
+{
+	free(m->slots);
+	memset(m, 0, sizeof *m);
+}
+
+static bool slot_live(const hmap_slot *s)
+{
+	return s->h != 0 && s->key != TOMB_KEY;
+}
+
+static bool slot_eq(const hmap_slot *s, uint64_t h, const char *key, int64_t ikey)
+{
+	if (s->h != h || s->key == TOMB_KEY)
+		return false;
+	if (key)
+		return s->key && strcmp(s->key, key) == 0;
+	return !s->key && s->ikey == ikey;
+}
+
+static int grow(hmap *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 64;
+	if (m->cap && (m->n + 1) * 10 < m->cap * 5)
+		ncap = m->cap; /* mostly tombstones: rehash in place size */
+	hmap_slot *ns = calloc(ncap, sizeof *ns);
+	if (!ns)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		hmap_slot *s = &m->slots[i];
+		if (!slot_live(s))
+			continue;
+		size_t j = s->h & (ncap - 1);
+		while (ns[j].h)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = *s;
+	}
+	free(m->slots);
+	m->slots = ns;
+	m->cap = ncap;
+	m->tombs = 0;
+	return 0;
+}
+
+static int put(hmap *m, uint64_t h, const char *key, int64_t ikey, size_t value)
+{
+	if ((m->n + m->tombs + 1) * 10 > m->cap * 7) {
+		int rc = grow(m);
+		if (rc)
+			return rc;
+	}
+	size_t mask = m->cap - 1, i = h & mask;
+	hmap_slot *tomb = NULL;
+	for (;;) {
+		hmap_slot *s = &m->slots[i];
+		if (s->h == 0)
+			break;
+		if (s->key == TOMB_KEY) {
+			if (!tomb)
+				tomb = s;
+		} else if (slot_eq(s, h, key, ikey)) {
+			s->value = value;
+			return 0;
+		}
+		i = (i + 1) & mask;
+	}
+	hmap_slot *dst = tomb ? tomb : &m->slots[i];
+	if (tomb)
+		m->tombs--;
+	dst->h = h;
+	dst->key = key;
+	dst->ikey = ikey;
+	dst->value = value;
+	m->n++;
+	return 0;
+}
+
+static hmap_slot *find(const hmap *m, uint64_t h, const char *key, int64_t ikey)
+{
+	if (!m->cap)
+		return NULL;
+	size_t mask = m->cap - 1, i = h & mask;
+	for (;;) {
+		hmap_slot *s = &m->slots[i];
+		if (s->h == 0)
+			return NULL;
+		if (slot_eq(s, h, key, ikey))
+			return s;
+		i = (i + 1) & mask;
+	}
+}
+
+int hmap_put(hmap *m, const char *key, size_t value)
+{
+	return put(m, hash_str(key), key, 0, value);
+}
+
+int hmap_put_int(hmap *m, int64_t key, size_t value)
+{
+	return put(m, hash_int(key), NULL, key, value);
+}
+
+bool hmap_get(const hmap *m, const char *key, size_t *value)
+{
+	hmap_slot *s = find(m, hash_str(key), key, 0);
+	if (s && value)
+		*value = s->value;
+	return s != NULL;
+}
+
+bool hmap_get_int(const hmap *m, int64_t key, size_t *value)
+{
+	hmap_slot *s = find(m, hash_int(key), NULL, key);
+	if (s && value)
+		*value = s->value;
+	return s != NULL;
+}
+
+static bool del(hmap *m, hmap_slot *s)
+{
+	if (!s)
+		return false;
+	s->key = TOMB_KEY;
+	m->n--;
+	m->tombs++;
+	return true;
+}
+
+bool hmap_del(hmap *m, const char *key)
+{
+	return del(m, find(m, hash_str(key), key, 0));
+}
+
+bool hmap_del_int(hmap *m, int64_t key)
+{
+	return del(m, find(m, hash_int(key), NULL, key));
+}

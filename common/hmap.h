@@ -1,0 +1,39 @@
+/* hmap.h: an open-addressing hash map from a string or 64-bit integer key
+ * to a size_t value (usually an index into the caller's array).
+ *
+ * The map does not own keys: string keys must outlive the map (they normally
+ * point into the caller's records). */
+#ifndef KILN_HMAP_H
+#define KILN_HMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hmap_slot {
+	uint64_t h;      /* 0 = empty; hashes are forced non-zero */
+	const char *key; /* NULL for integer keys */
+	int64_t ikey;
+	size_t value;
+} hmap_slot;
+
+typedef struct hmap {
+	hmap_slot *slots;
+	size_t cap; /* power of two */
+	size_t n;
+	size_t tombs;
+} hmap;
+
+void hmap_init(hmap *m);
+void hmap_free(hmap *m);
+/* Inserts or replaces. Returns 0 or -ENOMEM. */
+int hmap_put(hmap *m, const char *key, size_t value);
+int hmap_put_int(hmap *m, int64_t key, size_t value);
+/* Returns true and sets *value (OUT) when found. */
+bool hmap_get(const hmap *m, const char *key, size_t *value);
+bool hmap_get_int(const hmap *m, int64_t key, size_t *value);
+/* Removes; returns true when the key was there. */
+bool hmap_del(hmap *m, const char *key);
+bool hmap_del_int(hmap *m, int64_t key);
+
+#endif

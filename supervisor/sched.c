@@ -1,0 +1,118 @@
+/* sched.c: a binary min-heap ordered by (escalated, critical, priority, seq). */
+#include "sched.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sched_init(sched *s)
+{
+	memset(s, 0, sizeof *s);
+}
+
+void sched_free(sched *s)
+{
+	free(s->heap);
+	memset(s, 0, sizeof *s);
+}
+
+/* True when a must run before b. */
+static bool before(const sched_item *a, const sched_item *b)
+{
+	if (a->escalated != b->escalated)
+		return a->escalated;
+	if (a->critical != b->critical)
+		return a->critical;
+	if (a->priority != b->priority)
+		return a->priority > b->priority;
+	return a->seq < b->seq;
+}
+
+static void swap(sched_item *a, sched_item *b)
+{
+	sched_item t = *a;
+	*a = *b;
+	*b = t;
+}
+
+static void sift_up(sched *s, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!before(&s->heap[i], &s->heap[p]))
+			break;
+		swap(&s->heap[i], &s->heap[p]);
+		i = p;
+	}
+}
+
+static void sift_down(sched *s, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < s->n && before(&s->heap[l], &s->heap[m]))
+			m = l;
+		if (r < s->n && before(&s->heap[r], &s->heap[m]))
+			m = r;
+		if (m == i)
+			break;
+		swap(&s->heap[i], &s->heap[m]);
+		i = m;
+	}
+}
+
+int sched_push(sched *s, size_t job, bool escalated, bool critical, int64_t priority)
+{
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 256;
+		sched_item *nh = realloc(s->heap, ncap * sizeof *nh);
+		if (!nh)
+			return -ENOMEM;
+		s->heap = nh;
+		s->cap = ncap;
+	}
+	sched_item *it = &s->heap[s->n];
+	it->job = job;
+	it->escalated = escalated;
+	it->critical = critical;
+	it->priority = priority;
+	it->seq = s->next_seq++;
+	sift_up(s, s->n++);
+	return 0;
+}
+
+bool sched_pop(sched *s, sched_item *out)
+{
+	if (s->n == 0)
+		return false;
+	*out = s->heap[0];
+	s->heap[0] = s->heap[--s->n];
+	if (s->n)
+		sift_down(s, 0);
+	return true;
+}
+
+bool sched_escalate(sched *s, size_t job)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->heap[i].job != job)
+			continue;
+		s->heap[i].escalated = true;
+		sift_up(s, i);
+		return true;
+	}
+	return false;
+}
+
+size_t sched_count(const sched *s)
+{
+	return s->n;
+}
+
+size_t sched_critical_count(const sched *s)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < s->n; i++)
+		c += s->heap[i].critical;
+	return c;
+}
