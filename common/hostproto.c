@@ -1,0 +1,306 @@
+/* hostproto.c: the supervisor <-> builder host messages (see hostproto.h for
+ * the wire shapes). The field helpers are msg.c's, so errors read the same
+ * way on both links. */
+#include <errno.h>
+#include <string.h>
+
+#include "hostproto.h"
+#include "kerr.h"
+
+static const char *const status_names[] = {
+    [HP_OK] = "ok",
+    [HP_CRASHED] = "crashed",
+    [HP_TIMEOUT] = "timeout",
+    [HP_PROTOCOL_ERROR] = "protocol_error",
+    [HP_SPAWN_FAILED] = "spawn_failed",
+    [HP_CANCELLED] = "cancelled",
+};
+
+#define N_STATUS (sizeof(status_names) / sizeof(status_names[0]))
+
+const char *hp_status_name(hp_status s)
+{
+	if ((unsigned)s < N_STATUS)
+		return status_names[s];
+	return "crashed";
+}
+
+static int dec_level(msg_dec *d, const msgpack_object *m, msg_level *out)
+{
+	const char *s = NULL;
+	int rc = msg_dec_str(d, m, "level", 0, &s);
+	if (rc)
+		return rc;
+	for (int l = MSG_LEVEL_INFO; l <= MSG_LEVEL_ERROR; l++) {
+		if (strcmp(s, msg_level_name((msg_level)l)) == 0) {
+			*out = (msg_level)l;
+			return 0;
+		}
+	}
+	return msg_dec_fail(d, "level", "expected \"info\", \"warning\" or \"error\", got \"%.64s\"", s);
+}
+
+static int dec_builder(msg_dec *d, const msgpack_object *m, hp_builder *b)
+{
+	uint64_t timeout_s = 0, memory_mb = 0;
+	int rc;
+	if ((rc = msg_dec_str(d, m, "key", 0, &b->key)) || (rc = msg_dec_str(d, m, "exec", 0, &b->exec)) ||
+	    (rc = msg_dec_strs(d, m, "args", 0, &b->args)) ||
+	    (rc = msg_dec_bool(d, m, "persistent", 0, &b->persistent)) ||
+	    (rc = msg_dec_u64(d, m, "timeout_s", 0, UINT32_MAX, &timeout_s)) ||
+	    (rc = msg_dec_u64(d, m, "memory_mb", 0, UINT32_MAX, &memory_mb)))
+		return rc;
+	b->timeout_s = (uint32_t)timeout_s;
+	b->memory_mb = (uint32_t)memory_mb;
+	return 0;
+}
+
+/* Copies a bin object into the arena. */
+static int copy_bin(msg_dec *d, const msgpack_object *o, hp_bytes *out)
+{
+	if (o->type != MSGPACK_OBJECT_BIN)
+		return msg_dec_fail(d, NULL, "expected binary data, got %s", msg_dec_type_name(o));
+	uint8_t *p = arena_alloc(d->a, o->via.bin.size);
+	if (!p)
+		return -ENOMEM;
+	if (o->via.bin.size)
+		memcpy(p, o->via.bin.ptr, o->via.bin.size);
+	out->data = p;
+	out->len = o->via.bin.size;
+	return 0;
+}
+
+static int dec_run(msg_dec *d, const msgpack_object *m, hp_run *r)
+{
+	const msgpack_object *b = NULL;
+	const msgpack_object_array *frames = NULL;
+	int rc;
+
+	if ((rc = msg_dec_u64(d, m, "id", 0, UINT64_MAX, &r->id)) ||
+	    (rc = msg_dec_map(d, m, "builder", 0, &b)))
+		return rc;
+	size_t saved = msg_dec_push_key(d, "builder");
+	rc = dec_builder(d, b, &r->builder);
+	msg_dec_pop(d, saved);
+	if (rc)
+		return rc;
+	if ((rc = msg_dec_str(d, m, "cwd", 0, &r->cwd)) || (rc = msg_dec_array(d, m, "frames", 0, &frames)))
+		return rc;
+	r->frames = arena_alloc(d->a, (frames->size ? frames->size : 1) * sizeof(*r->frames));
+	if (!r->frames)
+		return -ENOMEM;
+	saved = msg_dec_push_key(d, "frames");
+	for (uint32_t i = 0; i < frames->size && rc == 0; i++) {
+		size_t s2 = msg_dec_push_idx(d, i);
+		rc = copy_bin(d, &frames->ptr[i], &r->frames[i]);
+		msg_dec_pop(d, s2);
+	}
+	msg_dec_pop(d, saved);
+	if (rc)
+		return rc;
+	r->n_frames = frames->size;
+	return 0;
+}
+
+static int dec_log(msg_dec *d, const msgpack_object *m, hp_log *l)
+{
+	uint64_t idx = 0;
+	int rc;
+	if ((rc = msg_dec_u64(d, m, "id", 0, UINT64_MAX, &l->id)) ||
+	    (rc = msg_dec_u64(d, m, "idx", 0, UINT32_MAX, &idx)) || (rc = dec_level(d, m, &l->level)) ||
+	    (rc = msg_dec_str(d, m, "message", MSG_DEC_TEXT, &l->message)) ||
+	    (rc = msg_dec_kvs(d, m, "context", MSG_DEC_TEXT, &l->context)))
+		return rc;
+	l->idx = (uint32_t)idx;
+	return 0;
+}
+
+static int dec_reply(msg_dec *d, const msgpack_object *m, hp_reply *r)
+{
+	uint64_t idx = 0;
+	const char *status = NULL;
+	int rc;
+
+	if ((rc = msg_dec_u64(d, m, "id", 0, UINT64_MAX, &r->id)) ||
+	    (rc = msg_dec_u64(d, m, "idx", 0, UINT32_MAX, &idx)) ||
+	    (rc = msg_dec_str(d, m, "status", 0, &status)) ||
+	    (rc = msg_dec_str(d, m, "detail", MSG_DEC_TEXT, &r->detail)) ||
+	    (rc = msg_dec_strs(d, m, "stderr_tail", MSG_DEC_TEXT, &r->stderr_tail)) ||
+	    (rc = msg_dec_u64(d, m, "duration_us", 0, UINT64_MAX, &r->duration_us)))
+		return rc;
+	r->idx = (uint32_t)idx;
+	size_t s;
+	for (s = 0; s < N_STATUS; s++)
+		if (strcmp(status, status_names[s]) == 0)
+			break;
+	if (s == N_STATUS)
+		return msg_dec_fail(d, "status", "unknown status \"%.64s\"", status);
+	r->status = (hp_status)s;
+
+	/* The frame key must be present: bin for "ok", nil otherwise. */
+	const msgpack_object *f = msg_dec_get(m, "frame");
+	if (!f)
+		return msg_dec_fail(d, "frame", "missing");
+	if (r->status == HP_OK) {
+		size_t saved = msg_dec_push_key(d, "frame");
+		rc = copy_bin(d, f, &r->frame);
+		msg_dec_pop(d, saved);
+		return rc;
+	}
+	if (f->type != MSGPACK_OBJECT_NIL)
+		return msg_dec_fail(d, "frame", "expected nil for status \"%s\", got %s", status,
+		                    msg_dec_type_name(f));
+	return 0;
+}
+
+int hp_decode(const uint8_t *buf, size_t len, arena *a, hp_msg *out, char *err, size_t errsz)
+{
+	msgpack_unpacked u;
+	msg_dec d;
+	const char *t = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	msg_dec_init(&d, a, err, errsz);
+	msgpack_unpacked_init(&u);
+	rc = msg_unpack_map(buf, len, &u, err, errsz);
+	if (rc)
+		goto out;
+	const msgpack_object *m = &u.data;
+	rc = msg_dec_str(&d, m, "t", 0, &t);
+	if (rc)
+		goto out;
+	if (strcmp(t, "run") == 0) {
+		out->type = HP_T_RUN;
+		rc = dec_run(&d, m, &out->u.run);
+	} else if (strcmp(t, "cancel") == 0) {
+		out->type = HP_T_CANCEL;
+		rc = msg_dec_u64(&d, m, "id", 0, UINT64_MAX, &out->u.cancel_id);
+	} else if (strcmp(t, "shutdown") == 0) {
+		out->type = HP_T_SHUTDOWN;
+	} else if (strcmp(t, "hello") == 0) {
+		out->type = HP_T_HELLO;
+		rc = msg_dec_i64(&d, m, "pid", 0, &out->u.hello_pid);
+	} else if (strcmp(t, "log") == 0) {
+		out->type = HP_T_LOG;
+		rc = dec_log(&d, m, &out->u.log);
+	} else if (strcmp(t, "reply") == 0) {
+		out->type = HP_T_REPLY;
+		rc = dec_reply(&d, m, &out->u.reply);
+	} else {
+		rc = msg_dec_fail(&d, "t", "unknown message \"%.64s\"", t);
+	}
+out:
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+static void enc_t(msg_enc *e, size_t nfields, const char *t)
+{
+	msg_enc_map(e, nfields);
+	msg_enc_str(e, "t");
+	msg_enc_str(e, t);
+}
+
+int hp_encode_run(msgpack_sbuffer *sb, const hp_run *m)
+{
+	msg_enc e;
+	msg_enc_init(&e, sb);
+	enc_t(&e, 5, "run");
+	msg_enc_str(&e, "id");
+	msg_enc_u64(&e, m->id);
+	msg_enc_str(&e, "builder");
+	msg_enc_map(&e, 6);
+	msg_enc_str(&e, "key");
+	msg_enc_str(&e, m->builder.key);
+	msg_enc_str(&e, "exec");
+	msg_enc_str(&e, m->builder.exec);
+	msg_enc_str(&e, "args");
+	msg_enc_strs(&e, &m->builder.args);
+	msg_enc_str(&e, "persistent");
+	msg_enc_bool(&e, m->builder.persistent);
+	msg_enc_str(&e, "timeout_s");
+	msg_enc_u64(&e, m->builder.timeout_s);
+	msg_enc_str(&e, "memory_mb");
+	msg_enc_u64(&e, m->builder.memory_mb);
+	msg_enc_str(&e, "cwd");
+	msg_enc_str(&e, m->cwd);
+	msg_enc_str(&e, "frames");
+	msg_enc_array(&e, m->n_frames);
+	for (size_t i = 0; i < m->n_frames; i++)
+		msg_enc_bin(&e, m->frames[i].data, m->frames[i].len);
+	return msg_enc_done(&e);
+}
+
+int hp_encode_cancel(msgpack_sbuffer *sb, uint64_t id)
+{
+	msg_enc e;
+	msg_enc_init(&e, sb);
+	enc_t(&e, 2, "cancel");
+	msg_enc_str(&e, "id");
+	msg_enc_u64(&e, id);
+	return msg_enc_done(&e);
+}
+
+int hp_encode_shutdown(msgpack_sbuffer *sb)
+{
+	msg_enc e;
+	msg_enc_init(&e, sb);
+	enc_t(&e, 1, "shutdown");
+	return msg_enc_done(&e);
+}
+
+int hp_encode_hello(msgpack_sbuffer *sb, int64_t pid)
+{
+	msg_enc e;
+	msg_enc_init(&e, sb);
+	enc_t(&e, 2, "hello");
+	msg_enc_str(&e, "pid");
+	msg_enc_i64(&e, pid);
+	return msg_enc_done(&e);
+}
+
+int hp_encode_log(msgpack_sbuffer *sb, const hp_log *m)
+{
+	msg_enc e;
+	msg_enc_init(&e, sb);
+	enc_t(&e, 6, "log");
+	msg_enc_str(&e, "id");
+	msg_enc_u64(&e, m->id);
+	msg_enc_str(&e, "idx");
+	msg_enc_u64(&e, m->idx);
+	msg_enc_str(&e, "level");
+	msg_enc_str(&e, msg_level_name(m->level));
+	msg_enc_str(&e, "message");
+	msg_enc_str(&e, m->message);
+	msg_enc_str(&e, "context");
+	msg_enc_kvs(&e, &m->context);
+	return msg_enc_done(&e);
+}
+
+int hp_encode_reply(msgpack_sbuffer *sb, const hp_reply *m)
+{
+	msg_enc e;
+	msg_enc_init(&e, sb);
+	enc_t(&e, 8, "reply");
+	msg_enc_str(&e, "id");
+	msg_enc_u64(&e, m->id);
+	msg_enc_str(&e, "idx");
+	msg_enc_u64(&e, m->idx);
+	msg_enc_str(&e, "status");
+	msg_enc_str(&e, hp_status_name(m->status));
+	msg_enc_str(&e, "detail");
+	msg_enc_str(&e, m->detail);
+	msg_enc_str(&e, "frame");
+	/* Only an "ok" reply carries the builder's frame; the decoder holds
+	 * the sender to that. */
+	if (m->status == HP_OK)
+		msg_enc_bin(&e, m->frame.data, m->frame.len);
+	else
+		msg_enc_nil(&e);
+	msg_enc_str(&e, "stderr_tail");
+	msg_enc_strs(&e, &m->stderr_tail);
+	msg_enc_str(&e, "duration_us");
+	msg_enc_u64(&e, m->duration_us);
+	return msg_enc_done(&e);
+}
