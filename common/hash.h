@@ -32,4 +32,22 @@ uint64_t fp_final(fp_state *s);
 /* 16 lowercase hex digits and a NUL. */
 void hash_hex(uint64_t h, char out[17]);
 
+/* Internal: one build of XXH3 behind a table, so that common/hash.c and
+ * common/hash_avx2.c (compiled with -mavx2) agree on the signatures. A state
+ * is the opaque storage of an fp_state. Only hash.c calls these. */
+typedef struct hash_impl {
+	const char *name;
+	uint64_t (*bytes)(const void *data, size_t len);
+	void (*reset)(void *state);
+	void (*update)(void *state, const void *data, size_t len);
+	uint64_t (*digest)(const void *state);
+} hash_impl;
+/* Executes AVX2 instructions: use only where the CPU has them. */
+extern const hash_impl hash_impl_avx2;
+
+/* Test hook: makes "avx2" or "portable" the path in use from now on, so that
+ * tests can check both give the same values. Returns 0, or KILN_E_NOTFOUND
+ * when the name is unknown or this CPU cannot run that path. */
+int hash_force_impl(const char *name);
+
 #endif
