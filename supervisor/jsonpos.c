@@ -492,6 +492,8 @@ static int parse_object(parser *ps, jp_value *v)
 			return FAIL(ps, ps->p, "unterminated object (opened at %d:%d)", v->line, v->col);
 		if (*ps->p == '}' && comma_line)
 			return fail_at(ps, KILN_E_CONFIG, comma_line, comma_col, "trailing comma before '}'");
+		if (*ps->p == '/')
+			return FAIL(ps, ps->p, "comments are not allowed in JSON");
 		if (*ps->p != '"')
 			return FAIL(ps, ps->p, "expected a key in double quotes, found %s",
 			            byte_desc(ps->p, b));
