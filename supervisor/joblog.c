@@ -1,0 +1,124 @@
+/* joblog.c: JSON Lines job logs, written through jansson so every string is
+ * escaped correctly whatever a builder sends. */
+#include "joblog.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void iso8601_ms(int64_t ms, char out[32])
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* Builders may send bytes that are not UTF-8; such a string is kept with
+ * its non-ASCII bytes replaced, rather than dropped. */
+static json_t *jstr(const char *s, size_t n)
+{
+	json_t *j = json_stringn(s, n);
+	if (j)
+		return j;
+	char *c = malloc(n + 1);
+	if (!c)
+		return json_string("");
+	for (size_t i = 0; i < n; i++)
+		c[i] = (s[i] > 0 && s[i] < 0x7f) ? s[i] : '?';
+	c[n] = 0;
+	j = json_stringn(c, n);
+	free(c);
+	return j ? j : json_string("");
+}
+
+int joblog_open(joblog *jl, const char *dir, int64_t job_id, int64_t start_ms)
+{
+	memset(jl, 0, sizeof *jl);
+	snprintf(jl->path, sizeof jl->path, "%s/%lld-%lld.log", dir, (long long)job_id, (long long)start_ms);
+	jl->f = fopen(jl->path, "we");
+	if (!jl->f)
+		return -errno;
+	return 0;
+}
+
+void joblog_line(joblog *jl, msg_level level, const char *source, const char *message, const msg_kvs *ctx)
+{
+	if (level == MSG_LEVEL_WARNING)
+		jl->warnings++;
+	else if (level == MSG_LEVEL_ERROR)
+		jl->errors++;
+	if (!jl->f)
+		return;
+	size_t mlen = message ? strlen(message) : 0;
+	if (jl->bytes + mlen > JOBLOG_MAX_BYTES) {
+		jl->dropped += mlen;
+		return;
+	}
+	char ts[32];
+	iso8601_ms(wall_ms(), ts);
+	json_t *o = json_object();
+	json_t *c = json_object();
+	json_object_set_new(o, "time", json_string(ts));
+	json_object_set_new(o, "level", json_string(msg_level_name(level)));
+	json_object_set_new(o, "source", json_string(source ? source : "kiln"));
+	json_object_set_new(o, "message", jstr(message ? message : "", mlen));
+	for (size_t i = 0; ctx && i < ctx->n; i++) {
+		const char *k = ctx->items[i].key ? ctx->items[i].key : "";
+		const char *v = ctx->items[i].value ? ctx->items[i].value : "";
+		json_t *kj = jstr(k, strlen(k));
+		json_object_set_new(c, json_string_value(kj), jstr(v, strlen(v)));
+		json_decref(kj);
+	}
+	json_object_set_new(o, "context", c);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (s) {
+		size_t n = strlen(s);
+		fwrite(s, 1, n, jl->f);
+		fputc('\n', jl->f);
+		jl->bytes += n + 1;
+		free(s);
+	}
+	json_decref(o);
+}
+
+void joblog_linef(joblog *jl, msg_level level, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	joblog_line(jl, level, "kiln", buf, NULL);
+}
+
+void joblog_close(joblog *jl)
+{
+	if (!jl->f)
+		return;
+	if (jl->dropped) {
+		char note[128];
+		uint64_t d = jl->dropped;
+		jl->dropped = 0;
+		jl->bytes = 0; /* let the note itself through */
+		snprintf(note, sizeof note, "log capped at %u bytes: %llu more bytes dropped", JOBLOG_MAX_BYTES,
+			 (unsigned long long)d);
+		int w = jl->warnings;
+		joblog_line(jl, MSG_LEVEL_WARNING, "kiln", note, NULL);
+		jl->warnings = w; /* the cap is kiln's note, not the builder's warning */
+	}
+	fclose(jl->f);
+	jl->f = NULL;
+}
