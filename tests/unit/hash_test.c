@@ -6,7 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <threads.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,14 +231,16 @@ static void test_errors(void)
 	CHECK(h == 7);
 }
 
-/* Threads each get their own read buffer; values must not mix. */
+/* Threads each get their own read buffer; values must not mix. (C11 threads
+ * rather than <pthread.h>, which pulls in <sched.h>: the unit tests'
+ * include path has supervisor/sched.h, which shadows it.) */
 typedef struct job {
 	char path[128];
 	size_t n;
 	long bad;
 } job;
 
-static void *thread_main(void *arg)
+static int thread_main(void *arg)
 {
 	job *j = arg;
 	uint64_t got = 0;
@@ -246,22 +248,22 @@ static void *thread_main(void *arg)
 	for (int i = 0; i < 20; i++)
 		if (hash_file(j->path, &got) != 0 || got != XXH3_64bits(data, j->n))
 			j->bad++;
-	return NULL;
+	return 0;
 }
 
 static void test_threads(void)
 {
 	job a = {.n = 300001}, b = {.n = 900007};
-	pthread_t t1, t2;
+	thrd_t t1, t2;
 
 	snprintf(a.path, sizeof a.path, "%s/t1", tmpdir);
 	snprintf(b.path, sizeof b.path, "%s/t2", tmpdir);
 	CHECK_EQ_INT(write_file(a.path, data, a.n), 0);
 	CHECK_EQ_INT(write_file(b.path, data, b.n), 0);
-	CHECK_EQ_INT(pthread_create(&t1, NULL, thread_main, &a), 0);
-	CHECK_EQ_INT(pthread_create(&t2, NULL, thread_main, &b), 0);
-	pthread_join(t1, NULL);
-	pthread_join(t2, NULL);
+	CHECK_EQ_INT(thrd_create(&t1, thread_main, &a), thrd_success);
+	CHECK_EQ_INT(thrd_create(&t2, thread_main, &b), thrd_success);
+	thrd_join(t1, NULL);
+	thrd_join(t2, NULL);
 	CHECK_EQ_INT(a.bad, 0);
 	CHECK_EQ_INT(b.bad, 0);
 	unlink(a.path);
