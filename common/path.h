@@ -8,7 +8,8 @@
 #define KILN_PATH_MAX 4096
 
 /* Lexically normalises in into out: collapses "//" and "/./", resolves ".."
- * against the components before it, drops a trailing slash (but keeps "/").
+ * against the components before it, drops a trailing slash (but keeps "/");
+ * a relative path that resolves to nothing becomes ".".
  * A relative path whose ".." would climb above its start is KILN_E_PATH; an
  * absolute one cannot climb above "/". Returns 0, KILN_E_PATH, or
  * KILN_E_TOOBIG when out is too small. */
@@ -24,13 +25,15 @@ int path_check_relative(const char *p, size_t len);
  * 0x7f are left alone). */
 void path_lower(char *s);
 
-/* out = a + "/" + b (b absolute replaces a). Returns 0 or KILN_E_TOOBIG. */
+/* out = a + "/" + b (b absolute replaces a). out may be a (appending in
+ * place) but not b. Returns 0 or KILN_E_TOOBIG. */
 int path_join(char *out, size_t outsz, const char *a, const char *b);
 
 /* Pointer to the last component of p (after the last '/'). */
 const char *path_basename(const char *p);
 
-/* The extension of the last component without the dot ("" when none). */
+/* The extension of the last component without the dot ("" when none; a
+ * leading dot, as in ".gitignore", is not an extension). */
 const char *path_ext(const char *p);
 
 /* mkdir -p. Returns 0 or -errno. */

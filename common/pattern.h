@@ -22,7 +22,8 @@ typedef struct kpattern kpattern;
 int pattern_compile(const char *src, kpattern **out, char *err, size_t errsz);
 
 /* Matches rel (path relative to the scan folder). Returns 1 on a match, 0 on
- * none, KILN_E_LIMIT when the regex hit a limit. Not thread-safe per
+ * none, KILN_E_LIMIT when the regex hit a limit (any other PCRE2 failure,
+ * which should not happen, is -ENOMEM or KILN_E_REGEX). Not thread-safe per
  * pattern (it keeps its match data). */
 int pattern_match(kpattern *p, const char *rel);
 
@@ -34,8 +35,8 @@ void pattern_free(kpattern *p);
  * excludes and user filters. Case-sensitive unless the pattern says (?i). */
 int regex_compile(const char *re, kpattern **out, char *err, size_t errsz);
 
-/* Translates a glob into a PCRE2 pattern (exposed for tests). Returns 0 or
- * KILN_E_TOOBIG. */
+/* Translates a glob into a PCRE2 pattern (exposed for tests). Returns 0,
+ * KILN_E_TOOBIG, or KILN_E_REGEX for an unterminated '['. */
 int glob_to_regex(const char *glob, char *out, size_t outsz);
 
 #endif
