@@ -1116,7 +1116,7 @@ int msg_encode_process_job_req(msgpack_sbuffer *sb, const msg_process_job_req *m
 
 static void enc_product(msg_enc *e, const msg_product *p)
 {
-	msg_enc_map(e, 8);
+	msg_enc_map(e, 7);
 	msg_enc_str(e, "file");
 	msg_enc_str(e, p->file);
 	msg_enc_str(e, "asset_type");
