@@ -512,8 +512,9 @@ static void frame_finish(host *h, hp_status st, const char *detail, const uint8_
 	};
 	send_reply(h, &r);
 	if (st != HP_OK)
-		klog(KLOG_WARN, "run %" PRIu64 " frame %" PRIu32 " (%s): %s: %s", c->id, c->idx,
-		     b ? hb_name(b) : "?", hp_status_name(st), detail);
+		klog(st == HP_CANCELLED ? KLOG_INFO : KLOG_WARN,
+		     "run %" PRIu64 " frame %" PRIu32 " (%s): %s: %s", c->id, c->idx, b ? hb_name(b) : "?",
+		     hp_status_name(st), detail);
 
 	c->active = false;
 	c->b = NULL;

@@ -1,0 +1,788 @@
+/* host_test.c: runs the real kiln-builder-host with this test acting as the
+ * supervisor: an NNG pair socket listening on a fresh ipc path, runs sent,
+ * logs and replies checked. The builders are tests/builders/tb_echo (the
+ * SDK, well behaved) and tb_fault (breaks the protocol in many ways). */
+#include <errno.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pair1/pair.h>
+
+#include "arena.h"
+#include "hostproto.h"
+#include "msg.h"
+#include "test.h"
+
+static char tmpdir[PATH_MAX];
+static char host_bin[PATH_MAX], echo_bin[PATH_MAX], fault_bin[PATH_MAX];
+
+/* ---- helpers ---- */
+
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void nap_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* True once pid no longer exists (reaped, not just a zombie), polling up
+ * to ms milliseconds. */
+static bool pid_gone(pid_t pid, int ms)
+{
+	uint64_t end = ms_now() + (uint64_t)ms;
+	for (;;) {
+		if (kill(pid, 0) != 0 && errno == ESRCH)
+			return true;
+		if (ms_now() >= end)
+			return false;
+		nap_ms(10);
+	}
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void path_join(char *out, const char *dir, const char *name)
+{
+	snprintf(out, PATH_MAX, "%s/%s", dir, name);
+}
+
+/* ---- the fake supervisor ---- */
+
+typedef struct sup {
+	nng_socket s;
+	bool open;
+	pid_t host;
+	char dir[PATH_MAX];
+	char scratch[PATH_MAX];
+	char log[PATH_MAX];
+	uint64_t next_id;
+} sup;
+
+typedef struct result {
+	arena *a;
+	hp_log *logs;
+	size_t n_logs, cap_logs;
+	hp_reply replies[16];
+	size_t n_replies;
+	int unexpected;
+} result;
+
+static void result_free(result *r)
+{
+	arena_free(r->a);
+	free(r->logs);
+	memset(r, 0, sizeof(*r));
+}
+
+static int sup_recv(sup *s, arena *a, hp_msg *m)
+{
+	nng_msg *msg = NULL;
+	char err[256];
+	int rv = nng_recvmsg(s->s, &msg, 0);
+	if (rv != 0) {
+		fprintf(stderr, "recv: %s\n", nng_strerror(rv));
+		return -1;
+	}
+	int rc = hp_decode(nng_msg_body(msg), nng_msg_len(msg), a, m, err, sizeof(err));
+	nng_msg_free(msg);
+	if (rc != 0) {
+		fprintf(stderr, "host sent a broken message: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static bool sup_start(sup *s, const char *name)
+{
+	char url[PATH_MAX + 16];
+	memset(s, 0, sizeof(*s));
+	path_join(s->dir, tmpdir, name);
+	path_join(s->scratch, s->dir, "scratch");
+	path_join(s->log, s->dir, "host.log");
+	if (mkdir(s->dir, 0700) != 0 || mkdir(s->scratch, 0700) != 0)
+		return false;
+	snprintf(url, sizeof(url), "ipc://%s/h.sock", s->dir);
+	if (nng_pair1_open(&s->s) != 0)
+		return false;
+	s->open = true;
+	nng_socket_set_ms(s->s, NNG_OPT_RECVTIMEO, 15000);
+	nng_socket_set_ms(s->s, NNG_OPT_SENDTIMEO, 5000);
+	nng_socket_set_size(s->s, NNG_OPT_RECVMAXSZ, 0);
+	if (nng_listen(s->s, url, NULL, 0) != 0)
+		return false;
+
+	s->host = fork();
+	if (s->host < 0)
+		return false;
+	if (s->host == 0) {
+		int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd < 0 || dup2(fd, 2) < 0 || chdir(s->scratch) != 0)
+			_exit(126);
+		execl(host_bin, host_bin, "--connect", url, "--id", "7", (char *)NULL);
+		_exit(127);
+	}
+
+	arena *a = arena_new();
+	hp_msg m;
+	bool ok = a && sup_recv(s, a, &m) == 0 && m.type == HP_T_HELLO && m.u.hello_pid == s->host;
+	arena_free(a);
+	return ok;
+}
+
+/* Waits up to ms for the host to exit; returns its wait status or -1. */
+static int sup_wait_host(sup *s, int ms)
+{
+	uint64_t end = ms_now() + (uint64_t)ms;
+	int st;
+	while (ms_now() < end) {
+		if (waitpid(s->host, &st, WNOHANG) == s->host) {
+			s->host = 0;
+			return st;
+		}
+		nap_ms(10);
+	}
+	return -1;
+}
+
+static void sup_stop(sup *s, bool dump_log)
+{
+	if (s->open)
+		nng_close(s->s);
+	s->open = false;
+	if (s->host > 0) {
+		kill(s->host, SIGKILL);
+		waitpid(s->host, NULL, 0);
+		s->host = 0;
+	}
+	if (dump_log) {
+		char buf[4096];
+		FILE *f = fopen(s->log, "r");
+		fprintf(stderr, "---- %s ----\n", s->log);
+		while (f && fgets(buf, sizeof(buf), f))
+			fputs(buf, stderr);
+		if (f)
+			fclose(f);
+	}
+}
+
+static uint64_t sup_send_run(sup *s, const hp_builder *b, const char *cwd, hp_bytes *frames, size_t n)
+{
+	msgpack_sbuffer sb;
+	hp_run run = {.id = ++s->next_id, .builder = *b, .cwd = cwd, .frames = frames, .n_frames = n};
+	msgpack_sbuffer_init(&sb);
+	int rc = hp_encode_run(&sb, &run);
+	if (rc == 0)
+		rc = nng_send(s->s, sb.data, sb.size, 0);
+	msgpack_sbuffer_destroy(&sb);
+	CHECK_EQ_INT(rc, 0);
+	return run.id;
+}
+
+static void sup_send_simple(sup *s, bool cancel, uint64_t id)
+{
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	int rc = cancel ? hp_encode_cancel(&sb, id) : hp_encode_shutdown(&sb);
+	if (rc == 0)
+		rc = nng_send(s->s, sb.data, sb.size, 0);
+	msgpack_sbuffer_destroy(&sb);
+	CHECK_EQ_INT(rc, 0);
+}
+
+/* Collects logs and replies of run id until it has n replies. */
+static int sup_collect(sup *s, uint64_t id, size_t n, result *r)
+{
+	if (!r->a)
+		r->a = arena_new();
+	while (r->n_replies < n) {
+		hp_msg m;
+		if (sup_recv(s, r->a, &m) != 0)
+			return -1;
+		if (m.type == HP_T_LOG && m.u.log.id == id) {
+			if (r->n_logs == r->cap_logs) {
+				r->cap_logs = r->cap_logs ? r->cap_logs * 2 : 64;
+				r->logs = realloc(r->logs, r->cap_logs * sizeof(*r->logs));
+			}
+			r->logs[r->n_logs++] = m.u.log;
+		} else if (m.type == HP_T_REPLY && m.u.reply.id == id && r->n_replies < 16) {
+			CHECK_EQ_INT(m.u.reply.idx, r->n_replies);
+			r->replies[r->n_replies++] = m.u.reply;
+		} else {
+			r->unexpected++;
+		}
+	}
+	return 0;
+}
+
+static int sup_run(sup *s, const hp_builder *b, const char *cwd, hp_bytes *frames, size_t n, result *r)
+{
+	memset(r, 0, sizeof(*r));
+	uint64_t id = sup_send_run(s, b, cwd, frames, n);
+	int rc = sup_collect(s, id, n, r);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(r->n_replies, n);
+	CHECK_EQ_INT(r->unexpected, 0);
+	return rc;
+}
+
+/* ---- frames ---- */
+
+static hp_bytes take_sb(msgpack_sbuffer *sb)
+{
+	hp_bytes f = {(const uint8_t *)sb->data, sb->size};
+	sb->data = NULL;
+	sb->size = sb->alloc = 0;
+	return f;
+}
+
+static hp_bytes frame_describe(void)
+{
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msg_encode_describe_req(&sb);
+	return take_sb(&sb);
+}
+
+static hp_bytes frame_cj(const char *source)
+{
+	msgpack_sbuffer sb;
+	const char *plats[] = {"pc"};
+	char full[256];
+	snprintf(full, sizeof(full), "/w/%s", source);
+	msg_create_jobs_req req = {
+	    .source_file = source,
+	    .watch_folder = "/w",
+	    .full_path = full,
+	    .source_uuid = "00000000-0000-0000-0000-000000000001",
+	    .builder_uuid = "6f1c0a3e-8a8e-4c57-9a4e-0d3c2b1a0e01",
+	    .platforms = {plats, 1},
+	};
+	msgpack_sbuffer_init(&sb);
+	msg_encode_create_jobs_req(&sb, &req);
+	return take_sb(&sb);
+}
+
+static void frames_free(hp_bytes *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free((void *)f[i].data);
+}
+
+/* ---- queries on results ---- */
+
+static int log_pid(const result *r, uint32_t idx)
+{
+	for (size_t i = 0; i < r->n_logs; i++)
+		if (r->logs[i].idx == idx && strncmp(r->logs[i].message, "pid ", 4) == 0)
+			return atoi(r->logs[i].message + 4);
+	return -1;
+}
+
+static const hp_log *find_log(const result *r, msg_level lvl, const char *prefix)
+{
+	for (size_t i = 0; i < r->n_logs; i++)
+		if (r->logs[i].level == lvl && strncmp(r->logs[i].message, prefix, strlen(prefix)) == 0)
+			return &r->logs[i];
+	return NULL;
+}
+
+static size_t count_logs(const result *r, const char *prefix)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_logs; i++)
+		if (strncmp(r->logs[i].message, prefix, strlen(prefix)) == 0)
+			n++;
+	return n;
+}
+
+static const char *ctx_get(const hp_log *l, const char *key)
+{
+	for (size_t i = 0; i < l->context.n; i++)
+		if (strcmp(l->context.items[i].key, key) == 0)
+			return l->context.items[i].value;
+	return NULL;
+}
+
+static bool has(const char *s, const char *needle)
+{
+	bool ok = s && strstr(s, needle);
+	if (!ok)
+		fprintf(stderr, "  \"%s\" does not contain \"%s\"\n", s ? s : "(null)", needle);
+	return ok;
+}
+
+/* ---- the tests ---- */
+
+static hp_builder echo_spec(const char *key, bool persistent)
+{
+	hp_builder b = {
+	    .key = key, .exec = echo_bin, .persistent = persistent, .timeout_s = 10, .memory_mb = 512};
+	return b;
+}
+
+static hp_builder fault_spec(const char *key, uint32_t timeout_s)
+{
+	hp_builder b = {
+	    .key = key, .exec = fault_bin, .persistent = true, .timeout_s = timeout_s, .memory_mb = 512};
+	return b;
+}
+
+static int echo_pid; /* the persistent tb_echo of test_echo */
+
+static void test_echo(sup *s)
+{
+	hp_builder b = echo_spec("echo", true);
+	hp_bytes f[2] = {frame_describe(), frame_cj("a.txt")};
+	result r;
+	char err[256];
+
+	sup_run(s, &b, "", f, 2, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	CHECK_EQ_INT(r.replies[1].status, HP_OK);
+	CHECK_EQ_STR(r.replies[0].detail, "");
+
+	arena *a = arena_new();
+	msg_describe d;
+	CHECK_EQ_INT(
+	    msg_decode_describe(r.replies[0].frame.data, r.replies[0].frame.len, a, &d, err, sizeof(err)), 0);
+	CHECK_EQ_STR(d.name, "tb_echo");
+	CHECK_EQ_INT(d.patterns.n, 1);
+	msg_create_jobs_resp cj;
+	CHECK_EQ_INT(msg_decode_create_jobs_resp(r.replies[1].frame.data, r.replies[1].frame.len, a, &cj, err,
+	                                         sizeof(err)),
+	             0);
+	CHECK_EQ_INT(cj.result, MSG_RESULT_SUCCESS);
+	CHECK_EQ_INT(cj.n_jobs, 1);
+	if (cj.n_jobs == 1) {
+		CHECK_EQ_STR(cj.jobs[0].job_key, "echo");
+		CHECK_EQ_STR(cj.jobs[0].platform, "pc");
+	}
+	arena_free(a);
+	CHECK(r.replies[1].duration_us > 0);
+
+	/* stderr lines become logs of the frame that was running, the level
+	 * prefix stripped. */
+	const hp_log *w = find_log(&r, MSG_LEVEL_WARNING, "careful with a.txt");
+	const hp_log *e = find_log(&r, MSG_LEVEL_ERROR, "broken a.txt");
+	const hp_log *i = find_log(&r, MSG_LEVEL_INFO, "just info");
+	CHECK(w && w->idx == 1);
+	CHECK(e && e->idx == 1);
+	CHECK(i && i->idx == 1);
+	echo_pid = log_pid(&r, 1);
+	CHECK(echo_pid > 0);
+	result_free(&r);
+	frames_free(f, 2);
+
+	/* A persistent builder serves the next run too. */
+	hp_bytes g[1] = {frame_cj("b.txt")};
+	sup_run(s, &b, "", g, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	CHECK_EQ_INT(log_pid(&r, 0), echo_pid);
+	result_free(&r);
+	frames_free(g, 1);
+}
+
+static void test_oneshot(sup *s)
+{
+	hp_builder b = echo_spec("echo-oneshot", false);
+	hp_bytes f[2] = {frame_cj("a.txt"), frame_cj("b.txt")};
+	char job[PATH_MAX];
+	result r;
+
+	path_join(job, s->dir, "job1");
+	mkdir(job, 0700);
+	sup_run(s, &b, job, f, 2, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	CHECK_EQ_INT(r.replies[1].status, HP_OK);
+	int p0 = log_pid(&r, 0), p1 = log_pid(&r, 1);
+	CHECK(p0 > 0 && p1 > 0);
+	CHECK(p0 != p1);
+	CHECK(p0 != echo_pid && p1 != echo_pid);
+	/* Each got a shutdown frame after its reply. */
+	CHECK(pid_gone(p0, 3000));
+	CHECK(pid_gone(p1, 3000));
+	result_free(&r);
+	frames_free(f, 2);
+}
+
+typedef struct fault_case {
+	const char *mode;
+	hp_status status;
+	const char *detail; /* a substring of the expected detail */
+} fault_case;
+
+static void test_faults(sup *s)
+{
+	static const fault_case cases[] = {
+	    {"segv", HP_CRASHED, "killed by signal 11 (Segmentation fault)"},
+	    {"abort", HP_CRASHED, "killed by signal 6 (Aborted)"},
+	    {"exit3", HP_CRASHED, "exited with code 3 before replying"},
+	    {"exit0", HP_CRASHED, "exited with code 0 without replying"},
+	    {"garbage", HP_PROTOCOL_ERROR, "over the 64 MiB limit"},
+	    {"toobig", HP_PROTOCOL_ERROR, "frame length of 4294967295 bytes, over the 64 MiB limit"},
+	    {"notmap", HP_PROTOCOL_ERROR, "not a map"},
+	    {"wrongtype", HP_PROTOCOL_ERROR, "replied with type \"describe\" to a \"create_jobs\" request"},
+	    {"badlog", HP_PROTOCOL_ERROR, "broken log frame"},
+	    {"partial", HP_CRASHED, "exited with code 2 before replying (in the middle of a frame)"},
+	    {"closeout", HP_CRASHED, "closed its output without replying"},
+	};
+	hp_builder b = fault_spec("fault", 5);
+	result r;
+
+	/* A first run to learn the pid of the persistent process. */
+	hp_bytes f0[1] = {frame_cj("ok")};
+	sup_run(s, &b, "", f0, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	int prev = log_pid(&r, 0);
+	CHECK(prev > 0);
+	result_free(&r);
+	frames_free(f0, 1);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const fault_case *fc = &cases[i];
+		hp_bytes f[2] = {frame_cj(fc->mode), frame_cj("ok")};
+		sup_run(s, &b, "", f, 2, &r);
+		fprintf(stderr, "fault %s: %s: %s\n", fc->mode, hp_status_name(r.replies[0].status),
+		        r.replies[0].detail);
+		CHECK_EQ_INT(r.replies[0].status, fc->status);
+		CHECK(has(r.replies[0].detail, fc->detail));
+		CHECK(r.replies[0].frame.data == NULL);
+		/* The failed process is gone by the time of the reply... */
+		CHECK(kill(prev, 0) != 0);
+		/* ...and the next frame got a fresh one that works. */
+		CHECK_EQ_INT(r.replies[1].status, HP_OK);
+		int pid = log_pid(&r, 1);
+		CHECK(pid > 0 && pid != prev);
+		prev = pid;
+		result_free(&r);
+		frames_free(f, 2);
+	}
+}
+
+static void test_timeout(sup *s)
+{
+	hp_builder b = fault_spec("fault", 1);
+	hp_bytes f[2] = {frame_cj("hang"), frame_cj("ok")};
+	result r;
+	uint64_t t0 = ms_now();
+
+	sup_run(s, &b, "", f, 2, &r);
+	uint64_t took = ms_now() - t0;
+	CHECK_EQ_INT(r.replies[0].status, HP_TIMEOUT);
+	CHECK_EQ_STR(r.replies[0].detail, "no reply within 1 s");
+	CHECK(r.replies[0].duration_us >= 1000000);
+	CHECK(took >= 1000 && took < 4000);
+	CHECK_EQ_INT(r.replies[1].status, HP_OK);
+	result_free(&r);
+	frames_free(f, 2);
+}
+
+static void test_stderr(sup *s)
+{
+	hp_builder b = fault_spec("fault", 10);
+	result r;
+
+	hp_bytes f[1] = {frame_cj("stderr")};
+	sup_run(s, &b, "", f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	const hp_log *w = find_log(&r, MSG_LEVEL_WARNING, "careful now");
+	const hp_log *e = find_log(&r, MSG_LEVEL_ERROR, "this is bad");
+	const hp_log *i = find_log(&r, MSG_LEVEL_INFO, "plain words");
+	CHECK(w && strcmp(w->message, "careful now") == 0);
+	CHECK(e && strcmp(e->message, "this is bad") == 0);
+	CHECK(i != NULL);
+	result_free(&r);
+	frames_free(f, 1);
+
+	/* 25,000 lines: 20,000 are forwarded, then one warning, and the reply
+	 * still arrives. */
+	hp_bytes g[1] = {frame_cj("flood")};
+	sup_run(s, &b, "", g, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	CHECK_EQ_INT(count_logs(&r, "flood line"), 20000);
+	const hp_log *t = find_log(&r, MSG_LEVEL_WARNING, "stderr truncated: ");
+	CHECK(t != NULL);
+	if (t) {
+		CHECK(strtoull(t->message + strlen("stderr truncated: "), NULL, 10) >= 5000 * 70);
+		CHECK(has(t->message, "more bytes dropped"));
+		CHECK(t == &r.logs[r.n_logs - 1]);
+	}
+	result_free(&r);
+	frames_free(g, 1);
+
+	/* Endless stderr: the host keeps draining, the timeout ends it, and
+	 * the tail holds the last lines. */
+	hp_builder b1 = fault_spec("fault", 1);
+	hp_bytes h[1] = {frame_cj("endless")};
+	sup_run(s, &b1, "", h, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_TIMEOUT);
+	CHECK(find_log(&r, MSG_LEVEL_WARNING, "stderr truncated: ") != NULL);
+	CHECK(count_logs(&r, "endless line") <= 20000);
+	CHECK_EQ_INT(r.replies[0].stderr_tail.n, 20);
+	if (r.replies[0].stderr_tail.n == 20)
+		CHECK(has(r.replies[0].stderr_tail.items[19], "endless line"));
+	result_free(&r);
+	frames_free(h, 1);
+}
+
+static void test_grandchild(sup *s)
+{
+	hp_builder b = fault_spec("fault", 10);
+	hp_bytes f[2] = {frame_cj("fork"), frame_cj("ok")};
+	result r;
+
+	sup_run(s, &b, "", f, 2, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_CRASHED);
+	CHECK(has(r.replies[0].detail, "exited with code 0 without replying"));
+	const hp_log *l = find_log(&r, MSG_LEVEL_INFO, "grandchild ");
+	CHECK(l != NULL);
+	if (l) {
+		pid_t gc = atoi(l->message + strlen("grandchild "));
+		CHECK(gc > 0);
+		CHECK(pid_gone(gc, 3000));
+	}
+	/* The tail of a failure carries the last stderr lines. */
+	CHECK(r.replies[0].stderr_tail.n >= 1);
+	CHECK_EQ_INT(r.replies[1].status, HP_OK);
+	result_free(&r);
+	frames_free(f, 2);
+}
+
+static void test_spawn_failure(sup *s)
+{
+	char missing[PATH_MAX], want[PATH_MAX + 64];
+	result r;
+
+	path_join(missing, s->dir, "no-such-builder");
+	hp_builder b = {
+	    .key = "missing", .exec = missing, .persistent = true, .timeout_s = 5, .memory_mb = 512};
+	hp_bytes f[1] = {frame_cj("x")};
+	sup_run(s, &b, "", f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_SPAWN_FAILED);
+	snprintf(want, sizeof(want), "cannot start %s: No such file or directory", missing);
+	CHECK_EQ_STR(r.replies[0].detail, want);
+	result_free(&r);
+
+	/* A one-shot builder whose job folder is missing. */
+	hp_builder b2 = echo_spec("echo-badcwd", false);
+	sup_run(s, &b2, "/nonexistent-kiln-dir/job", f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_SPAWN_FAILED);
+	CHECK(has(r.replies[0].detail, "chdir /nonexistent-kiln-dir/job: No such file or directory"));
+	result_free(&r);
+	frames_free(f, 1);
+}
+
+static void test_sandbox(sup *s)
+{
+	char job[PATH_MAX];
+	const char *args[] = {"env"};
+	hp_builder b = {.key = "env",
+	                .exec = fault_bin,
+	                .args = {args, 1},
+	                .persistent = false,
+	                .timeout_s = 1,
+	                .memory_mb = 256};
+	hp_bytes f[1] = {frame_cj("x")};
+	result r;
+
+	path_join(job, s->dir, "jobenv");
+	mkdir(job, 0700);
+	sup_run(s, &b, job, f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	const hp_log *l = find_log(&r, MSG_LEVEL_INFO, "env");
+	CHECK(l != NULL);
+	if (l) {
+		CHECK_EQ_STR(ctx_get(l, "cwd"), job);
+		CHECK_EQ_STR(ctx_get(l, "tmpdir"), job);
+		CHECK_EQ_STR(ctx_get(l, "secret"), "absent");
+		CHECK_EQ_STR(ctx_get(l, "kiln_var"), "yes");
+		CHECK_EQ_STR(ctx_get(l, "nofile"), "1024");
+		CHECK_EQ_STR(ctx_get(l, "core"), "0");
+		CHECK_EQ_STR(ctx_get(l, "cpu"), "12");
+#ifdef __SANITIZE_ADDRESS__
+		CHECK_EQ_STR(ctx_get(l, "as"), "unlimited");
+#else
+		CHECK_EQ_STR(ctx_get(l, "as"), "268435456");
+#endif
+		CHECK_EQ_STR(ctx_get(l, "fds"), "0,1,2");
+		CHECK_EQ_STR(ctx_get(l, "own_group"), "yes");
+		CHECK_EQ_STR(ctx_get(l, "sigpipe"), "default");
+	}
+	result_free(&r);
+
+	/* A persistent builder works in the host's own scratch folder. */
+	b.persistent = true;
+	sup_run(s, &b, job, f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	l = find_log(&r, MSG_LEVEL_INFO, "env");
+	CHECK(l && ctx_get(l, "cwd") && strcmp(ctx_get(l, "cwd"), s->scratch) == 0);
+	CHECK(l && ctx_get(l, "tmpdir") && strcmp(ctx_get(l, "tmpdir"), s->scratch) == 0);
+	result_free(&r);
+	frames_free(f, 1);
+}
+
+static void test_cancel(sup *s)
+{
+	hp_builder b = fault_spec("fault", 10);
+	hp_bytes f[2] = {frame_cj("hang"), frame_cj("ok")};
+	hp_bytes g[1] = {frame_cj("ok")};
+	result r, r2;
+
+	memset(&r, 0, sizeof(r));
+	memset(&r2, 0, sizeof(r2));
+	uint64_t t0 = ms_now();
+	uint64_t id = sup_send_run(s, &b, "", f, 2);
+	/* A second run queued behind it is not affected. */
+	uint64_t id2 = sup_send_run(s, &b, "", g, 1);
+	nap_ms(300);
+	sup_send_simple(s, true, id);
+	CHECK_EQ_INT(sup_collect(s, id, 2, &r), 0);
+	CHECK_EQ_INT(r.replies[0].status, HP_CANCELLED);
+	CHECK_EQ_INT(r.replies[1].status, HP_CANCELLED);
+	CHECK(ms_now() - t0 < 3000);
+	CHECK_EQ_INT(sup_collect(s, id2, 1, &r2), 0);
+	CHECK_EQ_INT(r2.replies[0].status, HP_OK);
+	CHECK(log_pid(&r2, 0) > 0);
+	result_free(&r);
+	result_free(&r2);
+	frames_free(f, 2);
+	frames_free(g, 1);
+}
+
+static int lru_pids[9];
+
+static void test_lru(sup *s)
+{
+	char keys[9][16];
+	hp_bytes f[1] = {frame_cj("x")};
+	result r;
+
+	for (int i = 0; i < 9; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "lru%d", i);
+		hp_builder b = echo_spec(keys[i], true);
+		sup_run(s, &b, "", f, 1, &r);
+		CHECK_EQ_INT(r.replies[0].status, HP_OK);
+		lru_pids[i] = log_pid(&r, 0);
+		CHECK(lru_pids[i] > 0);
+		result_free(&r);
+	}
+	/* Nine keys (plus the echo and fault builders from before) with room
+	 * for eight: the least recently used ones were stopped. */
+	CHECK(pid_gone(lru_pids[0], 4000));
+	CHECK(pid_gone(echo_pid, 4000));
+	for (int i = 1; i < 9; i++)
+		CHECK(kill(lru_pids[i], 0) == 0);
+	hp_builder b8 = echo_spec(keys[8], true);
+	sup_run(s, &b8, "", f, 1, &r);
+	CHECK_EQ_INT(log_pid(&r, 0), lru_pids[8]);
+	result_free(&r);
+	hp_builder b0 = echo_spec(keys[0], true);
+	sup_run(s, &b0, "", f, 1, &r);
+	CHECK(log_pid(&r, 0) > 0 && log_pid(&r, 0) != lru_pids[0]);
+	lru_pids[0] = log_pid(&r, 0);
+	result_free(&r);
+	frames_free(f, 1);
+}
+
+static void test_shutdown(sup *s)
+{
+	sup_send_simple(s, false, 0);
+	int st = sup_wait_host(s, 5000);
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (int i = 0; i < 9; i++)
+		if (lru_pids[i] > 0)
+			CHECK(pid_gone(lru_pids[i], 1000));
+}
+
+static void test_peer_gone(void)
+{
+	sup s;
+	result r;
+	CHECK(sup_start(&s, "peer"));
+	hp_builder b = echo_spec("echo", true);
+	hp_bytes f[1] = {frame_cj("x")};
+	sup_run(&s, &b, "", f, 1, &r);
+	int pid = log_pid(&r, 0);
+	CHECK(pid > 0);
+	result_free(&r);
+	frames_free(f, 1);
+
+	nng_close(s.s);
+	s.open = false;
+	int st = sup_wait_host(&s, 5000);
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(pid > 0 && pid_gone(pid, 2000));
+	sup_stop(&s, st == -1);
+}
+
+int main(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return 1;
+	self[n] = '\0';
+	char *bindir = dirname(self);
+	path_join(host_bin, bindir, "kiln-builder-host");
+	path_join(echo_bin, bindir, "tb_echo");
+	path_join(fault_bin, bindir, "tb_fault");
+	if (access(host_bin, X_OK) != 0 || access(echo_bin, X_OK) != 0 || access(fault_bin, X_OK) != 0) {
+		fprintf(stderr, "need kiln-builder-host, tb_echo and tb_fault beside %s\n", self);
+		return 1;
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kiln-host-test-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return 1;
+	/* The host passes KILN_* on to builders and holds other variables back. */
+	setenv("KILN_TEST_VAR", "yes", 1);
+	setenv("SECRET_TOKEN", "hunter2", 1);
+	signal(SIGPIPE, SIG_IGN);
+
+	sup s;
+	bool started = sup_start(&s, "main");
+	CHECK(started);
+	if (started) {
+		test_echo(&s);
+		test_oneshot(&s);
+		test_faults(&s);
+		test_timeout(&s);
+		test_stderr(&s);
+		test_grandchild(&s);
+		test_spawn_failure(&s);
+		test_sandbox(&s);
+		test_cancel(&s);
+		test_lru(&s);
+		test_shutdown(&s);
+	}
+	sup_stop(&s, test_failed_ > 0 || getenv("KILN_HOST_TEST_LOG"));
+	test_peer_gone();
+
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	TEST_DONE();
+}
