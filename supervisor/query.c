@@ -1,0 +1,576 @@
+/* query.c: dispatch of the read-only commands and the helpers they share
+ * (options, opening the database, the REGEXP function, JSON and tables). */
+#include "query.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "kerr.h"
+#include "pattern.h"
+#include "query_priv.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(qctx *q, int argc, char **argv);
+} commands[] = {
+    {"jobs", q_cmd_jobs},         {"job", q_cmd_job},           {"assets", q_cmd_assets},
+    {"asset", q_cmd_asset},       {"products", q_cmd_products}, {"product", q_cmd_product},
+    {"builders", q_cmd_builders}, {"status", q_cmd_status},     {"reprocess", q_cmd_reprocess},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+int query_is_command(const char *argv0)
+{
+	if (!argv0)
+		return 0;
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(argv0, commands[i].name) == 0)
+			return 1;
+	return 0;
+}
+
+int query_run(const kiln_config *cfg, int argc, char **argv)
+{
+	qctx *q = NULL;
+	int rc = Q_USAGE;
+
+	if (argc < 1 || !argv[0]) {
+		fprintf(stderr, "kiln: no command given\n");
+		return Q_USAGE;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(argv[0], commands[i].name) != 0)
+			continue;
+		/* The context is on the heap: it holds a path buffer and an
+		 * error buffer that do not belong on a caller's stack. */
+		q = calloc(1, sizeof *q);
+		if (!q) {
+			fprintf(stderr, "kiln %s: out of memory\n", argv[0]);
+			return Q_USAGE;
+		}
+		q->cfg = cfg;
+		q->cmd = commands[i].name;
+		rc = commands[i].fn(q, argc, argv);
+		/* Whatever the command printed must reach its reader even when
+		 * the caller leaves with _exit(). */
+		if (fflush(stdout) != 0 && rc == Q_OK) {
+			fprintf(stderr, "kiln %s: writing the output: %s\n", q->cmd, strerror(errno));
+			rc = Q_USAGE;
+		}
+		q_close(q);
+		free(q);
+		return rc;
+	}
+	fprintf(stderr, "kiln: unknown command '%s'\n", argv[0]);
+	return Q_USAGE;
+}
+
+/* ---- formatting ---- */
+
+int query_asset_id(const char *uuid, int64_t sub_id, char *out, size_t outsz)
+{
+	char u[37];
+	size_t i;
+	uint64_t v;
+	int n;
+
+	for (i = 0; i < 36 && uuid[i]; i++) {
+		char c = uuid[i];
+		u[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	u[i] = '\0';
+	/* Builders send sub ids as unsigned 32-bit numbers; one that went
+	 * through a signed 32-bit integer on the way must still print as the
+	 * same id. */
+	if (sub_id >= INT32_MIN && sub_id <= (int64_t)UINT32_MAX)
+		v = (uint32_t)sub_id;
+	else
+		v = (uint64_t)sub_id;
+	n = snprintf(out, outsz, "{%s}:%" PRIx64, u, v);
+	if (n < 0 || (size_t)n >= outsz)
+		return KILN_E_TOOBIG;
+	return 0;
+}
+
+void query_iso_time(int64_t ms, char out[32])
+{
+	/* Floor division, so that times before 1970 still print correctly. */
+	int64_t secs = ms / 1000, frac = ms % 1000;
+	if (frac < 0) {
+		frac += 1000;
+		secs -= 1;
+	}
+	time_t t = (time_t)secs;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(out, 32, "%" PRId64, ms);
+		return;
+	}
+	char date[24];
+	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%.20s.%03dZ", date, (int)frac);
+}
+
+void q_fmt_duration(int64_t ms, char *out, size_t outsz)
+{
+	if (ms < 1000)
+		snprintf(out, outsz, "%" PRId64 " ms", ms);
+	else if (ms < 60000)
+		snprintf(out, outsz, "%.1f s", (double)ms / 1000.0);
+	else
+		snprintf(out, outsz, "%" PRId64 " min %02" PRId64 " s", ms / 60000, (ms / 1000) % 60);
+}
+
+/* ---- options ---- */
+
+int q_parse_args(qctx *q, int argc, char **argv, const qopt *opts, const char **pos, int max_pos, int *n_pos,
+                 const char *usage)
+{
+	bool only_pos = false;
+	*n_pos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (only_pos || a[0] != '-' || a[1] == '\0') {
+			if (*n_pos >= max_pos) {
+				fprintf(stderr, "kiln %s: unexpected argument '%s'\nusage: kiln %s\n", q->cmd,
+				        a, usage);
+				return Q_USAGE;
+			}
+			pos[(*n_pos)++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = true;
+			continue;
+		}
+		if (strcmp(a, "--json") == 0) {
+			q->json = true;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			printf("usage: kiln %s\n", usage);
+			return -1;
+		}
+		const qopt *o = NULL;
+		const char *eq = strchr(a, '=');
+		size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+		for (const qopt *p = opts; p && p->name; p++) {
+			if (strlen(p->name) == nlen && strncmp(p->name, a, nlen) == 0) {
+				o = p;
+				break;
+			}
+		}
+		if (!o) {
+			fprintf(stderr, "kiln %s: unknown option '%.*s'\nusage: kiln %s\n", q->cmd, (int)nlen,
+			        a, usage);
+			return Q_USAGE;
+		}
+		if (!o->has_arg) {
+			if (eq) {
+				fprintf(stderr, "kiln %s: option %s takes no value\n", q->cmd, o->name);
+				return Q_USAGE;
+			}
+			*o->flag = true;
+			continue;
+		}
+		if (eq) {
+			*o->val = eq + 1;
+		} else if (i + 1 < argc) {
+			*o->val = argv[++i];
+		} else {
+			fprintf(stderr, "kiln %s: option %s needs a value\nusage: kiln %s\n", q->cmd, o->name,
+			        usage);
+			return Q_USAGE;
+		}
+	}
+	return 0;
+}
+
+int q_status_index(const char *s)
+{
+	for (int i = 0; i < 6; i++)
+		if (strcmp(s, db_statuses[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- database ---- */
+
+static void q_pattern_free(void *p)
+{
+	pattern_free(p);
+}
+
+/* REGEXP(pattern, subject), which SQLite calls for "subject REGEXP pattern".
+ * The compiled pattern is kept as auxiliary data of the (constant) pattern
+ * argument, so it is compiled once per statement, not once per row. */
+static void q_regexp_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	qctx *q = sqlite3_user_data(ctx);
+	const char *re = (const char *)sqlite3_value_text(argv[0]);
+	const char *subject = (const char *)sqlite3_value_text(argv[1]);
+	kpattern *p = NULL;
+	bool fresh = false;
+	int m;
+
+	(void)argc;
+	if (!re || !subject) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	p = sqlite3_get_auxdata(ctx, 0);
+	if (!p) {
+		char err[256];
+		int rc = regex_compile(re, &p, err, sizeof err);
+		if (rc != 0) {
+			q->regex_rc = rc;
+			snprintf(q->regex_err, sizeof q->regex_err, "filter: %s", err);
+			sqlite3_result_error(ctx, q->regex_err, -1);
+			return;
+		}
+		fresh = true;
+	}
+	m = pattern_match(p, subject);
+	if (m == KILN_E_LIMIT) {
+		q->regex_rc = m;
+		snprintf(q->regex_err, sizeof q->regex_err, "filter: regex hit its match limit");
+		sqlite3_result_error(ctx, q->regex_err, -1);
+	} else {
+		/* Other match errors (a subject that is not valid UTF-8) are
+		 * no match: one odd file name must not break a listing. */
+		sqlite3_result_int(ctx, m == 1);
+	}
+	/* SQLite may free the data at once, so p is not used after this. */
+	if (fresh)
+		sqlite3_set_auxdata(ctx, 0, p, q_pattern_free);
+}
+
+int q_check_regex(qctx *q, const char *re)
+{
+	kpattern *p = NULL;
+	char err[256];
+	if (regex_compile(re, &p, err, sizeof err) != 0) {
+		fprintf(stderr, "kiln %s: filter: %s\n", q->cmd, err);
+		return Q_USAGE;
+	}
+	pattern_free(p);
+	return 0;
+}
+
+int q_open(qctx *q, bool readonly)
+{
+	char err[1024];
+	struct stat sb;
+	int n = snprintf(q->dbpath, sizeof q->dbpath, "%s/assetdb.sqlite", q->cfg->cache);
+	if (n < 0 || (size_t)n >= sizeof q->dbpath) {
+		fprintf(stderr, "kiln %s: the cache path is too long\n", q->cmd);
+		return Q_USAGE;
+	}
+	/* Checked here rather than left to SQLite, which would create the
+	 * file on a writable open and says only "unable to open" on a
+	 * read-only one. */
+	if (stat(q->dbpath, &sb) != 0 && errno == ENOENT) {
+		fprintf(stderr, "no database yet at %s: run kiln batch first\n", q->dbpath);
+		return 0;
+	}
+	int rc = db_open(q->dbpath, readonly, &q->db, err, sizeof err);
+	if (rc == KILN_E_NOTFOUND) {
+		fprintf(stderr, "no database yet at %s: run kiln batch first\n", q->dbpath);
+		q->db = NULL;
+		return 0;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "kiln %s: %s\n", q->cmd, err);
+		q->db = NULL;
+		return Q_USAGE;
+	}
+	if (sqlite3_create_function_v2(q->db->h, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, q,
+	                               q_regexp_fn, NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "kiln %s: registering REGEXP: %s\n", q->cmd, sqlite3_errmsg(q->db->h));
+		db_close(q->db);
+		q->db = NULL;
+		return Q_USAGE;
+	}
+	return 0;
+}
+
+void q_close(qctx *q)
+{
+	if (q->db) {
+		db_close(q->db);
+		q->db = NULL;
+	}
+}
+
+int q_prepare(qctx *q, const char *sql, sqlite3_stmt **out)
+{
+	*out = NULL;
+	if (sqlite3_prepare_v2(q->db->h, sql, -1, out, NULL) != SQLITE_OK) {
+		fprintf(stderr, "kiln %s: database: %s\n", q->cmd, sqlite3_errmsg(q->db->h));
+		sqlite3_finalize(*out);
+		*out = NULL;
+		return Q_USAGE;
+	}
+	return 0;
+}
+
+int q_step_failed(qctx *q, int src)
+{
+	if (q->regex_rc != 0)
+		fprintf(stderr, "kiln %s: %s\n", q->cmd, q->regex_err);
+	else
+		fprintf(stderr, "kiln %s: database: %s (%s)\n", q->cmd, sqlite3_errmsg(q->db->h),
+		        sqlite3_errstr(src));
+	return Q_USAGE;
+}
+
+/* ---- JSON ---- */
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), or 0 when it is not valid. */
+static size_t utf8_seq(const unsigned char *s, size_t left)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (left >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (left < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (left < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+json_t *q_jstr(const char *s, size_t len)
+{
+	json_t *v = json_stringn(s, len);
+	if (v)
+		return v;
+	/* Not UTF-8: replace every bad byte with U+FFFD (3 bytes). */
+	if (len > (SIZE_MAX - 1) / 3)
+		return NULL;
+	char *buf = malloc(len * 3 + 1);
+	size_t o = 0;
+	if (!buf)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq((const unsigned char *)s + i, len - i);
+		if (n == 0) {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		} else {
+			memcpy(buf + o, s + i, n);
+			o += n;
+			i += n;
+		}
+	}
+	v = json_stringn(buf, o);
+	free(buf);
+	return v;
+}
+
+json_t *q_jstr0(const char *s)
+{
+	return s ? q_jstr(s, strlen(s)) : json_null();
+}
+
+json_t *q_jcol_str(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return json_null();
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	return s ? q_jstr(s, (size_t)n) : json_null();
+}
+
+json_t *q_jcol_int(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return json_null();
+	return json_integer(sqlite3_column_int64(st, i));
+}
+
+json_t *q_jcol_time(sqlite3_stmt *st, int i)
+{
+	char buf[32];
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return json_null();
+	query_iso_time(sqlite3_column_int64(st, i), buf);
+	return json_string(buf);
+}
+
+json_t *q_jcol_hex64(sqlite3_stmt *st, int i)
+{
+	char buf[17];
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return json_null();
+	snprintf(buf, sizeof buf, "%016" PRIx64, (uint64_t)sqlite3_column_int64(st, i));
+	return json_string(buf);
+}
+
+json_t *q_jasset_id(const char *uuid, int64_t sub_id)
+{
+	char buf[64];
+	if (!uuid || query_asset_id(uuid, sub_id, buf, sizeof buf) != 0)
+		return json_null();
+	return q_jstr0(buf);
+}
+
+void q_set(json_t *obj, const char *key, json_t *v)
+{
+	json_object_set_new(obj, key, v ? v : json_null());
+}
+
+void q_add_unique(json_t *arr, json_t *s)
+{
+	size_t i;
+	json_t *v;
+	if (!s)
+		return;
+	json_array_foreach(arr, i, v)
+	{
+		if (json_equal(v, s)) {
+			json_decref(s);
+			return;
+		}
+	}
+	json_array_append_new(arr, s);
+}
+
+int q_print_json(json_t *v)
+{
+	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0 ||
+	    fputc('\n', stdout) == EOF) {
+		fprintf(stderr, "kiln: writing JSON: %s\n", strerror(errno));
+		return Q_USAGE;
+	}
+	return 0;
+}
+
+const char *q_text(json_t *obj, const char *key, char *buf, size_t bufsz)
+{
+	json_t *v = json_object_get(obj, key);
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		snprintf(buf, bufsz, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return buf;
+	}
+	if (json_is_real(v)) {
+		snprintf(buf, bufsz, "%.3f", json_real_value(v));
+		return buf;
+	}
+	if (json_is_true(v))
+		return "yes";
+	if (json_is_false(v))
+		return "no";
+	return "-";
+}
+
+/* ---- tables ---- */
+
+struct qtable {
+	int ncols;
+	char **cells; /* row-major; row 0 is the header */
+	size_t nrows, cap;
+};
+
+qtable *q_table_new(int ncols, const char *const *headers)
+{
+	qtable *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->ncols = ncols;
+	if (q_table_add(t, headers) != 0) {
+		q_table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int q_table_add(qtable *t, const char *const *cells)
+{
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **c = realloc(t->cells, cap * (size_t)t->ncols * sizeof *c);
+		if (!c)
+			return -ENOMEM;
+		t->cells = c;
+		t->cap = cap;
+	}
+	char **row = t->cells + t->nrows * (size_t)t->ncols;
+	for (int i = 0; i < t->ncols; i++) {
+		row[i] = strdup(cells[i] ? cells[i] : "-");
+		if (!row[i]) {
+			while (i-- > 0)
+				free(row[i]);
+			return -ENOMEM;
+		}
+	}
+	t->nrows++;
+	return 0;
+}
+
+/* Display width: code points, which is right for the paths and words that
+ * tables hold (wide CJK characters are rare in asset paths). */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+void q_table_print(qtable *t, FILE *f)
+{
+	size_t *w = calloc((size_t)t->ncols, sizeof *w);
+	if (!w)
+		return;
+	for (size_t r = 0; r < t->nrows; r++)
+		for (int c = 0; c < t->ncols; c++) {
+			size_t cw = text_width(t->cells[r * (size_t)t->ncols + (size_t)c]);
+			if (cw > w[c])
+				w[c] = cw;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (int c = 0; c < t->ncols; c++) {
+			const char *cell = t->cells[r * (size_t)t->ncols + (size_t)c];
+			fputs(cell, f);
+			if (c + 1 < t->ncols) {
+				for (size_t pad = text_width(cell); pad < w[c] + 2; pad++)
+					fputc(' ', f);
+			}
+		}
+		fputc('\n', f);
+	}
+	free(w);
+}
+
+void q_table_free(qtable *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t);
+}

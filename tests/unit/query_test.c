@@ -1,0 +1,710 @@
+/* query_test.c: the read-only commands against a small database built by
+ * hand: JSON shapes and values, filters by regex and by status, a runaway
+ * regex, sorting, lookups by path and UUID, exit codes, and reprocess. */
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "query.h"
+#include "test.h"
+#include "uuid.h"
+
+static char tmpdir[256];
+static char out_buf[1 << 20];
+static char err_buf[1 << 16];
+
+/* Runs query_run with a NULL-terminated argument list, capturing stdout and
+ * stderr into out_buf and err_buf. */
+static int run(const kiln_config *cfg, ...)
+{
+	char *argv[32];
+	int argc = 0, rc;
+	char outp[300], errp[300];
+	va_list ap;
+
+	va_start(ap, cfg);
+	for (char *a; argc < 31 && (a = va_arg(ap, char *)) != NULL;)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	snprintf(outp, sizeof outp, "%s/out.txt", tmpdir);
+	snprintf(errp, sizeof errp, "%s/err.txt", tmpdir);
+	fflush(stdout);
+	fflush(stderr);
+	int so = dup(1), se = dup(2);
+	int fo = open(outp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	int fe = open(errp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	dup2(fo, 1);
+	dup2(fe, 2);
+	rc = query_run(cfg, argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	ssize_t n = pread(fo, out_buf, sizeof out_buf - 1, 0);
+	out_buf[n > 0 ? n : 0] = '\0';
+	n = pread(fe, err_buf, sizeof err_buf - 1, 0);
+	err_buf[n > 0 ? n : 0] = '\0';
+	close(fo);
+	close(fe);
+	return rc;
+}
+
+/* The captured stdout as JSON, or NULL (reported) when it does not parse. */
+static json_t *out_json(void)
+{
+	json_error_t e;
+	json_t *v = json_loads(out_buf, 0, &e);
+	if (!v)
+		fprintf(stderr, "output is not JSON (%s at %d): %s\n", e.text, e.line, out_buf);
+	return v;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static long long jint(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+/* The element of arr whose "id" is id. */
+static json_t *by_id(json_t *arr, long long id)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) if (jint(v, "id") == id) return v;
+	return NULL;
+}
+
+static bool has_str(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i,
+	                   v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) return true;
+	return false;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void exec_sql(kdb *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "SQL failed: %s\n  %s\n", msg, sql);
+		CHECK(0);
+	}
+	sqlite3_free(msg);
+}
+
+static char uuid_a[37], uuid_b[37], uuid_evil[37];
+static char log_path[512];
+#define EVIL "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"
+
+static void src_uuid(const char *rel, char out[37])
+{
+	kuuid u;
+	uuid_for_source(rel, &u);
+	uuid_format(&u, out);
+}
+
+static void fill_db(const kiln_config *cfg)
+{
+	kdb *db = NULL;
+	char err[512], path[512], *sql;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/assetdb.sqlite", cfg->cache);
+	CHECK_EQ_INT(db_open(path, false, &db, err, sizeof err), 0);
+	if (!db)
+		return;
+	src_uuid("textures/a.png", uuid_a);
+	src_uuid("models/b.fbx", uuid_b);
+	src_uuid(EVIL, uuid_evil);
+
+	exec_sql(
+	    db,
+	    "INSERT INTO builders(id, exec, name, uuid, version, analysis_fingerprint, patterns, internal,"
+	    " active, cj_count, cj_total_us, pj_count, pj_total_us) VALUES"
+	    " (1, 'kiln-copy', 'copy', '11111111-1111-5111-8111-111111111111', '1.2', 'fp1',"
+	    "  '[\"*.png\", \"*.fbx\"]', 1, 1, 4, 10000, 3, 7500),"
+	    " (2, 'tools/old', 'old', '22222222-2222-5222-8222-222222222222', '0.1', '', '[]', 0, 0,"
+	    "  0, 0, 0, 0)");
+	sql = sqlite3_mprintf("INSERT INTO sources(id, uuid, scan_folder, path, size, mtime_ns, hash) VALUES"
+	                      " (1, %Q, '%q/Assets', 'textures/a.png', 10, 0, 1),"
+	                      " (2, %Q, '%q/Assets', 'models/b.fbx', 20, 0, 2),"
+	                      " (3, %Q, '%q/Assets', %Q, 30, 0, 3)",
+	                      uuid_a, cfg->root, uuid_b, cfg->root, uuid_evil, cfg->root, EVIL);
+	exec_sql(db, sql);
+	sqlite3_free(sql);
+
+	snprintf(log_path, sizeof log_path, "%s/logs/jobs/1.jsonl", cfg->cache);
+	snprintf(path, sizeof path, "%s/logs", cfg->cache);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/logs/jobs", cfg->cache);
+	mkdir(path, 0755);
+	f = fopen(log_path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("{\"time\":\"2026-11-21T19:43:57.000Z\",\"level\":\"info\",\"source\":\"builder\","
+		      "\"message\":\"converting\",\"context\":{\"file\":\"a.png\",\"size\":\"12\"}}\n",
+		      f);
+		fputs("not json at all\n", f);
+		fputs("\n", f);
+		fputs("{\"level\":\"warning\",\"source\":\"host\",\"message\":\"slow\",\"context\":{\"n\":3}}"
+		      "\n",
+		      f);
+		fputs("bad \xff\xfe bytes\n", f);
+		fclose(f);
+	}
+	/* 2026-11-21T19:43:58.123Z is 1795290238123 ms. */
+	sql = sqlite3_mprintf(
+	    "INSERT INTO jobs(id, source_id, builder_id, job_key, platform, critical, priority, status, "
+	    "reason,"
+	    " run_reason, warnings, errors, completed_at, duration_ms, log, fingerprint) VALUES"
+	    " (1, 1, 1, 'copy', 'pc', 0, 0, 'completed', NULL, 'new', 0, 0, 1795290238123, 1200, %Q, -1),"
+	    " (2, 1, 1, 'copy', 'linux', 0, 0, 'failed', 'crashed', 'new', 0, 1, 1795290239000, 50, %Q,"
+	    "  NULL),"
+	    " (3, 2, 1, 'mesh', 'pc', 1, 5, 'pending', NULL, NULL, 0, 0, NULL, NULL, NULL, NULL),"
+	    " (4, 3, 1, 'copy', 'pc', 0, 0, 'completed_warning', 'timeout', 'changed', 2, 0, 1795290237000,"
+	    "  5000, NULL, 255)",
+	    log_path, "/nonexistent/kiln/log.jsonl");
+	exec_sql(db, sql);
+	sqlite3_free(sql);
+	exec_sql(db,
+	         "INSERT INTO products(id, job_id, sub_id, platform, path, asset_type, size, hash, built_at)"
+	         " VALUES (1, 1, 0, 'pc', 'textures/a.dds', 'texture', 100, 7, 1795290238123),"
+	         " (2, 1, -1, 'pc', 'textures/a.meta', 'meta', 5, 8, 1795290238123),"
+	         " (3, 4, 26, 'pc', 'evil.bin', 'blob', 9, 9, 1795290237000)");
+	sql = sqlite3_mprintf("INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind) VALUES"
+	                      " (1, '{%s}:1A', NULL, 'asset'),"
+	                      " (1, NULL, 'models/b.mesh', 'product_path'),"
+	                      " (1, NULL, 'pc/Evil.bin', 'product_path'),"
+	                      " (3, NULL, 'textures/a.dds', 'product_path')",
+	                      uuid_evil);
+	exec_sql(db, sql);
+	sqlite3_free(sql);
+	/* A dependency by UUID may come in any case, with braces. */
+	char upper[37];
+	for (int i = 0; i < 37; i++)
+		upper[i] = (uuid_a[i] >= 'a' && uuid_a[i] <= 'f') ? (char)(uuid_a[i] - 'a' + 'A') : uuid_a[i];
+	sql = sqlite3_mprintf(
+	    "INSERT INTO source_deps(source_id, builder_id, dep_path, dep_uuid) VALUES"
+	    " (1, 1, 'models/b.fbx', NULL), (1, 1, 'missing/x.png', NULL), (3, 1, NULL, '{%s}')",
+	    upper);
+	exec_sql(db, sql);
+	sqlite3_free(sql);
+	db_close(db);
+}
+
+static void test_formatting(void)
+{
+	char buf[64];
+	CHECK_EQ_INT(query_asset_id("0B8C5A7E-1234-5678-9ABC-DEF012345678", 26, buf, sizeof buf), 0);
+	CHECK_EQ_STR(buf, "{0b8c5a7e-1234-5678-9abc-def012345678}:1a");
+	CHECK_EQ_INT(query_asset_id("0b8c5a7e-1234-5678-9abc-def012345678", -1, buf, sizeof buf), 0);
+	CHECK_EQ_STR(buf, "{0b8c5a7e-1234-5678-9abc-def012345678}:ffffffff");
+	CHECK_EQ_INT(query_asset_id("0b8c5a7e-1234-5678-9abc-def012345678", 0, buf, 10), -10000 + 2);
+	query_iso_time(1795290238123LL, buf);
+	CHECK_EQ_STR(buf, "2026-11-21T19:43:58.123Z");
+	query_iso_time(0, buf);
+	CHECK_EQ_STR(buf, "1970-01-01T00:00:00.000Z");
+	query_iso_time(-1, buf);
+	CHECK_EQ_STR(buf, "1969-12-31T23:59:59.999Z");
+	CHECK(query_is_command("jobs"));
+	CHECK(!query_is_command("batch"));
+}
+
+static void test_no_database(const kiln_config *cfg)
+{
+	json_t *v;
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", NULL), 0);
+	v = out_json();
+	CHECK(json_is_array(v) && json_array_size(v) == 0);
+	json_decref(v);
+	CHECK(strstr(err_buf, "no database yet at ") != NULL);
+	CHECK(strstr(err_buf, "run kiln batch first") != NULL);
+	CHECK_EQ_INT(run(cfg, "products", "--json", NULL), 0);
+	v = out_json();
+	CHECK(json_is_array(v) && json_array_size(v) == 0);
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "job", "1", NULL), 1);
+	CHECK_EQ_INT(run(cfg, "status", "--json", NULL), 0);
+	v = out_json();
+	CHECK(json_is_true(json_object_get(v, "ready")));
+	CHECK_EQ_INT(jint(v, "jobs_remaining"), 0);
+	json_decref(v);
+	/* reprocess must not create a database just to say it knows nothing. */
+	CHECK_EQ_INT(run(cfg, "reprocess", "textures/a.png", NULL), 1);
+	char path[512];
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/assetdb.sqlite", cfg->cache);
+	CHECK(stat(path, &sb) != 0);
+	/* A bad regex is a usage error even with nothing to match. */
+	CHECK_EQ_INT(run(cfg, "jobs", "--filter", "(", NULL), 2);
+}
+
+static void test_jobs(const kiln_config *cfg)
+{
+	json_t *v, *j;
+
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 4);
+	j = by_id(v, 1);
+	CHECK(j != NULL);
+	if (j) {
+		char folder[512];
+		snprintf(folder, sizeof folder, "%s/Assets", cfg->root);
+		CHECK_EQ_STR(jstr(j, "source"), "textures/a.png");
+		CHECK_EQ_STR(jstr(j, "scan_folder"), folder);
+		CHECK_EQ_STR(jstr(j, "builder"), "copy");
+		CHECK_EQ_STR(jstr(j, "job_key"), "copy");
+		CHECK_EQ_STR(jstr(j, "platform"), "pc");
+		CHECK_EQ_STR(jstr(j, "status"), "completed");
+		CHECK(json_is_null(json_object_get(j, "reason")));
+		CHECK_EQ_INT(jint(j, "warnings"), 0);
+		CHECK_EQ_STR(jstr(j, "completed_at"), "2026-11-21T19:43:58.123Z");
+		CHECK_EQ_INT(jint(j, "duration_ms"), 1200);
+		CHECK_EQ_STR(jstr(j, "log"), log_path);
+		CHECK_EQ_STR(jstr(j, "run_reason"), "new");
+		CHECK_EQ_STR(jstr(j, "source_uuid"), uuid_a);
+		CHECK(json_is_false(json_object_get(j, "critical")));
+	}
+	j = by_id(v, 2);
+	CHECK(j && jstr(j, "reason") && strcmp(jstr(j, "reason"), "crashed") == 0);
+	/* A stale reason on a job that is no longer failed is not shown. */
+	j = by_id(v, 4);
+	CHECK(j && json_is_null(json_object_get(j, "reason")));
+	j = by_id(v, 3);
+	CHECK(j && json_is_null(json_object_get(j, "completed_at")) &&
+	      json_is_null(json_object_get(j, "log")));
+	CHECK(j && json_is_true(json_object_get(j, "critical")) && jint(j, "priority") == 5);
+	json_decref(v);
+
+	/* A status word as the filter. */
+	CHECK_EQ_INT(run(cfg, "jobs", "--filter", "failed", "--json", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 1);
+	CHECK(by_id(v, 2) != NULL);
+	json_decref(v);
+
+	/* A regex on the source path. */
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", "--filter=^textures/", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 2);
+	CHECK(by_id(v, 1) && by_id(v, 2));
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", "--filter", "\\.FBX$", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 0);
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", "--filter", "(?i)\\.FBX$", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 1);
+	json_decref(v);
+
+	/* --status with several words, combined with a regex. */
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", "--status", "pending,failed", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 2);
+	CHECK(by_id(v, 2) && by_id(v, 3));
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", "--status", "pending,failed", "--filter", "^models", NULL),
+	             0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 1);
+	CHECK(by_id(v, 3) != NULL);
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "jobs", "--status", "pending,done", NULL), 2);
+	CHECK(strstr(err_buf, "done") != NULL);
+
+	/* A regex that runs away stops at its limit, quickly, as a usage error. */
+	double t0 = now();
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", "--filter", "(a+)+$", NULL), 2);
+	CHECK(now() - t0 < 2.0);
+	CHECK(strstr(err_buf, "filter: regex hit its match limit") != NULL);
+	CHECK_EQ_INT(run(cfg, "assets", "--filter", "(a+)+$", NULL), 2);
+	CHECK(strstr(err_buf, "filter: regex hit its match limit") != NULL);
+
+	/* A regex that does not compile. */
+	CHECK_EQ_INT(run(cfg, "jobs", "--filter", "a(b", NULL), 2);
+	CHECK(strstr(err_buf, "filter:") != NULL);
+
+	/* Sorting. */
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", "--sort", "duration", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 4);
+	CHECK_EQ_INT(jint(json_array_get(v, 0), "id"), 4);
+	CHECK_EQ_INT(jint(json_array_get(v, 1), "id"), 1);
+	CHECK_EQ_INT(jint(json_array_get(v, 2), "id"), 2);
+	CHECK_EQ_INT(jint(json_array_get(v, 3), "id"), 3);
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", "--sort", "status", NULL), 0);
+	v = out_json();
+	CHECK_EQ_STR(jstr(json_array_get(v, 0), "status"), "pending");
+	CHECK_EQ_STR(jstr(json_array_get(v, 3), "status"), "failed");
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", "--sort", "completed", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(jint(json_array_get(v, 0), "id"), 4);
+	CHECK_EQ_INT(jint(json_array_get(v, 1), "id"), 1);
+	CHECK_EQ_INT(jint(json_array_get(v, 3), "id"), 3);
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", "--sort", "platform", NULL), 0);
+	v = out_json();
+	CHECK_EQ_STR(jstr(json_array_get(v, 0), "platform"), "linux");
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "jobs", "--json", "--sort", "source", NULL), 0);
+	v = out_json();
+	CHECK_EQ_STR(jstr(json_array_get(v, 0), "source"), EVIL);
+	CHECK_EQ_STR(jstr(json_array_get(v, 1), "source"), "models/b.fbx");
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "jobs", "--sort", "size", NULL), 2);
+	CHECK_EQ_INT(run(cfg, "jobs", "--bogus", NULL), 2);
+	CHECK_EQ_INT(run(cfg, "jobs", "extra", NULL), 2);
+
+	/* The text table. */
+	CHECK_EQ_INT(run(cfg, "jobs", NULL), 0);
+	CHECK(strncmp(out_buf, "ID", 2) == 0);
+	CHECK(strstr(out_buf, "STATUS") && strstr(out_buf, "JOB_KEY") && strstr(out_buf, "REASON"));
+	CHECK(strstr(out_buf, "textures/a.png") != NULL);
+	CHECK(strstr(out_buf, "crashed") != NULL);
+	CHECK(strstr(out_buf, "1.2 s") != NULL);
+}
+
+static void test_job(const kiln_config *cfg)
+{
+	json_t *v, *lines, *l;
+
+	CHECK_EQ_INT(run(cfg, "job", "1", "--json", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(jint(v, "id"), 1);
+	CHECK_EQ_STR(jstr(v, "source"), "textures/a.png");
+	CHECK_EQ_STR(jstr(v, "fingerprint"), "ffffffffffffffff");
+	CHECK_EQ_STR(jstr(v, "run_reason"), "new");
+	lines = json_object_get(v, "lines");
+	CHECK_EQ_INT(json_array_size(lines), 4);
+	l = json_array_get(lines, 0);
+	CHECK_EQ_STR(jstr(l, "level"), "info");
+	CHECK_EQ_STR(jstr(l, "source"), "builder");
+	CHECK_EQ_STR(jstr(l, "message"), "converting");
+	CHECK_EQ_STR(jstr(json_object_get(l, "context"), "size"), "12");
+	l = json_array_get(lines, 1);
+	CHECK_EQ_STR(jstr(l, "level"), "info");
+	CHECK_EQ_STR(jstr(l, "source"), "log");
+	CHECK_EQ_STR(jstr(l, "message"), "not json at all");
+	CHECK(json_is_object(json_object_get(l, "context")) &&
+	      json_object_size(json_object_get(l, "context")) == 0);
+	l = json_array_get(lines, 2);
+	CHECK_EQ_STR(jstr(l, "level"), "warning");
+	CHECK_EQ_STR(jstr(json_object_get(l, "context"), "n"), "3");
+	l = json_array_get(lines, 3);
+	CHECK_EQ_STR(jstr(l, "message"), "bad \xef\xbf\xbd\xef\xbf\xbd bytes");
+	json_decref(v);
+
+	/* A failed job: exit 1, and a missing log file is no lines. */
+	CHECK_EQ_INT(run(cfg, "job", "2", "--json", NULL), 1);
+	v = out_json();
+	CHECK_EQ_STR(jstr(v, "reason"), "crashed");
+	CHECK(json_is_null(json_object_get(v, "fingerprint")));
+	CHECK(json_is_array(json_object_get(v, "lines")) &&
+	      json_array_size(json_object_get(v, "lines")) == 0);
+	json_decref(v);
+
+	CHECK_EQ_INT(run(cfg, "job", "999", NULL), 1);
+	CHECK(strstr(err_buf, "999") != NULL);
+	CHECK_EQ_INT(run(cfg, "job", "abc", NULL), 2);
+	CHECK(strstr(err_buf, "abc") != NULL);
+	CHECK_EQ_INT(run(cfg, "job", "1x", NULL), 2);
+	CHECK_EQ_INT(run(cfg, "job", NULL), 2);
+	CHECK_EQ_INT(run(cfg, "job", "1", "2", NULL), 2);
+
+	CHECK_EQ_INT(run(cfg, "job", "1", NULL), 0);
+	CHECK(strstr(out_buf, "converting") != NULL);
+	CHECK(strstr(out_buf, "size: 12") != NULL);
+}
+
+static void test_assets(const kiln_config *cfg)
+{
+	json_t *v, *j;
+	char id[64], arg[600];
+
+	CHECK_EQ_INT(run(cfg, "assets", "--json", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 3);
+	j = json_array_get(v, 2);
+	CHECK_EQ_STR(jstr(j, "source"), "textures/a.png");
+	CHECK_EQ_STR(jstr(j, "uuid"), uuid_a);
+	CHECK(jstr(j, "scan_folder") != NULL);
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "assets", "--json", "--filter", "\\.fbx$", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 1);
+	json_decref(v);
+
+	/* One asset, with a failed job: exit 1 but the answer is printed. */
+	CHECK_EQ_INT(run(cfg, "asset", "textures/a.png", "--json", NULL), 1);
+	v = out_json();
+	CHECK_EQ_STR(jstr(v, "uuid"), uuid_a);
+	snprintf(id, sizeof id, "{%s}:0", uuid_a);
+	CHECK(has_str(json_object_get(v, "products"), id));
+	snprintf(id, sizeof id, "{%s}:ffffffff", uuid_a);
+	CHECK(has_str(json_object_get(v, "products"), id));
+	CHECK_EQ_INT(json_array_size(json_object_get(v, "products")), 2);
+	CHECK(has_str(json_object_get(v, "depends_on"), "models/b.fbx"));
+	CHECK(has_str(json_object_get(v, "depends_on"), "missing/x.png"));
+	CHECK(has_str(json_object_get(v, "depended_on_by"), EVIL));
+	CHECK_EQ_INT(json_array_size(json_object_get(v, "jobs")), 2);
+	j = by_id(json_object_get(v, "jobs"), 2);
+	CHECK(j && strcmp(jstr(j, "status"), "failed") == 0 && strcmp(jstr(j, "platform"), "linux") == 0);
+	json_decref(v);
+
+	/* The same source by UUID (braced, upper case), absolute path, path
+	 * from the project root, and case-insensitive relative path. */
+	snprintf(arg, sizeof arg, "{%s}", uuid_a);
+	for (char *p = arg; *p; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p = (char)(*p - 'a' + 'A');
+	const char *forms[4];
+	char abs[600], fromroot[] = "Assets/textures/a.png";
+	snprintf(abs, sizeof abs, "%s/Assets/./textures/a.png", cfg->root);
+	forms[0] = arg;
+	forms[1] = abs;
+	forms[2] = fromroot;
+	forms[3] = "Textures/A.png";
+	for (int i = 0; i < 4; i++) {
+		CHECK_EQ_INT(run(cfg, "asset", forms[i], "--json", NULL), 1);
+		v = out_json();
+		CHECK_EQ_STR(jstr(v, "source"), "textures/a.png");
+		json_decref(v);
+	}
+	/* Relative to the current directory. */
+	char cwd[600];
+	if (getcwd(cwd, sizeof cwd) && chdir(cfg->root) == 0) {
+		CHECK_EQ_INT(run(cfg, "asset", "Assets/models/b.fbx", "--json", NULL), 0);
+		v = out_json();
+		CHECK_EQ_STR(jstr(v, "source"), "models/b.fbx");
+		CHECK(has_str(json_object_get(v, "depended_on_by"), "textures/a.png"));
+		json_decref(v);
+		CHECK_EQ_INT(chdir(cwd), 0);
+	}
+	CHECK_EQ_INT(run(cfg, "asset", "nothing/here.png", NULL), 1);
+	CHECK(strstr(err_buf, "nothing/here.png") != NULL);
+	CHECK_EQ_INT(run(cfg, "asset", NULL), 2);
+	CHECK_EQ_INT(run(cfg, "asset", "models/b.fbx", NULL), 0);
+	CHECK(strstr(out_buf, uuid_b) != NULL);
+}
+
+static void test_products(const kiln_config *cfg)
+{
+	json_t *v, *j;
+	char id[64], id_evil[64];
+
+	snprintf(id_evil, sizeof id_evil, "{%s}:1a", uuid_evil);
+	CHECK_EQ_INT(run(cfg, "products", "--json", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 3);
+	j = json_array_get(v, 0);
+	CHECK_EQ_STR(jstr(j, "path"), "evil.bin");
+	CHECK_EQ_STR(jstr(j, "asset_id"), id_evil);
+	CHECK_EQ_STR(jstr(j, "platform"), "pc");
+	CHECK_EQ_STR(jstr(j, "source"), EVIL);
+	CHECK_EQ_INT(jint(j, "job_id"), 4);
+	CHECK_EQ_INT(jint(j, "sub_id"), 26);
+	CHECK_EQ_STR(jstr(j, "asset_type"), "blob");
+	CHECK_EQ_INT(jint(j, "size"), 9);
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "products", "--json", "--filter", "\\.dds$", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 1);
+	json_decref(v);
+
+	/* One product by "<platform>/path", with its dependencies. */
+	CHECK_EQ_INT(run(cfg, "product", "pc/textures/a.dds", "--json", NULL), 0);
+	v = out_json();
+	snprintf(id, sizeof id, "{%s}:0", uuid_a);
+	CHECK_EQ_STR(jstr(v, "asset_id"), id);
+	CHECK_EQ_STR(jstr(v, "built_at"), "2026-11-21T19:43:58.123Z");
+	CHECK_EQ_STR(jstr(v, "job_key"), "copy");
+	CHECK(has_str(json_object_get(v, "dependencies"), id_evil));
+	/* Named by asset id and by path: one dependency, listed once. */
+	CHECK_EQ_INT(json_array_size(json_object_get(v, "dependencies")), 1);
+	CHECK(has_str(json_object_get(v, "unmet"), "models/b.mesh"));
+	CHECK_EQ_INT(json_array_size(json_object_get(v, "unmet")), 1);
+	CHECK(has_str(json_object_get(v, "dependants"), id_evil));
+	json_decref(v);
+
+	/* By asset id, and by path relative to Cache/<platform>/. */
+	CHECK_EQ_INT(run(cfg, "product", id_evil, "--json", NULL), 0);
+	v = out_json();
+	CHECK_EQ_STR(jstr(v, "path"), "evil.bin");
+	CHECK(has_str(json_object_get(v, "dependants"), id));
+	json_decref(v);
+	snprintf(id, sizeof id, "%s:FFFFFFFF", uuid_a);
+	CHECK_EQ_INT(run(cfg, "product", id, "--json", NULL), 0);
+	v = out_json();
+	CHECK_EQ_STR(jstr(v, "path"), "textures/a.meta");
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "product", "Textures/A.dds", "--json", NULL), 0);
+	v = out_json();
+	CHECK_EQ_STR(jstr(v, "path"), "textures/a.dds");
+	json_decref(v);
+	char abs[600];
+	snprintf(abs, sizeof abs, "%s/pc/evil.bin", cfg->cache);
+	CHECK_EQ_INT(run(cfg, "product", abs, "--json", NULL), 0);
+	CHECK_EQ_INT(run(cfg, "product", "textures/a.dds", "--platform", "linux", NULL), 1);
+	CHECK_EQ_INT(run(cfg, "product", "pc/none.bin", NULL), 1);
+	CHECK_EQ_INT(run(cfg, "product", "textures/a.dds", NULL), 0);
+	CHECK(strstr(out_buf, "models/b.mesh") != NULL);
+}
+
+static void test_builders_status(const kiln_config *cfg)
+{
+	json_t *v, *b, *m;
+
+	CHECK_EQ_INT(run(cfg, "builders", "--json", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 1);
+	b = json_array_get(v, 0);
+	CHECK_EQ_STR(jstr(b, "name"), "copy");
+	CHECK_EQ_STR(jstr(b, "uuid"), "11111111-1111-5111-8111-111111111111");
+	CHECK_EQ_STR(jstr(b, "version"), "1.2");
+	CHECK_EQ_STR(jstr(b, "analysis_fingerprint"), "fp1");
+	CHECK_EQ_STR(jstr(b, "type"), "internal");
+	CHECK(has_str(json_object_get(b, "patterns"), "*.fbx"));
+	m = json_object_get(b, "metrics");
+	CHECK_EQ_INT(jint(m, "jobs"), 4);
+	CHECK_EQ_INT(jint(m, "create_jobs_count"), 4);
+	CHECK_EQ_INT(jint(m, "create_jobs_total_ms"), 10);
+	CHECK(json_real_value(json_object_get(m, "create_jobs_avg_ms")) == 2.5);
+	CHECK_EQ_INT(jint(m, "process_job_total_ms"), 8);
+	CHECK(json_real_value(json_object_get(m, "process_job_avg_ms")) == 2.5);
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "builders", "--all", "--json", NULL), 0);
+	v = out_json();
+	CHECK_EQ_INT(json_array_size(v), 2);
+	CHECK_EQ_STR(jstr(json_array_get(v, 1), "type"), "external");
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "builders", NULL), 0);
+	CHECK(strstr(out_buf, "copy") != NULL && strstr(out_buf, "*.png") != NULL);
+
+	CHECK_EQ_INT(run(cfg, "status", "--json", NULL), 0);
+	v = out_json();
+	CHECK_EQ_STR(jstr(v, "state"), "idle");
+	CHECK(json_is_false(json_object_get(v, "ready")));
+	CHECK_EQ_INT(jint(v, "jobs_active"), 0);
+	CHECK_EQ_INT(jint(v, "jobs_remaining"), 1);
+	CHECK(json_is_null(json_object_get(v, "last_scan_ms")));
+	CHECK_EQ_STR(jstr(v, "project"), "demo");
+	CHECK(jstr(v, "control") && strstr(jstr(v, "control"), "/Cache/kiln.sock") != NULL);
+	CHECK(json_is_false(json_object_get(v, "running")));
+	json_decref(v);
+	CHECK_EQ_INT(run(cfg, "status", NULL), 0);
+	CHECK(strstr(out_buf, "idle") != NULL);
+}
+
+static int requested_count(const kiln_config *cfg)
+{
+	kdb *db = NULL;
+	char err[256], path[512];
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+	snprintf(path, sizeof path, "%s/assetdb.sqlite", cfg->cache);
+	if (db_open(path, true, &db, err, sizeof err) != 0)
+		return -1;
+	if (sqlite3_prepare_v2(db->h, "SELECT group_concat(id) FROM jobs WHERE requested = 1", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(st, 0);
+		n = 0;
+		for (; s && *s; s++)
+			n += *s != ',';
+	}
+	sqlite3_finalize(st);
+	db_close(db);
+	return n;
+}
+
+static void test_reprocess(const kiln_config *cfg)
+{
+	CHECK_EQ_INT(requested_count(cfg), 0);
+	/* An unknown name anywhere marks nothing. */
+	CHECK_EQ_INT(run(cfg, "reprocess", "textures/a.png", "no/such.png", NULL), 1);
+	CHECK(strstr(err_buf, "no/such.png") != NULL);
+	CHECK_EQ_INT(requested_count(cfg), 0);
+	CHECK_EQ_INT(run(cfg, "reprocess", NULL), 2);
+
+	CHECK_EQ_INT(run(cfg, "reprocess", "textures/a.png", "Assets/textures/a.png", NULL), 0);
+	CHECK(strstr(out_buf, "2 jobs of 1 source will run again at the next kiln batch") != NULL);
+	CHECK_EQ_INT(requested_count(cfg), 2);
+	CHECK_EQ_INT(run(cfg, "reprocess", uuid_b, "--json", NULL), 0);
+	json_t *v = out_json();
+	CHECK_EQ_INT(jint(v, "jobs"), 1);
+	CHECK_EQ_INT(jint(v, "sources"), 1);
+	json_decref(v);
+	CHECK_EQ_INT(requested_count(cfg), 3);
+}
+
+int main(void)
+{
+	char root[300], cache[320], assets[320];
+	char *platforms[] = {"pc", "linux", NULL};
+	kiln_config cfg;
+
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-query-XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(root, sizeof root, "%s/proj", tmpdir);
+	snprintf(cache, sizeof cache, "%s/Cache", root);
+	snprintf(assets, sizeof assets, "%s/Assets", root);
+	mkdir(root, 0755);
+	mkdir(cache, 0755);
+	mkdir(assets, 0755);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.root = root;
+	cfg.cache = cache;
+	cfg.project = "demo";
+	cfg.platforms = platforms;
+	cfg.n_platforms = 2;
+
+	test_formatting();
+	test_no_database(&cfg);
+	fill_db(&cfg);
+	test_jobs(&cfg);
+	test_job(&cfg);
+	test_assets(&cfg);
+	test_products(&cfg);
+	test_builders_status(&cfg);
+	test_reprocess(&cfg);
+
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	/* KILN_TEST_KEEP=1 leaves the project behind to look at by hand. */
+	if (getenv("KILN_TEST_KEEP"))
+		fprintf(stderr, "kept %s\n", tmpdir);
+	else if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	TEST_DONE();
+}
