@@ -82,6 +82,8 @@ def process_job(req):
     note("process_job", src)
     name = os.path.basename(src)
     tmp = req["temp_dir"]
+    sys.stderr.write("processing %s\n" % src)
+    sys.stderr.flush()
     if "segv" in name:
         os.kill(os.getpid(), signal.SIGSEGV)
     if "abort" in name:
@@ -110,8 +112,6 @@ def process_job(req):
     if "error" in name:
         sys.stderr.write("E: this is an error on stderr\n")
         sys.stderr.flush()
-    sys.stderr.write("processing %s\n" % src)
-    sys.stderr.flush()
     if "fail" in name:
         send({"type": "process_job", "result": "failed", "products": []})
         return
