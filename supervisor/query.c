@@ -44,6 +44,10 @@ int query_run(const kiln_config *cfg, int argc, char **argv)
 		fprintf(stderr, "kiln: no command given\n");
 		return Q_USAGE;
 	}
+	if (!cfg || !cfg->cache) {
+		fprintf(stderr, "kiln %s: no project configuration\n", argv[0]);
+		return Q_USAGE;
+	}
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		if (strcmp(argv[0], commands[i].name) != 0)
 			continue;

@@ -323,11 +323,11 @@ int q_cmd_asset(qctx *q, int argc, char **argv)
 	q_set(o, "product_files", files);
 	if (!ids || !files)
 		goto oom;
-	if ((rc = q_prepare(
-	         q,
-	         "SELECT p.sub_id, p.platform, p.path, p.asset_type FROM products p"
-	         " JOIN jobs j ON j.id = p.job_id WHERE j.source_id = ?1 ORDER BY p.sub_id, p.platform",
-	         &st)) != 0)
+	if ((rc = q_prepare(q,
+	                    "SELECT p.sub_id, p.platform, p.path, p.asset_type FROM products p"
+	                    " JOIN jobs j ON j.id = p.job_id WHERE j.source_id = ?1 ORDER BY (p.sub_id & "
+	                    "0xffffffff), p.platform",
+	                    &st)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, sid);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
