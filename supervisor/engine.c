@@ -31,7 +31,7 @@
 #include "pattern.h"
 #include "pool.h"
 #include "scan.h"
-#include "sched.h"
+#include "runq.h"
 #include "uuid.h"
 
 #define COMMIT_MS 250
@@ -146,7 +146,7 @@ typedef struct engine {
 	erun *runs;
 	size_t n_runs;
 	uint64_t next_run;
-	sched q;
+	runq q;
 	size_t *aq;        /* analysis runs waiting (indices into runs) */
 	size_t n_aq, cap_aq;
 
@@ -1727,18 +1727,18 @@ static int phase_process(engine *e)
 		if (!why)
 			continue;
 		j->run_reason = why;
-		if (sched_push(&e->q, ji, j->escalated, j->critical, j->priority) != 0)
+		if (runq_push(&e->q, ji, j->escalated, j->critical, j->priority) != 0)
 			return -ENOMEM;
 	}
-	e->progress_total = sched_count(&e->q);
-	while ((sched_count(&e->q) > 0 || pool_busy(e->pool) > 0) && !(e->stop && pool_busy(e->pool) == 0)) {
+	e->progress_total = runq_count(&e->q);
+	while ((runq_count(&e->q) > 0 || pool_busy(e->pool) > 0) && !(e->stop && pool_busy(e->pool) == 0)) {
 		if (!e->stop) {
-			pool_ensure(e->pool, sched_count(&e->q));
-			while (sched_count(&e->q) > 0 && pool_can_submit(e->pool)) {
-				sched_item it;
-				sched_pop(&e->q, &it);
+			pool_ensure(e->pool, runq_count(&e->q));
+			while (runq_count(&e->q) > 0 && pool_can_submit(e->pool)) {
+				runq_item it;
+				runq_pop(&e->q, &it);
 				if (start_job(e, it.job) != 0) {
-					sched_push(&e->q, it.job, true, e->jobs[it.job].critical,
+					runq_push(&e->q, it.job, true, e->jobs[it.job].critical,
 						   e->jobs[it.job].priority);
 					break;
 				}
@@ -1805,7 +1805,7 @@ int engine_batch(const kiln_config *cfg, const engine_opts *o, engine_stats *st,
 	hmap_init(&e.prod_by_path);
 	hmap_init(&e.prod_by_job);
 	hmap_init(&e.analysed);
-	sched_init(&e.q);
+	runq_init(&e.q);
 	e.ar = arena_new();
 	if (!e.ar)
 		return -ENOMEM;
@@ -1969,7 +1969,7 @@ out:
 	hmap_free(&e.prod_by_path);
 	hmap_free(&e.prod_by_job);
 	hmap_free(&e.analysed);
-	sched_free(&e.q);
+	runq_free(&e.q);
 	db_close(e.db);
 	if (log_fd >= 0)
 		close(log_fd);

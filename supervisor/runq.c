@@ -1,23 +1,23 @@
-/* sched.c: a binary min-heap ordered by (escalated, critical, priority, seq). */
-#include "sched.h"
+/* runq.c: a binary min-heap ordered by (escalated, critical, priority, seq). */
+#include "runq.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-void sched_init(sched *s)
+void runq_init(runq *s)
 {
 	memset(s, 0, sizeof *s);
 }
 
-void sched_free(sched *s)
+void runq_free(runq *s)
 {
 	free(s->heap);
 	memset(s, 0, sizeof *s);
 }
 
 /* True when a must run before b. */
-static bool before(const sched_item *a, const sched_item *b)
+static bool before(const runq_item *a, const runq_item *b)
 {
 	if (a->escalated != b->escalated)
 		return a->escalated;
@@ -28,14 +28,14 @@ static bool before(const sched_item *a, const sched_item *b)
 	return a->seq < b->seq;
 }
 
-static void swap(sched_item *a, sched_item *b)
+static void swap(runq_item *a, runq_item *b)
 {
-	sched_item t = *a;
+	runq_item t = *a;
 	*a = *b;
 	*b = t;
 }
 
-static void sift_up(sched *s, size_t i)
+static void sift_up(runq *s, size_t i)
 {
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
@@ -46,7 +46,7 @@ static void sift_up(sched *s, size_t i)
 	}
 }
 
-static void sift_down(sched *s, size_t i)
+static void sift_down(runq *s, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
@@ -61,17 +61,17 @@ static void sift_down(sched *s, size_t i)
 	}
 }
 
-int sched_push(sched *s, size_t job, bool escalated, bool critical, int64_t priority)
+int runq_push(runq *s, size_t job, bool escalated, bool critical, int64_t priority)
 {
 	if (s->n == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 256;
-		sched_item *nh = realloc(s->heap, ncap * sizeof *nh);
+		runq_item *nh = realloc(s->heap, ncap * sizeof *nh);
 		if (!nh)
 			return -ENOMEM;
 		s->heap = nh;
 		s->cap = ncap;
 	}
-	sched_item *it = &s->heap[s->n];
+	runq_item *it = &s->heap[s->n];
 	it->job = job;
 	it->escalated = escalated;
 	it->critical = critical;
@@ -81,7 +81,7 @@ int sched_push(sched *s, size_t job, bool escalated, bool critical, int64_t prio
 	return 0;
 }
 
-bool sched_pop(sched *s, sched_item *out)
+bool runq_pop(runq *s, runq_item *out)
 {
 	if (s->n == 0)
 		return false;
@@ -92,7 +92,7 @@ bool sched_pop(sched *s, sched_item *out)
 	return true;
 }
 
-bool sched_escalate(sched *s, size_t job)
+bool runq_escalate(runq *s, size_t job)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->heap[i].job != job)
@@ -104,12 +104,12 @@ bool sched_escalate(sched *s, size_t job)
 	return false;
 }
 
-size_t sched_count(const sched *s)
+size_t runq_count(const runq *s)
 {
 	return s->n;
 }
 
-size_t sched_critical_count(const sched *s)
+size_t runq_critical_count(const runq *s)
 {
 	size_t c = 0;
 	for (size_t i = 0; i < s->n; i++)

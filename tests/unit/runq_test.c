@@ -1,57 +1,57 @@
-/* sched_test.c: the run queue's order and the hash map under it all. */
+/* runq_test.c: the run queue's order and the hash map under it all. */
 #include "hmap.h"
-#include "sched.h"
+#include "runq.h"
 #include "test.h"
 
 #include <stdio.h>
 
 static void test_order(void)
 {
-	sched s;
-	sched_init(&s);
+	runq s;
+	runq_init(&s);
 	/* job, escalated, critical, priority */
-	sched_push(&s, 0, false, false, 0);
-	sched_push(&s, 1, false, false, 5);
-	sched_push(&s, 2, false, true, -3);
-	sched_push(&s, 3, true, false, -10);
-	sched_push(&s, 4, false, false, 5);
-	sched_push(&s, 5, false, true, 7);
-	sched_push(&s, 6, false, false, 0);
+	runq_push(&s, 0, false, false, 0);
+	runq_push(&s, 1, false, false, 5);
+	runq_push(&s, 2, false, true, -3);
+	runq_push(&s, 3, true, false, -10);
+	runq_push(&s, 4, false, false, 5);
+	runq_push(&s, 5, false, true, 7);
+	runq_push(&s, 6, false, false, 0);
 	size_t want[] = {3, 5, 2, 1, 4, 0, 6};
-	CHECK_EQ_INT(sched_count(&s), 7);
-	CHECK_EQ_INT(sched_critical_count(&s), 2);
+	CHECK_EQ_INT(runq_count(&s), 7);
+	CHECK_EQ_INT(runq_critical_count(&s), 2);
 	for (size_t i = 0; i < 7; i++) {
-		sched_item it;
-		CHECK(sched_pop(&s, &it));
+		runq_item it;
+		CHECK(runq_pop(&s, &it));
 		CHECK_EQ_INT(it.job, want[i]);
 	}
-	sched_item it;
-	CHECK(!sched_pop(&s, &it));
-	sched_free(&s);
+	runq_item it;
+	CHECK(!runq_pop(&s, &it));
+	runq_free(&s);
 }
 
 static void test_fifo_many(void)
 {
-	sched s;
-	sched_init(&s);
+	runq s;
+	runq_init(&s);
 	for (size_t i = 0; i < 5000; i++)
-		sched_push(&s, i, false, false, 0);
-	CHECK(sched_escalate(&s, 4321));
-	CHECK(!sched_escalate(&s, 99999));
-	sched_item it;
-	CHECK(sched_pop(&s, &it));
+		runq_push(&s, i, false, false, 0);
+	CHECK(runq_escalate(&s, 4321));
+	CHECK(!runq_escalate(&s, 99999));
+	runq_item it;
+	CHECK(runq_pop(&s, &it));
 	CHECK_EQ_INT(it.job, 4321);
 	size_t prev = 0;
 	int in_order = 1;
 	for (size_t i = 0; i < 4999; i++) {
-		sched_pop(&s, &it);
+		runq_pop(&s, &it);
 		if (i > 0 && it.job <= prev)
 			in_order = 0;
 		prev = it.job;
 	}
 	CHECK(in_order);
-	CHECK_EQ_INT(sched_count(&s), 0);
-	sched_free(&s);
+	CHECK_EQ_INT(runq_count(&s), 0);
+	runq_free(&s);
 }
 
 static void test_hmap(void)
