@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# test.sh: sets up, builds, runs every test under ctest, then builds and runs
+# them all again under AddressSanitizer and UndefinedBehaviorSanitizer.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+bash scripts/setup.sh
+
+echo "== build (RelWithDebInfo)"
+bash scripts/build.sh "$here/build"
+echo "== tests"
+(cd build && ctest -j2 --output-on-failure --timeout 300)
+
+echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
+bash scripts/build.sh "$here/build-asan" -DKILN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+echo "== tests under the sanitizers"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest -j2 --output-on-failure --timeout 600)
+echo "== all tests passed"
