@@ -49,7 +49,9 @@ typedef struct kb_builder {
 int kb_main(const kb_builder *b, int argc, char **argv);
 
 /* Sends one log frame now. level is MSG_LEVEL_INFO/WARNING/ERROR. ctx_keys
- * and ctx_values (NULL-terminated arrays, may be NULL) become the context. */
+ * and ctx_values (NULL-terminated arrays, may be NULL) become the context.
+ * With a NULL ctx (outside kb_main) the line goes to stderr with the "W: " or
+ * "E: " prefix of its level. */
 void kb_log(kb_ctx *ctx, msg_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void kb_log_ctx(kb_ctx *ctx, msg_level level, const char *const *ctx_keys, const char *const *ctx_values,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -60,8 +62,12 @@ void *kb_user(kb_ctx *ctx);
  * not critical, priority 0. Sets result success. Returns 0 or -ENOMEM. */
 int kb_jobs_per_platform(const msg_create_jobs_req *req, msg_create_jobs_resp *resp, arena *a, const char *job_key);
 
-/* Helper: appends a product to resp. Returns the product (zeroed, with
- * file, asset_type, sub_id set and dependencies_handled true) or NULL. */
+/* Helper: appends a product to resp. file and asset_type are copied into a.
+ * Returns the product (zeroed, with file, asset_type, sub_id set and
+ * dependencies_handled true) or NULL when out of memory. The array grows in
+ * the arena; an array the builder allocated itself is copied, never written
+ * past its end. Earlier product pointers may move: keep indexes, not
+ * pointers, across calls. */
 msg_product *kb_add_product(msg_process_job_resp *resp, arena *a, const char *file, const char *asset_type,
 			    uint32_t sub_id);
 
