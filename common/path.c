@@ -218,7 +218,7 @@ int path_mkdirs_for(const char *file, mode_t mode)
  * it. Every open uses O_NOFOLLOW and every removal is relative to a folder
  * fd, so a symbolic link (even one swapped in while we run) is removed, never
  * followed. Entries that vanish under us are fine. */
-static int rmtree_fd(int dfd)
+static int rmtree_fd(int dfd, bool keep_dirs)
 {
 	DIR *d = fdopendir(dfd);
 	struct dirent *e;
@@ -266,9 +266,11 @@ static int rmtree_fd(int dfd)
 				/* Replaced by a file or link since readdir: unlink it. */
 				dir = false;
 			} else {
-				rc = rmtree_fd(sub);
+				rc = rmtree_fd(sub, keep_dirs);
 				if (rc < 0)
 					break;
+				if (keep_dirs)
+					continue;
 				if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
 					rc = -errno;
 					break;
@@ -302,7 +304,7 @@ int path_rmtree(const char *dir)
 		}
 		return -errno;
 	}
-	rc = rmtree_fd(fd);
+	rc = rmtree_fd(fd, false);
 	if (rc < 0)
 		return rc;
 	if (rmdir(dir) != 0 && errno != ENOENT)
@@ -356,4 +358,12 @@ int path_self_dir(char *out, size_t outsz)
 	memcpy(out, buf, len);
 	out[len] = '\0';
 	return 0;
+}
+
+int path_clear_files(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return rmtree_fd(fd, true);
 }
