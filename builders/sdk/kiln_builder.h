@@ -54,13 +54,14 @@ int kb_main(const kb_builder *b, int argc, char **argv);
  * "E: " prefix of its level. */
 void kb_log(kb_ctx *ctx, msg_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void kb_log_ctx(kb_ctx *ctx, msg_level level, const char *const *ctx_keys, const char *const *ctx_values,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 void *kb_user(kb_ctx *ctx);
 
 /* Helper for the common case: one job per platform with job_key, no params,
  * not critical, priority 0. Sets result success. Returns 0 or -ENOMEM. */
-int kb_jobs_per_platform(const msg_create_jobs_req *req, msg_create_jobs_resp *resp, arena *a, const char *job_key);
+int kb_jobs_per_platform(const msg_create_jobs_req *req, msg_create_jobs_resp *resp, arena *a,
+                         const char *job_key);
 
 /* Helper: appends a product to resp. file and asset_type are copied into a.
  * Returns the product (zeroed, with file, asset_type, sub_id set and
@@ -69,6 +70,6 @@ int kb_jobs_per_platform(const msg_create_jobs_req *req, msg_create_jobs_resp *r
  * past its end. Earlier product pointers may move: keep indexes, not
  * pointers, across calls. */
 msg_product *kb_add_product(msg_process_job_resp *resp, arena *a, const char *file, const char *asset_type,
-			    uint32_t sub_id);
+                            uint32_t sub_id);
 
 #endif
