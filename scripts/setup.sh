@@ -6,8 +6,10 @@ set -euo pipefail
 PACKAGES=(
 	build-essential cmake ninja-build pkg-config git
 	libsqlite3-dev sqlite3 libnng-dev libmsgpack-dev libpcre2-dev libxxhash-dev xxhash libjansson-dev
-	python3 python3-msgpack
+	python3 python3-msgpack python3-xxhash
 	clang libclang-rt-14-dev
+	libstb-dev libpng-dev libassimp-dev assimp-testmodels libmeshoptimizer-dev libexpat1-dev
+	imagemagick
 )
 
 missing=()
