@@ -13,6 +13,7 @@
  *   endless    stderr lines forever              fork          fork a sleeping child, exit 0
  *   partial    half a frame, then _exit(2)       closeout      close stdout and sleep
  *   env        one log frame describing its sandbox (context), then ok
+ *   stubborn   reply ok, then ignore shutdown and end of input
  *
  * describe is always answered; shutdown and end of input end the process. */
 #include <dirent.h>
@@ -27,6 +28,8 @@
 #include "frame.h"
 #include "kerr.h"
 #include "msg.h"
+
+static int stubborn; /* ignore shutdown and end of input */
 
 static void send_sb(msgpack_sbuffer *sb)
 {
@@ -103,8 +106,12 @@ static void report_env(void)
 		while ((e = readdir(d))) {
 			if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
 				continue;
-			size_t l = strlen(fds);
-			snprintf(fds + l, sizeof(fds) - l, "%s%s", l ? "," : "", e->d_name);
+			size_t l = strlen(fds), k = strlen(e->d_name);
+			if (l + k + 2 > sizeof(fds))
+				break;
+			if (l)
+				fds[l++] = ',';
+			memcpy(fds + l, e->d_name, k + 1);
 		}
 		closedir(d);
 	}
@@ -173,10 +180,13 @@ static void act(const char *mode)
 			        i);
 		reply_ok();
 	} else if (strcmp(mode, "endless") == 0) {
+		/* Long lines, so that the 2 MiB cap is reached quickly even when
+		 * the host is slow (sanitizer builds). */
+		char pad[1001];
+		memset(pad, '.', 1000);
+		pad[1000] = '\0';
 		for (unsigned long i = 0;; i++)
-			fprintf(stderr,
-			        "endless line %lu ......................................................\n",
-			        i);
+			fprintf(stderr, "endless line %lu %s\n", i, pad);
 	} else if (strcmp(mode, "fork") == 0) {
 		pid_t pid = fork();
 		if (pid == 0)
@@ -189,6 +199,9 @@ static void act(const char *mode)
 	} else if (strcmp(mode, "closeout") == 0) {
 		close(1);
 		hang();
+	} else if (strcmp(mode, "stubborn") == 0) {
+		stubborn = 1;
+		reply_ok();
 	} else if (strcmp(mode, "env") == 0) {
 		report_env();
 		reply_ok();
@@ -204,6 +217,8 @@ int main(int argc, char **argv)
 		size_t len = 0;
 		char type[64], err[256];
 		int rc = frame_read_fd(0, &buf, &len);
+		if (rc != 0 && stubborn)
+			hang();
 		if (rc != 0)
 			return rc == KILN_E_EOF ? 0 : 1;
 		if (msg_peek_type(buf, len, type, sizeof(type), err, sizeof(err)) != 0) {
@@ -212,6 +227,8 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(type, "shutdown") == 0) {
 			free(buf);
+			if (stubborn)
+				hang();
 			return 0;
 		}
 		if (strcmp(type, "describe") == 0) {

@@ -643,6 +643,40 @@ static void test_sandbox(sup *s)
 	l = find_log(&r, MSG_LEVEL_INFO, "env");
 	CHECK(l && ctx_get(l, "cwd") && strcmp(ctx_get(l, "cwd"), s->scratch) == 0);
 	CHECK(l && ctx_get(l, "tmpdir") && strcmp(ctx_get(l, "tmpdir"), s->scratch) == 0);
+	int pid = log_pid(&r, 0);
+	result_free(&r);
+
+	/* Reused with a longer timeout: the CPU backstop moves along, since
+	 * RLIMIT_CPU counts the whole life of a persistent process. */
+	b.timeout_s = 5;
+	sup_run(s, &b, job, f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	CHECK_EQ_INT(log_pid(&r, 0), pid);
+	l = find_log(&r, MSG_LEVEL_INFO, "env");
+	CHECK(l && ctx_get(l, "cpu") && strcmp(ctx_get(l, "cpu"), "20") == 0);
+	result_free(&r);
+	frames_free(f, 1);
+}
+
+static void test_stubborn(sup *s)
+{
+	char job[PATH_MAX];
+	hp_builder b = {
+	    .key = "stubborn", .exec = fault_bin, .persistent = false, .timeout_s = 5, .memory_mb = 512};
+	hp_bytes f[1] = {frame_cj("stubborn")};
+	result r;
+
+	path_join(job, s->dir, "jobstubborn");
+	mkdir(job, 0700);
+	sup_run(s, &b, job, f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	int pid = log_pid(&r, 0);
+	CHECK(pid > 0);
+	/* It ignores its shutdown frame: still there a moment later, killed
+	 * after the 2 s grace. */
+	nap_ms(1000);
+	CHECK(pid > 0 && kill(pid, 0) == 0);
+	CHECK(pid > 0 && pid_gone(pid, 3000));
 	result_free(&r);
 	frames_free(f, 1);
 }
@@ -777,6 +811,7 @@ int main(void)
 		test_spawn_failure(&s);
 		test_sandbox(&s);
 		test_cancel(&s);
+		test_stubborn(&s);
 		test_lru(&s);
 		test_shutdown(&s);
 	}
