@@ -218,6 +218,15 @@ int main(int argc, char **argv)
 		rc = EXIT_FAILED;
 		goto out;
 	}
+	/* Builders written in Python import the SDK shipped beside kiln; the
+	 * environment passes through the hosts (PYTHONPATH is on the
+	 * sandbox's allowlist). */
+	{
+		char pp[2 * KILN_PATH_MAX];
+		const char *old = getenv("PYTHONPATH");
+		snprintf(pp, sizeof pp, "%s/python%s%s", self_dir, old && *old ? ":" : "", old && *old ? old : "");
+		setenv("PYTHONPATH", pp, 1);
+	}
 	for (int i = 1; i < argc; i++) {
 		if ((strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "--project") == 0) && i + 1 < argc) {
 			project = argv[++i];
