@@ -288,6 +288,32 @@ static hp_bytes frame_cj(const char *source)
 	return take_sb(&sb);
 }
 
+/* A create_jobs request of several MiB: a long source name and many
+ * platforms, so that request and reply are both far larger than a pipe. */
+static hp_bytes frame_cj_big(size_t name_len, size_t n_plats)
+{
+	msgpack_sbuffer sb;
+	char *name = malloc(name_len + 1);
+	const char **plats = malloc(n_plats * sizeof(*plats));
+	memset(name, 'n', name_len);
+	name[name_len] = '\0';
+	for (size_t i = 0; i < n_plats; i++)
+		plats[i] = "platform-with-a-longish-name";
+	msg_create_jobs_req req = {
+	    .source_file = name,
+	    .watch_folder = "/w",
+	    .full_path = "/w/big",
+	    .source_uuid = "00000000-0000-0000-0000-000000000001",
+	    .builder_uuid = "6f1c0a3e-8a8e-4c57-9a4e-0d3c2b1a0e01",
+	    .platforms = {plats, n_plats},
+	};
+	msgpack_sbuffer_init(&sb);
+	msg_encode_create_jobs_req(&sb, &req);
+	free(name);
+	free(plats);
+	return take_sb(&sb);
+}
+
 static void frames_free(hp_bytes *f, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -406,6 +432,37 @@ static void test_echo(sup *s)
 	CHECK_EQ_INT(log_pid(&r, 0), echo_pid);
 	result_free(&r);
 	frames_free(g, 1);
+}
+
+static void test_big(sup *s)
+{
+	hp_builder b = echo_spec("echo", true);
+	hp_bytes f[1] = {frame_cj_big(3u << 20, 50000)};
+	result r;
+	char err[256];
+
+	CHECK(f[0].len > (3u << 20));
+	sup_run(s, &b, "", f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	CHECK(r.replies[0].frame.len > (1u << 20));
+	arena *a = arena_new();
+	msg_create_jobs_resp cj;
+	CHECK_EQ_INT(msg_decode_create_jobs_resp(r.replies[0].frame.data, r.replies[0].frame.len, a, &cj, err,
+	                                         sizeof(err)),
+	             0);
+	CHECK_EQ_INT(cj.n_jobs, 50000);
+	arena_free(a);
+	/* tb_echo wrote "W: careful with <3 MiB name>": the line is cut at
+	 * 8 KiB (prefix included) and the rest of it skipped, so the next
+	 * line arrives as itself. */
+	const hp_log *w = find_log(&r, MSG_LEVEL_WARNING, "careful with nnnn");
+	CHECK(w && strlen(w->message) == 8192 - 3);
+	const hp_log *e = find_log(&r, MSG_LEVEL_ERROR, "broken nnnn");
+	CHECK(e && strlen(e->message) == 8192 - 3);
+	CHECK(find_log(&r, MSG_LEVEL_INFO, "just info") != NULL);
+	CHECK_EQ_INT(log_pid(&r, 0), echo_pid);
+	result_free(&r);
+	frames_free(f, 1);
 }
 
 static void test_oneshot(sup *s)
@@ -803,6 +860,7 @@ int main(void)
 	CHECK(started);
 	if (started) {
 		test_echo(&s);
+		test_big(&s);
 		test_oneshot(&s);
 		test_faults(&s);
 		test_timeout(&s);
