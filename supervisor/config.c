@@ -206,6 +206,10 @@ static const char *not_what(ctx *x, const jp_value *v)
 	const char *s;
 	if (v->type == JP_NUMBER && v->u.num.is_integer)
 		s = arena_printf(x->a, "not %lld", (long long)v->u.num.i);
+	else if (v->type == JP_NUMBER && v->u.num.d > -1e15 && v->u.num.d < 1e15 &&
+	         v->u.num.d == (double)(int64_t)v->u.num.d)
+		/* 4.0 or 4e0: show why "4" is not taken for an integer. */
+		s = arena_printf(x->a, "not %.0f written with a fraction or an exponent", v->u.num.d);
 	else if (v->type == JP_NUMBER)
 		s = arena_printf(x->a, "not %g", v->u.num.d);
 	else if (v->type == JP_BOOL)

@@ -379,7 +379,8 @@ static void test_bad_numbers(void)
 	EXPECT_ERR("{\"hosts\": -1}", 1, 11, "hosts must be an integer from 0 to 256, not -1");
 	EXPECT_ERR("{\"hosts\": 257}", 1, 11, "not 257");
 	EXPECT_ERR("{\"hosts\": 1.5}", 1, 11, "not 1.5");
-	EXPECT_ERR("{\"hosts\": 4e0}", 1, 11, "not 4");
+	EXPECT_ERR("{\"hosts\": 4e0}", 1, 11, "not 4 written with a fraction or an exponent");
+	EXPECT_ERR("{\"hosts\": 4.0}", 1, 11, "not 4 written with a fraction or an exponent");
 	EXPECT_ERR("{\"hosts\": 99999999999999999999}", 1, 11, "not 1e+20");
 	EXPECT_ERR("{\"builders\": [{\"exec\": \"kiln-copy\",\n  \"timeout_s\": 0}]}", 2, 16,
 	           "builders[0].timeout_s must be an integer from 1 to 86400, not 0");
