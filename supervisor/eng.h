@@ -1,0 +1,224 @@
+/* eng.h: the engine's private state, shared by the eng_*.c modules.
+ *
+ * The engine keeps what it needs of the database in memory (sources, jobs,
+ * products, analysis fingerprints), indexed by hash maps, and works
+ * incrementally: a changed source queues its create_jobs calls; an answered
+ * create_jobs call updates that source's jobs and queues those whose
+ * fingerprint changed; a finished job lands its products. `kiln batch` runs
+ * this until nothing is left; `kiln run` keeps it going and feeds it file
+ * events. Writes go to the database in transactions committed at most every
+ * COMMIT_MS.
+ *
+ * Ownership: every string in these records comes from the engine's arena and
+ * lives as long as the engine; arrays are realloc'd and owned by the engine. */
+#ifndef KILN_ENG_H
+#define KILN_ENG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "arena.h"
+#include "config.h"
+#include "db.h"
+#include "engine.h"
+#include "hmap.h"
+#include "hostproto.h"
+#include "joblog.h"
+#include "msg.h"
+#include "path.h"
+#include "pattern.h"
+#include "pool.h"
+#include "runq.h"
+
+#define COMMIT_MS 250
+#define ANALYSE_CHUNK 64
+#define MAX_BUILDERS 64
+#define NONE ((size_t)-1)
+
+enum { ST_PENDING, ST_PROCESSING, ST_COMPLETED, ST_WARNING, ST_ERROR, ST_FAILED };
+
+typedef struct ebuilder {
+	const cfg_builder *cfg;
+	int64_t db_id;
+	char *name, *uuid, *version, *afp;
+	char **patterns;
+	size_t n_patterns;
+	kpattern **pats;
+	char key[24];
+	char *args_json;  /* malloc'd; freed by engine_close */
+	hp_builder hp;
+	bool ok;
+	char *why_disabled;
+	uint64_t cj_n, cj_us, pj_n, pj_us;
+	/* sources waiting for create_jobs with this builder (FIFO) */
+	size_t *aq;
+	size_t aq_head, aq_n, aq_cap;
+} ebuilder;
+
+typedef struct esource {
+	int64_t id;        /* 0 until inserted */
+	int32_t folder;    /* -1 when its scan folder is gone */
+	char *rel, *key;
+	char uuid[37];
+	uint64_t size;
+	int64_t mtime;
+	uint64_t hash;
+	bool on_disk;
+	bool changed;      /* content or place changed in this pass */
+	bool is_new;
+	bool dirty;        /* row needs writing */
+	uint64_t bmask;    /* builders whose patterns match */
+	uint64_t analysing; /* builders with a create_jobs call queued or in flight */
+	size_t first_job;  /* head of this source's job chain, NONE when empty */
+} esource;
+
+typedef struct ejob {
+	int64_t id;
+	size_t src;
+	int builder;       /* index into builders, -1 when the builder is gone */
+	char *job_key, *platform, *params;
+	bool critical;
+	int64_t priority;
+	bool has_fp;
+	uint64_t fp, new_fp;
+	int status;        /* ST_* */
+	bool requested, escalated;
+	bool deleted;
+	bool product_missing;
+	bool analysis_failure; /* the stand-in row of a failed create_jobs call */
+	bool queued, running;
+	const char *run_reason;
+	size_t next_in_src; /* chain of the source's jobs */
+} ejob;
+
+typedef struct eproduct {
+	int64_t id;
+	int64_t job_id;
+	uint32_t sub_id;
+	char *platform, *path;
+	bool intermediate;
+	bool deleted;
+	size_t next_in_job; /* chain of the job's products */
+} eproduct;
+
+typedef enum run_kind { RUN_DESCRIBE, RUN_ANALYSE, RUN_PROCESS } run_kind;
+
+typedef struct erun {
+	uint64_t id;
+	run_kind kind;
+	int builder;
+	size_t *items;     /* sources (analyse) or one job (process); malloc'd */
+	size_t n_items;
+	joblog log;        /* process runs */
+	char temp[KILN_PATH_MAX];
+	int64_t start_ms;
+	bool active;
+} erun;
+
+typedef struct engine {
+	const kiln_config *cfg;
+	const engine_opts *opts;
+	engine_stats *st;
+	kdb *db;
+	pool *pool;
+	arena *ar;
+	ebuilder b[MAX_BUILDERS];
+	size_t nb;
+	kpattern **excludes;
+	size_t n_excludes;
+	int lock_fd, log_fd;
+
+	esource *src;
+	size_t n_src, cap_src;
+	hmap src_by_key;
+	hmap src_by_id;
+
+	ejob *jobs;
+	size_t n_jobs, cap_jobs;
+	hmap job_by_key;   /* "src\x1fbuilder\x1fkey\x1fplatform" */
+	hmap job_by_id;
+
+	eproduct *prods;
+	size_t n_prods, cap_prods;
+	hmap prod_by_path; /* "platform/path" */
+	hmap prod_by_job;  /* job id -> head of the job's product chain */
+
+	hmap analysed;     /* analysis key -> index into analysis_fp */
+	uint64_t *analysis_fp;
+	size_t n_afp, cap_afp;
+
+	erun *runs;
+	size_t n_runs;
+	uint64_t next_run;
+	runq q;
+	size_t aq_total;   /* create_jobs calls queued over all builders */
+	int next_aq_builder;
+
+	char cache_tmp[KILN_PATH_MAX];
+	char logs_jobs[KILN_PATH_MAX];
+	int64_t last_commit;
+	bool stop;
+	int signals;
+	int64_t progress_at;
+	size_t *failed;    /* jobs that failed in this pass, for the report */
+	size_t n_failed, cap_failed;
+} engine;
+
+/* eng_state.c: bookkeeping */
+int eng_grow(void **arr, size_t *cap, size_t n, size_t elem);
+void eng_begin(engine *e);
+void eng_maybe_commit(engine *e, bool force);
+const char *eng_folder_abs(engine *e, const esource *s);
+bool eng_platform_selected(engine *e, const char *platform);
+bool eng_folder_has_platform(engine *e, int32_t folder, const char *platform);
+char *eng_job_key(engine *e, size_t src, int builder, const char *key, const char *platform);
+char *eng_product_key(engine *e, const char *platform, const char *path);
+void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz);
+void eng_full_path(engine *e, const esource *s, char *out, size_t outsz);
+ejob *eng_job_add(engine *e, size_t src, int builder, const char *key, const char *platform, size_t *idx_out);
+void eng_job_upsert_row(engine *e, ejob *j);
+void eng_job_delete(engine *e, ejob *j);
+void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids);
+void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_id, const char *plat,
+			  const char *path, bool intermediate);
+void eng_note_failed(engine *e, size_t ji);
+int eng_load(engine *e);
+int eng_builder_index(engine *e, int64_t db_id);
+
+/* eng_builders.c: describe, the describe cache, patterns */
+int eng_describe(engine *e);
+void eng_on_describe_reply(engine *e, erun *r, const hp_reply *rep);
+uint64_t eng_match_builders(engine *e, const char *rel);
+char *eng_json_str_array(char **items, size_t n);
+
+/* eng_scan.c: reconciling files on disk with the sources */
+int eng_full_scan(engine *e);
+void eng_source_delete(engine *e, size_t si);
+/* After a source is known and hashed: queue create_jobs where its inputs
+ * changed, and weigh its other jobs. */
+void eng_source_settle(engine *e, size_t si);
+
+/* eng_analyse.c: create_jobs calls */
+uint64_t eng_analysis_fingerprint(engine *e, const esource *s, const ebuilder *b);
+int64_t eng_analysis_key(const esource *s, const ebuilder *b);
+void eng_analysis_queue(engine *e, size_t si, int bi);
+bool eng_analysis_dispatch(engine *e);
+void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep);
+void eng_analysis_lost(engine *e, erun *r, uint32_t first_idx, const char *detail);
+void eng_analysis_abandon(engine *e, const char *why);
+
+/* eng_jobs.c: weighing, running and finishing jobs */
+void eng_job_consider(engine *e, size_t ji);
+void eng_jobs_of_consider(engine *e, size_t si, int bi);
+bool eng_job_dispatch(engine *e);
+void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep);
+void eng_process_lost(engine *e, erun *r, const char *detail);
+
+/* engine.c: runs */
+erun *eng_run_new(engine *e, run_kind kind, int builder);
+erun *eng_run_find(engine *e, uint64_t id);
+void eng_run_end(erun *r);
+bool eng_any_active(engine *e);
+
+#endif

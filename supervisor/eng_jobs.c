@@ -1,0 +1,455 @@
+/* eng_jobs.c: weighing jobs, running them, landing their products. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "eng.h"
+#include "hash.h"
+#include "kerr.h"
+#include "klog.h"
+#include "uuid.h"
+
+typedef struct landing {
+	const msg_product *p;
+	char src[KILN_PATH_MAX];
+	char rel[KILN_PATH_MAX]; /* normalised, lowercase */
+	uint64_t size, hash;
+} landing;
+
+static const char *reason_for(hp_status s)
+{
+	switch (s) {
+	case HP_TIMEOUT:
+		return "timeout";
+	case HP_PROTOCOL_ERROR:
+		return "protocol_error";
+	case HP_CANCELLED:
+		return "cancelled";
+	case HP_SPAWN_FAILED:
+		return "failed";
+	default:
+		return "crashed";
+	}
+}
+
+static void job_finish_fail(engine *e, erun *r, ejob *j, const char *reason)
+{
+	int64_t now = wall_ms();
+	joblog_linef(&r->log, MSG_LEVEL_ERROR, "job failed: %s", reason);
+	eng_begin(e);
+	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_FINISH_FAIL);
+	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_text(st, 2, reason);
+	sqlite3_bind_int(st, 3, r->log.warnings);
+	sqlite3_bind_int(st, 4, r->log.errors);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, now - r->start_ms);
+	db_bind_text(st, 7, r->log.path);
+	sqlite3_bind_int64(st, 8, (int64_t)j->new_fp);
+	db_step_done(e->db, st);
+	j->status = ST_FAILED;
+	e->st->failed++;
+	size_t ji = (size_t)(j - e->jobs);
+	eng_note_failed(e, ji);
+}
+
+/* Checks every product before moving any, so that a job lands all of its
+ * products or none. Returns NULL when all are fine, else the reason text. */
+static const char *check_products(engine *e, erun *r, ejob *j, const msg_process_job_resp *resp, landing *L)
+{
+	static char why[1024];
+	for (size_t i = 0; i < resp->n_products; i++) {
+		const msg_product *p = &resp->products[i];
+		L[i].p = p;
+		if (path_check_relative(p->file, strlen(p->file)) != 0) {
+			snprintf(why, sizeof why, "product \"%s\" is not a path inside the temp dir", p->file);
+			return why;
+		}
+		if (path_normalize(p->file, L[i].rel, sizeof L[i].rel) != 0) {
+			snprintf(why, sizeof why, "product \"%s\" leaves the temp dir", p->file);
+			return why;
+		}
+		path_lower(L[i].rel);
+		snprintf(L[i].src, sizeof L[i].src, "%s/%s", r->temp, p->file);
+		struct stat st;
+		if (lstat(L[i].src, &st) != 0) {
+			snprintf(why, sizeof why, "listed product \"%s\" does not exist in the temp dir", p->file);
+			return why;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(why, sizeof why, "product \"%s\" is not a regular file%s", p->file,
+				 S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
+			return why;
+		}
+		/* A symbolic link in a parent folder could still point out of
+		 * the temp dir: resolve and compare. */
+		char real[PATH_MAX];
+		if (!realpath(L[i].src, real) || strncmp(real, r->temp, strlen(r->temp)) != 0) {
+			snprintf(why, sizeof why, "product \"%s\" resolves outside the temp dir", p->file);
+			return why;
+		}
+		L[i].size = (uint64_t)st.st_size;
+		if (hash_file(L[i].src, &L[i].hash) != 0) {
+			snprintf(why, sizeof why, "product \"%s\" cannot be read", p->file);
+			return why;
+		}
+		for (size_t k = 0; k < i; k++) {
+			if (L[k].p->sub_id == p->sub_id) {
+				snprintf(why, sizeof why, "products \"%s\" and \"%s\" share sub_id %u", L[k].p->file,
+					 p->file, p->sub_id);
+				return why;
+			}
+			if (strcmp(L[k].rel, L[i].rel) == 0 && L[k].p->intermediate == p->intermediate) {
+				snprintf(why, sizeof why, "products \"%s\" and \"%s\" land on the same path", L[k].p->file,
+					 p->file);
+				return why;
+			}
+		}
+		size_t pi;
+		const char *plat = p->intermediate ? "intermediate" : j->platform;
+		if (hmap_get(&e->prod_by_path, eng_product_key(e, plat, L[i].rel), &pi) &&
+		    e->prods[pi].job_id != j->id) {
+			size_t oj;
+			const char *other = "another job";
+			if (hmap_get_int(&e->job_by_id, e->prods[pi].job_id, &oj))
+				other = arena_printf(e->ar, "job %lld (%s, %s)", (long long)e->prods[pi].job_id,
+						     e->src[e->jobs[oj].src].rel, e->jobs[oj].job_key);
+			snprintf(why, sizeof why, "product \"%s\" is already made by %s", L[i].rel, other);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+static void land_products(engine *e, erun *r, ejob *j, const msg_process_job_resp *resp, landing *L)
+{
+	int64_t now = wall_ms();
+	hmap keep;
+	hmap_init(&keep);
+	for (size_t i = 0; i < resp->n_products; i++) {
+		const msg_product *p = L[i].p;
+		char dest[KILN_PATH_MAX];
+		const char *plat = p->intermediate ? "intermediate" : j->platform;
+		snprintf(dest, sizeof dest, "%s/%s/%s", e->cfg->cache, plat, L[i].rel);
+		/* Same sub_id on a new path: the old file must not linger. */
+		size_t oi = NONE;
+		if (hmap_get_int(&e->prod_by_job, j->id, &oi)) {
+			for (; oi != NONE; oi = e->prods[oi].next_in_job) {
+				eproduct *op = &e->prods[oi];
+				if (op->deleted || op->sub_id != p->sub_id ||
+				    (strcmp(op->path, L[i].rel) == 0 && op->intermediate == p->intermediate))
+					continue;
+				char of[KILN_PATH_MAX];
+				eng_product_file(e, op, of, sizeof of);
+				if (unlink(of) == 0)
+					path_prune_empty_parents(of, e->cfg->cache);
+				hmap_del(&e->prod_by_path, eng_product_key(e, op->platform, op->path));
+				op->deleted = true;
+			}
+		}
+		path_mkdirs_for(dest, 0755);
+		if (rename(L[i].src, dest) != 0) {
+			joblog_linef(&r->log, MSG_LEVEL_ERROR, "moving %s into the cache: %s", L[i].rel, strerror(errno));
+			continue;
+		}
+		hmap_put_int(&keep, p->sub_id, 1);
+		eng_begin(e);
+		sqlite3_stmt *st = db_stmt_get(e->db, DBS_PRODUCT_UPSERT);
+		sqlite3_bind_int64(st, 1, j->id);
+		sqlite3_bind_int64(st, 2, p->sub_id);
+		db_bind_text(st, 3, j->platform);
+		db_bind_text(st, 4, L[i].rel);
+		db_bind_text(st, 5, p->asset_type ? p->asset_type : "");
+		sqlite3_bind_int64(st, 6, (int64_t)L[i].size);
+		sqlite3_bind_int64(st, 7, (int64_t)L[i].hash);
+		sqlite3_bind_int(st, 8, p->intermediate);
+		sqlite3_bind_int64(st, 9, now);
+		int64_t pid = 0;
+		if (sqlite3_step(st) == SQLITE_ROW)
+			pid = sqlite3_column_int64(st, 0);
+		else
+			klog(KLOG_ERROR, "storing product %s: %s", L[i].rel, db_errmsg(e->db));
+		sqlite3_reset(st);
+		/* Remember it in memory too, for collision checks later on. */
+		if (pid)
+			eng_product_remember(e, pid, j->id, p->sub_id, plat, L[i].rel, p->intermediate);
+		e->st->products++;
+	}
+	/* Products this job made before and no longer makes go away. */
+	eng_products_delete(e, j->id, &keep);
+	hmap_free(&keep);
+}
+
+void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
+{
+	ejob *j = &e->jobs[r->items[0]];
+	ebuilder *b = &e->b[r->builder];
+	b->pj_n++;
+	b->pj_us += rep->duration_us;
+	arena *a = NULL;
+	landing *L = NULL;
+	if (rep->status != HP_OK) {
+		joblog_linef(&r->log, MSG_LEVEL_ERROR, "builder %s: %s", hp_status_name(rep->status),
+			     rep->detail ? rep->detail : "");
+		if (rep->stderr_tail.n) {
+			joblog_linef(&r->log, MSG_LEVEL_INFO, "last %zu stderr lines:", rep->stderr_tail.n);
+			for (size_t i = 0; i < rep->stderr_tail.n; i++)
+				joblog_line(&r->log, MSG_LEVEL_INFO, "stderr", rep->stderr_tail.items[i], NULL);
+		}
+		job_finish_fail(e, r, j, reason_for(rep->status));
+		goto out;
+	}
+	char err[512];
+	a = arena_new();
+	msg_process_job_resp resp;
+	if (!a || msg_decode_process_job_resp(rep->frame.data, rep->frame.len, a, &resp, err, sizeof err) != 0) {
+		joblog_linef(&r->log, MSG_LEVEL_ERROR, "the builder's reply is malformed: %s", err);
+		job_finish_fail(e, r, j, "protocol_error");
+		goto out;
+	}
+	if (resp.result != MSG_RESULT_SUCCESS) {
+		joblog_linef(&r->log, MSG_LEVEL_ERROR, "the builder returned \"%s\"", msg_result_name(resp.result));
+		job_finish_fail(e, r, j, msg_result_name(resp.result));
+		goto out;
+	}
+	if (resp.n_products == 0) {
+		joblog_linef(&r->log, MSG_LEVEL_ERROR, "the builder returned success but no products");
+		job_finish_fail(e, r, j, "failed");
+		goto out;
+	}
+	L = calloc(resp.n_products, sizeof *L);
+	if (!L) {
+		job_finish_fail(e, r, j, "failed");
+		goto out;
+	}
+	const char *why = check_products(e, r, j, &resp, L);
+	if (why) {
+		joblog_linef(&r->log, MSG_LEVEL_ERROR, "%s", why);
+		job_finish_fail(e, r, j, "invalid_product");
+		goto out;
+	}
+	for (size_t i = 0; i < resp.n_products; i++)
+		if (!resp.products[i].dependencies_handled)
+			joblog_linef(&r->log, MSG_LEVEL_WARNING,
+				     "product \"%s\" says its dependencies are not handled (dependencies_handled false)",
+				     resp.products[i].file);
+	land_products(e, r, j, &resp, L);
+	int64_t now = wall_ms();
+	int status = r->log.errors ? ST_ERROR : r->log.warnings ? ST_WARNING : ST_COMPLETED;
+	joblog_linef(&r->log, MSG_LEVEL_INFO, "job %s: %zu products in %lld ms", db_statuses[status], resp.n_products,
+		     (long long)(now - r->start_ms));
+	/* The summary line above is kiln's own: do not count it. */
+	eng_begin(e);
+	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_FINISH_OK);
+	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_text(st, 2, db_statuses[status]);
+	sqlite3_bind_int64(st, 3, (int64_t)j->new_fp);
+	sqlite3_bind_int(st, 4, r->log.warnings);
+	sqlite3_bind_int(st, 5, r->log.errors);
+	sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_int64(st, 7, now - r->start_ms);
+	db_bind_text(st, 8, r->log.path);
+	db_step_done(e->db, st);
+	j->status = status;
+	j->has_fp = true;
+	j->fp = j->new_fp;
+	if (status == ST_COMPLETED)
+		e->st->completed++;
+	else if (status == ST_WARNING)
+		e->st->warnings++;
+	else
+		e->st->errors++;
+out:
+	j->running = false;
+	free(L);
+	arena_free(a);
+	joblog_close(&r->log);
+	path_clear_files(r->temp);
+	eng_run_end(r);
+}
+
+static uint64_t job_fingerprint(engine *e, const ejob *j)
+{
+	const esource *s = &e->src[j->src];
+	const ebuilder *b = &e->b[j->builder];
+	fp_state f;
+	fp_init(&f);
+	fp_u64(&f, s->hash);
+	fp_str(&f, b->uuid);
+	fp_str(&f, b->version);
+	fp_str(&f, b->afp);
+	fp_str(&f, j->job_key);
+	fp_str(&f, j->platform);
+	fp_str(&f, j->params);
+	return fp_final(&f);
+}
+
+
+
+static int start_job(engine *e, size_t ji)
+{
+	ejob *j = &e->jobs[ji];
+	esource *s = &e->src[j->src];
+	ebuilder *b = &e->b[j->builder];
+	erun *r = eng_run_new(e, RUN_PROCESS, j->builder);
+	if (!r)
+		return -ENOMEM;
+	r->items = malloc(sizeof *r->items);
+	if (!r->items) {
+		eng_run_end(r);
+		return -ENOMEM;
+	}
+	r->items[0] = ji;
+	r->n_items = 1;
+	r->start_ms = wall_ms();
+	/* Temp dirs belong to run slots and are reused job after job (emptied
+	 * of files, folders kept): making and removing a folder per job costs
+	 * more than the job itself on ext4. */
+	snprintf(r->temp, sizeof r->temp, "%s/slot-%zu", e->cache_tmp, (size_t)(r - e->runs));
+	path_clear_files(r->temp);
+	if (path_mkdirs(r->temp, 0700) != 0 || joblog_open(&r->log, e->logs_jobs, j->id, r->start_ms) != 0) {
+		klog(KLOG_ERROR, "cannot prepare job %lld: %s", (long long)j->id, strerror(errno));
+	}
+	char fp[KILN_PATH_MAX];
+	eng_full_path(e, s, fp, sizeof fp);
+	joblog_linef(&r->log, MSG_LEVEL_INFO, "job %lld: %s on %s for %s (%s); reason: %s", (long long)j->id,
+		     j->job_key, s->rel, j->platform, b->name, j->run_reason);
+	/* The log lines above and below are kiln's own notes; they are not
+	 * counted as the builder's warnings or errors. */
+	r->log.warnings = r->log.errors = 0;
+	eng_begin(e);
+	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_START);
+	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_text(st, 2, j->run_reason);
+	sqlite3_bind_int64(st, 3, r->start_ms);
+	db_bind_text(st, 4, r->log.path);
+	db_step_done(e->db, st);
+
+	/* params back from their JSON form */
+	arena *a = arena_new();
+	json_t *pj = json_loads(j->params, 0, NULL);
+	msg_kvs params = {0};
+	if (json_is_object(pj) && a) {
+		params.items = arena_alloc(a, (json_object_size(pj) + 1) * sizeof *params.items);
+		const char *k;
+		json_t *v;
+		json_object_foreach(pj, k, v)
+		{
+			params.items[params.n].key = arena_strdup(a, k);
+			params.items[params.n].value = arena_strdup(a, json_is_string(v) ? json_string_value(v) : "");
+			params.n++;
+		}
+	}
+	json_decref(pj);
+	msg_process_job_req q = {
+		.source_file = s->rel,
+		.watch_folder = eng_folder_abs(e, s),
+		.full_path = fp,
+		.builder_uuid = b->uuid,
+		.job = {.job_key = j->job_key, .platform = j->platform, .critical = j->critical,
+			.priority = j->priority, .params = params},
+		.temp_dir = r->temp,
+		.platform_info = {.identifier = j->platform},
+		.source_uuid = s->uuid,
+		.job_id = (uint64_t)j->id,
+	};
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	int rc = msg_encode_process_job_req(&sb, &q);
+	arena_free(a);
+	if (rc == 0) {
+		hp_bytes frame = {(const uint8_t *)sb.data, sb.size};
+		rc = pool_submit(e->pool, r->id, &b->hp, r->temp, &frame, 1);
+	}
+	msgpack_sbuffer_destroy(&sb);
+	if (rc != 0) {
+		joblog_close(&r->log);
+		path_clear_files(r->temp);
+		eng_run_end(r);
+		return rc;
+	}
+	e->st->jobs++;
+	return 0;
+}
+
+/* Weighs one job: runs it when its fingerprint changed, a product is missing,
+ * it failed or was interrupted before, or a user asked; records why. */
+void eng_job_consider(engine *e, size_t ji)
+{
+	ejob *j = &e->jobs[ji];
+	if (j->deleted || j->queued || j->running || j->analysis_failure || j->builder < 0 ||
+	    !e->b[j->builder].ok || !e->src[j->src].on_disk)
+		return;
+	if (e->src[j->src].analysing & (1ULL << j->builder))
+		return; /* weighed again when its create_jobs call answers */
+	if (!eng_platform_selected(e, j->platform))
+		return;
+	j->new_fp = job_fingerprint(e, j);
+	const char *why = NULL;
+	if (j->requested)
+		why = "asked for by a user";
+	else if (!j->has_fp && e->src[j->src].is_new)
+		why = "new source";
+	else if (j->status == ST_FAILED)
+		why = "failed before";
+	else if (j->status == ST_PENDING || j->status == ST_PROCESSING)
+		why = j->has_fp ? "interrupted before it finished" : "new job";
+	else if (!j->has_fp)
+		why = "new job";
+	else if (j->fp != j->new_fp)
+		why = e->src[j->src].changed ? "source content changed"
+					     : "builder version, analysis fingerprint or job parameters changed";
+	else if (j->product_missing)
+		why = "a product is missing from the cache";
+	if (!why)
+		return;
+	j->run_reason = why;
+	if (runq_push(&e->q, ji, j->escalated, j->critical, j->priority) == 0)
+		j->queued = true;
+}
+
+void eng_jobs_of_consider(engine *e, size_t si, int bi)
+{
+	for (size_t ji = e->src[si].first_job; ji != NONE; ji = e->jobs[ji].next_in_src)
+		if (e->jobs[ji].builder == bi)
+			eng_job_consider(e, ji);
+}
+
+/* Starts the next queued job on a free host. Returns true when one went. */
+bool eng_job_dispatch(engine *e)
+{
+	while (runq_count(&e->q) > 0 && pool_can_submit(e->pool)) {
+		runq_item it;
+		runq_pop(&e->q, &it);
+		ejob *j = &e->jobs[it.job];
+		j->queued = false;
+		if (j->deleted || !e->src[j->src].on_disk)
+			continue; /* gone since it was queued */
+		if (start_job(e, it.job) != 0) {
+			if (runq_push(&e->q, it.job, true, j->critical, j->priority) == 0)
+				j->queued = true;
+			return false;
+		}
+		j->running = true;
+		return true;
+	}
+	return false;
+}
+
+/* The host serving this job died. */
+void eng_process_lost(engine *e, erun *r, const char *detail)
+{
+	ejob *j = &e->jobs[r->items[0]];
+	joblog_linef(&r->log, MSG_LEVEL_ERROR, "%s", detail);
+	job_finish_fail(e, r, j, "host_lost");
+	j->running = false;
+	joblog_close(&r->log);
+	path_clear_files(r->temp);
+	eng_run_end(r);
+}

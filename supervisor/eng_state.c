@@ -1,0 +1,371 @@
+/* eng_state.c: the engine's records and their rows: helpers, jobs, products,
+ * loading what the database holds. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "eng.h"
+#include "hash.h"
+#include "kerr.h"
+#include "klog.h"
+#include "uuid.h"
+
+int eng_grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 256;
+	void *p = realloc(*arr, nc * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
+static int status_index(const char *s)
+{
+	for (int i = 0; i < 6; i++)
+		if (s && strcmp(db_statuses[i], s) == 0)
+			return i;
+	return 0;
+}
+
+void eng_maybe_commit(engine *e, bool force)
+{
+	int64_t now = pool_now_ms();
+	if (!e->db->in_txn)
+		return;
+	if (force || now - e->last_commit >= COMMIT_MS) {
+		if (db_commit(e->db) != 0)
+			klog(KLOG_ERROR, "database commit failed: %s", db_errmsg(e->db));
+		e->last_commit = now;
+	}
+}
+
+void eng_begin(engine *e)
+{
+	if (!e->db->in_txn) {
+		db_begin(e->db);
+		if (!e->last_commit)
+			e->last_commit = pool_now_ms();
+	}
+}
+
+const char *eng_folder_abs(engine *e, const esource *s)
+{
+	return s->folder >= 0 ? e->cfg->folders[s->folder].abs : "";
+}
+
+bool eng_platform_selected(engine *e, const char *platform)
+{
+	if (!e->opts->platforms)
+		return true;
+	for (const char *const *p = e->opts->platforms; *p; p++)
+		if (strcmp(*p, platform) == 0)
+			return true;
+	return false;
+}
+
+bool eng_folder_has_platform(engine *e, int32_t folder, const char *platform)
+{
+	bool in_project = false;
+	for (size_t i = 0; i < e->cfg->n_platforms; i++)
+		if (strcmp(e->cfg->platforms[i], platform) == 0)
+			in_project = true;
+	if (!in_project || folder < 0)
+		return false;
+	const cfg_scan_folder *f = &e->cfg->folders[folder];
+	if (!f->platforms)
+		return true;
+	for (size_t i = 0; i < f->n_platforms; i++)
+		if (strcmp(f->platforms[i], platform) == 0)
+			return true;
+	return false;
+}
+
+char *eng_job_key(engine *e, size_t src, int builder, const char *key, const char *platform)
+{
+	return arena_printf(e->ar, "%zu\x1f%d\x1f%s\x1f%s", src, builder, key, platform);
+}
+
+char *eng_product_key(engine *e, const char *platform, const char *path)
+{
+	return arena_printf(e->ar, "%s/%s", platform, path);
+}
+
+void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz)
+{
+	if (p->intermediate)
+		snprintf(out, outsz, "%s/intermediate/%s", e->cfg->cache, p->path);
+	else
+		snprintf(out, outsz, "%s/%s/%s", e->cfg->cache, p->platform, p->path);
+}
+
+void eng_full_path(engine *e, const esource *s, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/%s", eng_folder_abs(e, s), s->rel);
+}
+
+ejob *eng_job_add(engine *e, size_t src, int builder, const char *key, const char *platform, size_t *idx_out)
+{
+	if (eng_grow((void **)&e->jobs, &e->cap_jobs, e->n_jobs, sizeof *e->jobs) != 0)
+		return NULL;
+	ejob *j = &e->jobs[e->n_jobs];
+	memset(j, 0, sizeof *j);
+	j->src = src;
+	j->builder = builder;
+	j->job_key = arena_strdup(e->ar, key);
+	j->platform = arena_strdup(e->ar, platform);
+	j->params = "{}";
+	j->next_in_src = e->src[src].first_job;
+	e->src[src].first_job = e->n_jobs;
+	hmap_put(&e->job_by_key, eng_job_key(e, src, builder, key, platform), e->n_jobs);
+	*idx_out = e->n_jobs;
+	e->n_jobs++;
+	return j;
+}
+
+void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids)
+{
+	size_t i = NONE;
+	if (!hmap_get_int(&e->prod_by_job, job_id, &i))
+		return;
+	for (; i != NONE; i = e->prods[i].next_in_job) {
+		eproduct *p = &e->prods[i];
+		if (p->deleted)
+			continue;
+		if (keep_subids && hmap_get_int(keep_subids, p->sub_id, NULL))
+			continue;
+		char f[KILN_PATH_MAX];
+		eng_product_file(e, p, f, sizeof f);
+		if (unlink(f) == 0)
+			path_prune_empty_parents(f, e->cfg->cache);
+		eng_begin(e);
+		sqlite3_stmt *s = db_stmt_get(e->db, DBS_PRODUCT_DELETE);
+		sqlite3_bind_int64(s, 1, p->id);
+		db_step_done(e->db, s);
+		hmap_del(&e->prod_by_path, eng_product_key(e, p->platform, p->path));
+		p->deleted = true;
+	}
+}
+
+void eng_job_delete(engine *e, ejob *j)
+{
+	if (j->deleted)
+		return;
+	if (j->id) {
+		eng_products_delete(e, j->id, NULL);
+		eng_begin(e);
+		sqlite3_stmt *s = db_stmt_get(e->db, DBS_JOB_DELETE);
+		sqlite3_bind_int64(s, 1, j->id);
+		db_step_done(e->db, s);
+	}
+	j->deleted = true;
+}
+
+void eng_job_upsert_row(engine *e, ejob *j)
+{
+	esource *s = &e->src[j->src];
+	eng_begin(e);
+	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_UPSERT);
+	sqlite3_bind_int64(st, 1, s->id);
+	sqlite3_bind_int64(st, 2, e->b[j->builder].db_id);
+	db_bind_text(st, 3, j->job_key);
+	db_bind_text(st, 4, j->platform);
+	sqlite3_bind_int(st, 5, j->critical);
+	sqlite3_bind_int64(st, 6, j->priority);
+	db_bind_text(st, 7, j->params);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (!j->id) {
+			j->id = id;
+			hmap_put_int(&e->job_by_id, id, (size_t)(j - e->jobs));
+		}
+	} else {
+		klog(KLOG_ERROR, "storing job %s/%s: %s", s->rel, j->job_key, db_errmsg(e->db));
+	}
+	sqlite3_reset(st);
+}
+
+static int load_sources(engine *e)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = KILN_E_DB;
+	if (sqlite3_prepare_v2(e->db->h, "SELECT id, uuid, scan_folder, path, size, mtime_ns, hash FROM sources", -1,
+			       &s, NULL) != SQLITE_OK)
+		goto out;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (eng_grow((void **)&e->src, &e->cap_src, e->n_src, sizeof *e->src) != 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		esource *x = &e->src[e->n_src];
+		memset(x, 0, sizeof *x);
+		x->first_job = NONE;
+		x->id = sqlite3_column_int64(s, 0);
+		snprintf(x->uuid, sizeof x->uuid, "%s", (const char *)sqlite3_column_text(s, 1));
+		const char *folder = (const char *)sqlite3_column_text(s, 2);
+		x->folder = -1;
+		for (size_t f = 0; f < e->cfg->n_folders; f++)
+			if (strcmp(e->cfg->folders[f].abs, folder) == 0)
+				x->folder = (int32_t)f;
+		x->rel = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 3));
+		x->key = arena_strdup(e->ar, x->rel);
+		path_lower(x->key);
+		x->size = (uint64_t)sqlite3_column_int64(s, 4);
+		x->mtime = sqlite3_column_int64(s, 5);
+		x->hash = (uint64_t)sqlite3_column_int64(s, 6);
+		hmap_put(&e->src_by_key, x->key, e->n_src);
+		hmap_put_int(&e->src_by_id, x->id, e->n_src);
+		e->n_src++;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int eng_builder_index(engine *e, int64_t id)
+{
+	for (size_t i = 0; i < e->nb; i++)
+		if (e->b[i].ok && e->b[i].db_id == id)
+			return (int)i;
+	return -1;
+}
+
+static int load_jobs_and_products(engine *e)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = KILN_E_DB;
+	if (sqlite3_prepare_v2(e->db->h,
+			       "SELECT id, source_id, builder_id, job_key, platform, critical, priority, params,"
+			       " fingerprint, status, requested, escalated FROM jobs ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		size_t si;
+		if (!hmap_get_int(&e->src_by_id, sqlite3_column_int64(s, 1), &si))
+			continue;
+		int bi = eng_builder_index(e, sqlite3_column_int64(s, 2));
+		size_t ji;
+		ejob *j = eng_job_add(e, si, bi, (const char *)sqlite3_column_text(s, 3),
+				  (const char *)sqlite3_column_text(s, 4), &ji);
+		if (!j) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		j->id = sqlite3_column_int64(s, 0);
+		j->critical = sqlite3_column_int(s, 5);
+		j->priority = sqlite3_column_int64(s, 6);
+		j->params = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 7));
+		j->has_fp = sqlite3_column_type(s, 8) != SQLITE_NULL;
+		j->fp = (uint64_t)sqlite3_column_int64(s, 8);
+		j->status = status_index((const char *)sqlite3_column_text(s, 9));
+		j->requested = sqlite3_column_int(s, 10);
+		j->escalated = sqlite3_column_int(s, 11);
+		j->analysis_failure = strcmp(j->job_key, "create_jobs") == 0 && j->status == ST_FAILED;
+		hmap_put_int(&e->job_by_id, j->id, ji);
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(e->db->h, "SELECT id, job_id, sub_id, platform, path, intermediate FROM products", -1,
+			       &s, NULL) != SQLITE_OK)
+		goto out;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		bool inter = sqlite3_column_int(s, 5);
+		eng_product_remember(e, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+				     (uint32_t)sqlite3_column_int64(s, 2),
+				     inter ? "intermediate" : (const char *)sqlite3_column_text(s, 3),
+				     (const char *)sqlite3_column_text(s, 4), inter);
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(e->db->h, "SELECT source_id, builder_id, fingerprint FROM analyses", -1, &s, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (eng_grow((void **)&e->analysis_fp, &e->cap_afp, e->n_afp, sizeof *e->analysis_fp) != 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		e->analysis_fp[e->n_afp] = (uint64_t)sqlite3_column_int64(s, 2);
+		int64_t k = (sqlite3_column_int64(s, 0) << 16) ^ (sqlite3_column_int64(s, 1) & 0xffff);
+		hmap_put_int(&e->analysed, k, e->n_afp);
+		e->n_afp++;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_id, const char *plat,
+			  const char *path, bool intermediate)
+{
+	size_t known;
+	char *key = eng_product_key(e, plat, path);
+	if (hmap_get(&e->prod_by_path, key, &known) && !e->prods[known].deleted && e->prods[known].job_id == job_id) {
+		e->prods[known].sub_id = sub_id;
+		e->prods[known].id = pid;
+		return;
+	}
+	if (eng_grow((void **)&e->prods, &e->cap_prods, e->n_prods, sizeof *e->prods) != 0)
+		return;
+	eproduct *np = &e->prods[e->n_prods];
+	np->id = pid;
+	np->job_id = job_id;
+	np->sub_id = sub_id;
+	np->platform = arena_strdup(e->ar, plat);
+	np->path = arena_strdup(e->ar, path);
+	np->intermediate = intermediate;
+	np->deleted = false;
+	np->next_in_job = NONE;
+	size_t head;
+	if (hmap_get_int(&e->prod_by_job, job_id, &head))
+		np->next_in_job = head;
+	hmap_put_int(&e->prod_by_job, job_id, e->n_prods);
+	hmap_put(&e->prod_by_path, key, e->n_prods);
+	e->n_prods++;
+}
+
+void eng_note_failed(engine *e, size_t ji)
+{
+	if (eng_grow((void **)&e->failed, &e->cap_failed, e->n_failed, sizeof *e->failed) == 0)
+		e->failed[e->n_failed++] = ji;
+}
+
+/* A job whose product is gone from the cache must run again. One stat per
+ * product, once at start. */
+static void check_products_present(engine *e)
+{
+	for (size_t i = 0; i < e->n_prods; i++) {
+		eproduct *p = &e->prods[i];
+		if (p->deleted)
+			continue;
+		char f[KILN_PATH_MAX];
+		struct stat st;
+		eng_product_file(e, p, f, sizeof f);
+		if (stat(f, &st) == 0)
+			continue;
+		size_t ji;
+		if (hmap_get_int(&e->job_by_id, p->job_id, &ji))
+			e->jobs[ji].product_missing = true;
+	}
+}
+
+int eng_load(engine *e)
+{
+	int rc = load_sources(e);
+	if (rc == 0)
+		rc = load_jobs_and_products(e);
+	if (rc == 0)
+		check_products_present(e);
+	return rc;
+}
