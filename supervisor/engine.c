@@ -305,7 +305,7 @@ static void eng_run_until_idle(engine *e)
 {
 	for (;;) {
 		if (!e->stop) {
-			pool_ensure(e->pool, e->aq_total / ANALYSE_CHUNK + 1 + runq_count(&e->q));
+			pool_ensure(e->pool, (e->aq_total + ANALYSE_CHUNK - 1) / ANALYSE_CHUNK + runq_count(&e->q));
 			/* create_jobs calls first: they unlock the jobs. */
 			while (eng_analysis_dispatch(e))
 				;

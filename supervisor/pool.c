@@ -582,6 +582,8 @@ void pool_free(pool *p)
 		host *h = &p->hosts[i];
 		if (h->pid > 0 && h->sock_open && h->st != H_STARTING)
 			nng_send(h->sock, sb.data, sb.size, NNG_FLAG_NONBLOCK);
+		else if (h->pid > 0)
+			kill(h->pid, SIGKILL); /* still starting: it has nothing to save */
 	}
 	msgpack_sbuffer_destroy(&sb);
 	int64_t deadline = pool_now_ms() + 3000;
