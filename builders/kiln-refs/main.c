@@ -196,7 +196,7 @@ static int scan_refs(kb_ctx *ctx, const msg_process_job_req *req, const uint8_t 
 		kb_log(ctx, MSG_LEVEL_WARNING,
 		       "malformed XML in %s at line %lu, column %lu: %s; copied as it is, with the %zu "
 		       "references "
-		       "found before that point",
+		       "seen before that point",
 		       req->source_file, xerr.line, xerr.column, xerr.message, n);
 	else if (rc == KILN_E_LIMIT && refs_scan_limited(s, &why))
 		kb_log(ctx, MSG_LEVEL_WARNING,
