@@ -658,16 +658,41 @@ out:
 }
 
 /* Decodes the job description map m (already checked to be a map). */
+static int dec_job_dep(msg_dec *d, const msgpack_object *m, void *el)
+{
+	msg_job_dep *dep = el;
+	const char *type = NULL;
+	int rc;
+	if ((rc = msg_dec_str(d, m, "path", MSG_DEC_OPTIONAL, &dep->path)) ||
+	    (rc = msg_dec_str(d, m, "uuid", MSG_DEC_OPTIONAL, &dep->uuid)) ||
+	    (rc = msg_dec_str(d, m, "job_key", MSG_DEC_OPTIONAL, &dep->job_key)) ||
+	    (rc = msg_dec_str(d, m, "platform", MSG_DEC_OPTIONAL, &dep->platform)) ||
+	    (rc = msg_dec_str(d, m, "type", MSG_DEC_OPTIONAL, &type)))
+		return rc;
+	if (!dep->path == !dep->uuid)
+		return msg_dec_fail(d, NULL, "needs exactly one of \"path\" or \"uuid\"");
+	if (type && strcmp(type, "order") != 0 && strcmp(type, "fingerprint") != 0)
+		return msg_dec_fail(d, "type", "expected \"order\" or \"fingerprint\", got \"%.64s\"", type);
+	dep->fingerprint = type && strcmp(type, "fingerprint") == 0;
+	return 0;
+}
+
+static int dec_map_array(msg_dec *d, const msgpack_object *map, const char *key, size_t elsz,
+                         int (*fn)(msg_dec *, const msgpack_object *, void *), void **out, size_t *n);
+
 static int dec_job_desc(msg_dec *d, const msgpack_object *m, msg_job_desc *j)
 {
 	int rc;
+	void *deps = NULL;
 	memset(j, 0, sizeof(*j));
 	if ((rc = msg_dec_str(d, m, "job_key", 0, &j->job_key)) ||
 	    (rc = msg_dec_str(d, m, "platform", 0, &j->platform)) ||
 	    (rc = msg_dec_bool(d, m, "critical", MSG_DEC_OPTIONAL, &j->critical)) ||
 	    (rc = msg_dec_i64(d, m, "priority", MSG_DEC_OPTIONAL, &j->priority)) ||
-	    (rc = msg_dec_kvs(d, m, "params", MSG_DEC_OPTIONAL, &j->params)))
+	    (rc = msg_dec_kvs(d, m, "params", MSG_DEC_OPTIONAL, &j->params)) ||
+	    (rc = dec_map_array(d, m, "job_dependencies", sizeof(msg_job_dep), dec_job_dep, &deps, &j->n_job_deps)))
 		return rc;
+	j->job_deps = deps;
 	return 0;
 }
 
@@ -1047,7 +1072,7 @@ int msg_encode_create_jobs_req(msgpack_sbuffer *sb, const msg_create_jobs_req *m
 
 static void enc_job_desc(msg_enc *e, const msg_job_desc *j)
 {
-	msg_enc_map(e, 5);
+	msg_enc_map(e, j->n_job_deps ? 6 : 5);
 	msg_enc_str(e, "job_key");
 	msg_enc_str(e, j->job_key);
 	msg_enc_str(e, "platform");
@@ -1058,6 +1083,27 @@ static void enc_job_desc(msg_enc *e, const msg_job_desc *j)
 	msg_enc_i64(e, j->priority);
 	msg_enc_str(e, "params");
 	msg_enc_kvs(e, &j->params);
+	if (!j->n_job_deps)
+		return;
+	msg_enc_str(e, "job_dependencies");
+	msg_enc_array(e, j->n_job_deps);
+	for (size_t i = 0; i < j->n_job_deps; i++) {
+		const msg_job_dep *dep = &j->job_deps[i];
+		size_t n = 2 + (dep->job_key != NULL) + (dep->platform != NULL);
+		msg_enc_map(e, n);
+		msg_enc_str(e, dep->path ? "path" : "uuid");
+		msg_enc_str(e, dep->path ? dep->path : dep->uuid);
+		if (dep->job_key) {
+			msg_enc_str(e, "job_key");
+			msg_enc_str(e, dep->job_key);
+		}
+		if (dep->platform) {
+			msg_enc_str(e, "platform");
+			msg_enc_str(e, dep->platform);
+		}
+		msg_enc_str(e, "type");
+		msg_enc_str(e, dep->fingerprint ? "fingerprint" : "order");
+	}
 }
 
 int msg_encode_create_jobs_resp(msgpack_sbuffer *sb, const msg_create_jobs_resp *m)

@@ -75,12 +75,28 @@ typedef struct msg_create_jobs_req {
 /* A job description, in create_jobs replies and process_job requests.
  * job_key and platform are required; critical defaults to false, priority to
  * 0, params to {}. */
+/* A job dependency (an extension of SPEC section 5, after O3DE's
+ * JobDependency): this job waits for another source's job. The source is
+ * named by "path" (relative to its scan folder) or "uuid"; "job_key" and
+ * "platform" narrow it (default: every job of that source on this job's
+ * platform); "type" is "order" (wait only, the default) or "fingerprint"
+ * (wait, and rerun when that job's fingerprint changes). */
+typedef struct msg_job_dep {
+	const char *path;
+	const char *uuid;
+	const char *job_key;  /* NULL = any */
+	const char *platform; /* NULL = the same platform */
+	bool fingerprint;
+} msg_job_dep;
+
 typedef struct msg_job_desc {
 	const char *job_key;
 	const char *platform;
 	bool critical;
 	int64_t priority;
 	msg_kvs params;
+	msg_job_dep *job_deps; /* "job_dependencies", default none */
+	size_t n_job_deps;
 } msg_job_desc;
 
 /* A source dependency: exactly one of path or uuid is set (the other NULL). */

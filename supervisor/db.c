@@ -102,6 +102,14 @@ static const char *const migrations[] = {
 	" dep_path TEXT,"
 	" dep_uuid TEXT);"
 	"CREATE INDEX source_deps_source ON source_deps(source_id);",
+	/* 1 -> 2: the dependency graph and intermediate assets */
+	"ALTER TABLE jobs ADD COLUMN fp_parts TEXT;"
+	"ALTER TABLE jobs ADD COLUMN job_deps TEXT;"
+	"ALTER TABLE sources ADD COLUMN intermediate INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sources ADD COLUMN origin_job INTEGER;"
+	"ALTER TABLE sources ADD COLUMN chain TEXT;"
+	"CREATE INDEX product_deps_asset ON product_deps(dep_asset_id);"
+	"CREATE INDEX product_deps_path ON product_deps(dep_path);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -159,6 +167,13 @@ static const char *const stmt_sql[DBS__COUNT] = {
 	[DBS_JOBS_REQUEST_BY_SOURCE] =
 		"UPDATE jobs SET requested = 1 WHERE source_id IN (SELECT id FROM sources WHERE path = ?1"
 		" OR uuid = ?2 OR (scan_folder || '/' || path) = ?1)",
+	[DBS_JOB_SET_FP_PARTS] = "UPDATE jobs SET fp_parts = ?2 WHERE id = ?1",
+	[DBS_JOB_SET_JOB_DEPS] = "UPDATE jobs SET job_deps = ?2 WHERE id = ?1",
+	[DBS_JOBS_REQUEST_SOURCE_ID] = "UPDATE jobs SET requested = 1 WHERE source_id = ?1",
+	[DBS_PRODUCT_DEPS_DELETE] = "DELETE FROM product_deps WHERE product_id = ?1",
+	[DBS_PRODUCT_DEP_INSERT] = "INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind)"
+				   " VALUES(?1, ?2, ?3, ?4)",
+	[DBS_SOURCE_SET_ORIGIN] = "UPDATE sources SET intermediate = 1, origin_job = ?2, chain = ?3 WHERE id = ?1",
 };
 
 const char *db_errmsg(kdb *db)

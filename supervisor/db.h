@@ -26,7 +26,13 @@
  *            lowercase), asset_type, size, hash, intermediate, built_at)
  *            UNIQUE(platform, path), UNIQUE(job_id, sub_id)
  *   product_deps(product_id, dep_asset_id, dep_path, dep_kind) for issue 4
- *   source_deps(source_id, builder_id, dep_path, dep_uuid)       for issue 4
+ *   source_deps(source_id, builder_id, dep_path, dep_uuid)
+ *
+ * Version 2 adds jobs.fp_parts (JSON: the inputs of the last good run's
+ * fingerprint, so a rerun can say which one changed), jobs.job_deps (JSON:
+ * the job dependencies create_jobs gave), sources.intermediate,
+ * sources.origin_job and sources.chain (intermediate assets: the job that
+ * made them and the builders along their chain).
  */
 #ifndef KILN_DB_H
 #define KILN_DB_H
@@ -36,7 +42,7 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 /* Statements compiled once per connection. */
 typedef enum db_stmt {
@@ -59,6 +65,12 @@ typedef enum db_stmt {
 	DBS_PRODUCT_DELETE,
 	DBS_PRODUCTS_OF_JOB,
 	DBS_JOBS_REQUEST_BY_SOURCE,
+	DBS_JOB_SET_FP_PARTS,
+	DBS_JOB_SET_JOB_DEPS,
+	DBS_JOBS_REQUEST_SOURCE_ID,
+	DBS_PRODUCT_DEPS_DELETE,
+	DBS_PRODUCT_DEP_INSERT,
+	DBS_SOURCE_SET_ORIGIN,
 	DBS__COUNT
 } db_stmt;
 

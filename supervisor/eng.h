@@ -30,6 +30,8 @@
 #include "pattern.h"
 #include "pool.h"
 #include "runq.h"
+#include "hash.h"
+#include <jansson.h>
 
 #define COMMIT_MS 250
 #define ANALYSE_CHUNK 64
@@ -37,6 +39,12 @@
 #define NONE ((size_t)-1)
 
 enum { ST_PENDING, ST_PROCESSING, ST_COMPLETED, ST_WARNING, ST_ERROR, ST_FAILED };
+
+/* The folder index of intermediate assets (Cache/intermediate), which act as
+ * sources without being under a scan folder. */
+#define FOLDER_INTERMEDIATE (-2)
+/* How long a chain of intermediate assets may grow. */
+#define MAX_CHAIN 16
 
 typedef struct ebuilder {
 	const cfg_builder *cfg;
@@ -71,7 +79,45 @@ typedef struct esource {
 	uint64_t bmask;    /* builders whose patterns match */
 	uint64_t analysing; /* builders with a create_jobs call queued or in flight */
 	size_t first_job;  /* head of this source's job chain, NONE when empty */
+	size_t first_dep;  /* head of the chain of its source dependencies */
+	bool intermediate; /* made by a job, lives in Cache/intermediate */
+	int64_t origin_job; /* intermediate: the job that made it */
+	uint64_t chain;    /* intermediate: builders along its chain (bit per builder) */
+	int chain_len;
+	bool seen;         /* scratch flag for graph walks */
 } esource;
+
+/* A source dependency that create_jobs gave for (src, builder). */
+typedef struct edep {
+	size_t src;
+	int builder;
+	char *raw;         /* as the builder gave it */
+	char *key;         /* relative to the scan folder root, lowercase */
+	char *key2;        /* relative to the dependent's own folder, or NULL */
+	char *uuid;        /* lowercase, or NULL */
+	kpattern *glob;    /* a wildcard dependency */
+	bool dead;
+	size_t next_in_src;
+} edep;
+
+/* A job dependency (order, or order and fingerprint) from create_jobs. */
+typedef struct ejdep {
+	char *path, *uuid, *job_key, *platform;
+	bool fingerprint;
+} ejdep;
+
+/* A metadata sidecar (kiln.json "metadata"): X.fbx.assetinfo for X.fbx. */
+typedef struct esidecar {
+	char *owner_key;   /* key of the source it belongs to */
+	char *rel;
+	int32_t folder;
+	uint64_t hash;
+} esidecar;
+
+typedef struct evec {
+	size_t *items;
+	size_t n, cap;
+} evec;
 
 typedef struct ejob {
 	int64_t id;
@@ -87,9 +133,15 @@ typedef struct ejob {
 	bool deleted;
 	bool product_missing;
 	bool analysis_failure; /* the stand-in row of a failed create_jobs call */
-	bool queued, running;
+	bool queued, running, waiting;
 	const char *run_reason;
 	size_t next_in_src; /* chain of the source's jobs */
+	ejdep *jdeps;      /* job dependencies; arena */
+	size_t n_jdeps;
+	char *jdeps_json;
+	char *fp_parts;    /* JSON of the last good run's fingerprint inputs */
+	char *new_fp_parts;
+	uint64_t run_fp_src; /* the source hash this run saw */
 } ejob;
 
 typedef struct eproduct {
@@ -144,6 +196,20 @@ typedef struct engine {
 	hmap prod_by_path; /* "platform/path" */
 	hmap prod_by_job;  /* job id -> head of the job's product chain */
 
+	edep *deps;
+	size_t n_deps, cap_deps;
+	hmap dep_rev;      /* dependency key -> index into rev */
+	evec *rev;
+	size_t n_rev, cap_rev;
+	evec glob_deps;    /* indices of wildcard dependencies */
+	evec jdep_jobs;    /* jobs that have job dependencies */
+	evec waiting;      /* jobs waiting for their job dependencies */
+	esidecar *sidecars;
+	size_t n_sidecars, cap_sidecars;
+	hmap side_by_owner;
+	hmap src_by_uuid;
+	char inter_dir[KILN_PATH_MAX];
+
 	hmap analysed;     /* analysis key -> index into analysis_fp */
 	uint64_t *analysis_fp;
 	size_t n_afp, cap_afp;
@@ -176,6 +242,7 @@ char *eng_job_key(engine *e, size_t src, int builder, const char *key, const cha
 char *eng_product_key(engine *e, const char *platform, const char *path);
 void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz);
 void eng_full_path(engine *e, const esource *s, char *out, size_t outsz);
+void eng_job_set_jdeps_json(engine *e, size_t ji, const char *js);
 ejob *eng_job_add(engine *e, size_t src, int builder, const char *key, const char *platform, size_t *idx_out);
 void eng_job_upsert_row(engine *e, ejob *j);
 void eng_job_delete(engine *e, ejob *j);
@@ -198,6 +265,8 @@ void eng_source_delete(engine *e, size_t si);
 /* After a source is known and hashed: queue create_jobs where its inputs
  * changed, and weigh its other jobs. */
 void eng_source_settle(engine *e, size_t si);
+void eng_intermediate_landed(engine *e, size_t ji, const char *rel, uint32_t sub_id, uint64_t size, int64_t mtime,
+			     uint64_t hash);
 
 /* eng_analyse.c: create_jobs calls */
 uint64_t eng_analysis_fingerprint(engine *e, const esource *s, const ebuilder *b);
@@ -207,6 +276,30 @@ bool eng_analysis_dispatch(engine *e);
 void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep);
 void eng_analysis_lost(engine *e, erun *r, uint32_t first_idx, const char *detail);
 void eng_analysis_abandon(engine *e, const char *why);
+void eng_analysis_fail(engine *e, size_t si, int bi, const char *reason, const char *detail);
+
+/* eng_deps.c: source dependencies, job dependencies, sidecars */
+int eng_evec_push(evec *v, size_t x);
+void eng_deps_set(engine *e, size_t si, int bi, const msg_source_dep *deps, size_t n, bool store);
+int eng_deps_load(engine *e);
+size_t eng_dep_resolve(engine *e, const edep *d);
+size_t eng_source_by_path(engine *e, const char *path, const esource *rel_to);
+/* Feeds the transitive closure of (si)'s source dependencies, their content
+ * hashes and si's sidecar into f; parts (may be NULL) gets a JSON object of
+ * dependency -> hash for explaining reruns. */
+void eng_deps_fingerprint(engine *e, size_t si, fp_state *f, json_t *parts);
+/* si changed (content, appeared, went): weighs again every job that depends
+ * on it, transitively. */
+void eng_deps_changed(engine *e, size_t si);
+const esidecar *eng_sidecar_of(engine *e, const esource *s);
+bool eng_is_sidecar(engine *e, const char *rel, const char *key, char *owner_key, size_t owner_sz);
+void eng_sidecar_add(engine *e, int32_t folder, const char *rel, const char *owner_key, uint64_t hash);
+/* Job dependencies: true when job ji may start now; otherwise it is parked
+ * and *cycle is set when waiting would never end. */
+/* 1: ready; 0: must wait (why says for what); -1: a cycle (why says which). */
+int eng_jdeps_ready(engine *e, size_t ji, char *why, size_t whysz);
+void eng_jdeps_fingerprint(engine *e, size_t ji, fp_state *f);
+void eng_jdeps_job_done(engine *e, size_t ji, bool fp_changed);
 
 /* eng_jobs.c: weighing, running and finishing jobs */
 void eng_job_consider(engine *e, size_t ji);

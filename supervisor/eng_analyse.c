@@ -28,6 +28,9 @@ uint64_t eng_analysis_fingerprint(engine *e, const esource *s, const ebuilder *b
 	for (size_t i = 0; i < e->cfg->n_platforms; i++)
 		if (eng_folder_has_platform(e, s->folder, e->cfg->platforms[i]))
 			fp_str(&f, e->cfg->platforms[i]);
+	const esidecar *sc = eng_sidecar_of(e, s);
+	if (sc)
+		fp_u64(&f, sc->hash);
 	return fp_final(&f);
 }
 
@@ -90,6 +93,55 @@ static void analysis_failed(engine *e, size_t si, int bi, const char *reason, co
 	eng_note_failed(e, ji);
 }
 
+void eng_analysis_fail(engine *e, size_t si, int bi, const char *reason, const char *detail)
+{
+	analysis_failed(e, si, bi, reason, detail, NULL);
+}
+
+/* Keeps a job's job dependencies in memory and in its row (as JSON). */
+static void store_job_deps(engine *e, size_t ji, const msg_job_desc *d)
+{
+	ejob *j = &e->jobs[ji];
+	char *js = NULL;
+	if (d->n_job_deps) {
+		json_t *a = json_array();
+		for (size_t k = 0; k < d->n_job_deps; k++) {
+			const msg_job_dep *dep = &d->job_deps[k];
+			json_t *o = json_object();
+			if (dep->path)
+				json_object_set_new(o, "path", json_string(dep->path));
+			if (dep->uuid)
+				json_object_set_new(o, "uuid", json_string(dep->uuid));
+			if (dep->job_key)
+				json_object_set_new(o, "job_key", json_string(dep->job_key));
+			if (dep->platform)
+				json_object_set_new(o, "platform", json_string(dep->platform));
+			json_object_set_new(o, "fingerprint", json_boolean(dep->fingerprint));
+			json_array_append_new(a, o);
+		}
+		js = json_dumps(a, JSON_COMPACT);
+		json_decref(a);
+	}
+	if (!js && !j->jdeps_json)
+		return;
+	if (js && j->jdeps_json && strcmp(js, j->jdeps_json) == 0) {
+		free(js);
+		return;
+	}
+	if (js)
+		eng_job_set_jdeps_json(e, ji, js);
+	else {
+		j->jdeps = NULL;
+		j->n_jdeps = 0;
+		j->jdeps_json = NULL;
+	}
+	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_SET_JOB_DEPS);
+	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_text(st, 2, js);
+	db_step_done(e->db, st);
+	free(js);
+}
+
 void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep)
 {
 	if (rep->idx >= r->n_items)
@@ -149,6 +201,7 @@ void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep)
 		j->params = arena_strdup(e->ar, pj ? pj : "{}");
 		free(pj);
 		eng_job_upsert_row(e, j);
+		store_job_deps(e, ji, d);
 		hmap_put_int(&keep, (int64_t)ji, 1);
 	}
 	for (size_t ji = e->src[si].first_job; ji != NONE; ji = e->jobs[ji].next_in_src) {
@@ -157,6 +210,7 @@ void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep)
 			eng_job_delete(e, j);
 	}
 	hmap_free(&keep);
+	eng_deps_set(e, si, r->builder, resp.deps, resp.n_deps, true);
 	eng_begin(e);
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_ANALYSIS_UPSERT);
 	sqlite3_bind_int64(st, 1, s->id);

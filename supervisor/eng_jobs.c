@@ -54,9 +54,42 @@ static void job_finish_fail(engine *e, erun *r, ejob *j, const char *reason)
 	sqlite3_bind_int64(st, 8, (int64_t)j->new_fp);
 	db_step_done(e->db, st);
 	j->status = ST_FAILED;
+	j->requested = j->escalated = false;
 	e->st->failed++;
 	size_t ji = (size_t)(j - e->jobs);
 	eng_note_failed(e, ji);
+}
+
+/* Two jobs that make the same product both fail, each naming the other. The
+ * other job is not running: its row and a log of its own say why, and its
+ * last good products stay where they are. */
+static void fail_for_collision(engine *e, size_t oj, const char *path, size_t ji)
+{
+	ejob *o = &e->jobs[oj], *j = &e->jobs[ji];
+	joblog jl;
+	int64_t now = wall_ms();
+	if (o->running || o->deleted)
+		return;
+	joblog_open(&jl, e->logs_jobs, o->id, now);
+	joblog_linef(&jl, MSG_LEVEL_ERROR, "product \"%s\" is also made by job %lld (%s, %s); both fail", path,
+		     (long long)j->id, e->src[j->src].rel, j->job_key);
+	eng_begin(e);
+	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_FINISH_FAIL);
+	sqlite3_bind_int64(st, 1, o->id);
+	db_bind_text(st, 2, "invalid_product");
+	sqlite3_bind_int(st, 3, jl.warnings);
+	sqlite3_bind_int(st, 4, jl.errors);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, 0);
+	db_bind_text(st, 7, jl.path);
+	sqlite3_bind_null(st, 8);
+	db_step_done(e->db, st);
+	joblog_close(&jl);
+	if (o->status != ST_FAILED) {
+		o->status = ST_FAILED;
+		e->st->failed++;
+		eng_note_failed(e, oj);
+	}
 }
 
 /* Checks every product before moving any, so that a job lands all of its
@@ -121,10 +154,85 @@ static const char *check_products(engine *e, erun *r, ejob *j, const msg_process
 				other = arena_printf(e->ar, "job %lld (%s, %s)", (long long)e->prods[pi].job_id,
 						     e->src[e->jobs[oj].src].rel, e->jobs[oj].job_key);
 			snprintf(why, sizeof why, "product \"%s\" is already made by %s", L[i].rel, other);
+			if (hmap_get_int(&e->job_by_id, e->prods[pi].job_id, &oj))
+				fail_for_collision(e, oj, L[i].rel, (size_t)(j - e->jobs));
 			return why;
 		}
 	}
 	return NULL;
+}
+
+/* A product's dependencies: asset ids as given (lowercased), and path
+ * dependencies kept as paths; they resolve to asset ids when read (kiln
+ * product, the asset catalog), so one whose target appears later is met
+ * then. A product never depends on itself. */
+static void store_product_deps(engine *e, const ejob *j, int64_t pid, const msg_product *p, const char *rel)
+{
+	char self[64];
+	snprintf(self, sizeof self, "{%s}:%x", e->src[j->src].uuid, p->sub_id);
+	sqlite3_stmt *st = db_stmt_get(e->db, DBS_PRODUCT_DEPS_DELETE);
+	sqlite3_bind_int64(st, 1, pid);
+	db_step_done(e->db, st);
+	for (size_t k = 0; k < p->n_dep_asset_ids; k++) {
+		char id[128];
+		snprintf(id, sizeof id, "%s", p->dep_asset_ids[k]);
+		path_lower(id);
+		if (strcmp(id, self) == 0)
+			continue;
+		st = db_stmt_get(e->db, DBS_PRODUCT_DEP_INSERT);
+		sqlite3_bind_int64(st, 1, pid);
+		db_bind_text(st, 2, id);
+		sqlite3_bind_null(st, 3);
+		db_bind_text(st, 4, "asset");
+		db_step_done(e->db, st);
+	}
+	for (size_t k = 0; k < p->n_path_deps; k++) {
+		const msg_path_dep *d = &p->path_deps[k];
+		if (!d->is_source) {
+			char low[KILN_PATH_MAX];
+			snprintf(low, sizeof low, "%s", d->path);
+			path_lower(low);
+			if (strcmp(low, rel) == 0)
+				continue;
+		} else if (strcasecmp(d->path, e->src[j->src].rel) == 0 && p->n_path_deps == 1) {
+			/* a product that names its own source is not a dependency */
+			continue;
+		}
+		st = db_stmt_get(e->db, DBS_PRODUCT_DEP_INSERT);
+		sqlite3_bind_int64(st, 1, pid);
+		sqlite3_bind_null(st, 2);
+		db_bind_text(st, 3, d->path);
+		db_bind_text(st, 4, d->is_source ? "source_path" : "product_path");
+		db_step_done(e->db, st);
+	}
+}
+
+/* sources_to_reprocess: those sources' jobs run again. */
+static void reprocess_sources(engine *e, const ejob *j, const msg_strs *list)
+{
+	for (size_t k = 0; k < list->n; k++) {
+		const char *p = list->items[k];
+		for (size_t f = 0; p[0] == '/' && f < e->cfg->n_folders; f++) {
+			size_t n = strlen(e->cfg->folders[f].abs);
+			if (strncmp(p, e->cfg->folders[f].abs, n) == 0 && p[n] == '/') {
+				p += n + 1;
+				break;
+			}
+		}
+		size_t si = eng_source_by_path(e, p, &e->src[j->src]);
+		if (si == NONE) {
+			klog(KLOG_WARN, "%s asked to reprocess %s, which is not a source", e->src[j->src].rel,
+			     list->items[k]);
+			continue;
+		}
+		sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOBS_REQUEST_SOURCE_ID);
+		sqlite3_bind_int64(st, 1, e->src[si].id);
+		db_step_done(e->db, st);
+		for (size_t t = e->src[si].first_job; t != NONE; t = e->jobs[t].next_in_src) {
+			e->jobs[t].requested = true;
+			eng_job_consider(e, t);
+		}
+	}
 }
 
 static void land_products(engine *e, erun *r, ejob *j, const msg_process_job_resp *resp, landing *L)
@@ -176,6 +284,15 @@ static void land_products(engine *e, erun *r, ejob *j, const msg_process_job_res
 		else
 			klog(KLOG_ERROR, "storing product %s: %s", L[i].rel, db_errmsg(e->db));
 		sqlite3_reset(st);
+		if (pid)
+			store_product_deps(e, j, pid, p, L[i].rel);
+		if (p->intermediate) {
+			struct stat dst;
+			if (stat(dest, &dst) == 0)
+				eng_intermediate_landed(e, (size_t)(j - e->jobs), L[i].rel, p->sub_id, L[i].size,
+							(int64_t)dst.st_mtim.tv_sec * 1000000000LL + dst.st_mtim.tv_nsec,
+							L[i].hash);
+		}
 		/* Remember it in memory too, for collision checks later on. */
 		if (pid)
 			eng_product_remember(e, pid, j->id, p->sub_id, plat, L[i].rel, p->intermediate);
@@ -194,6 +311,8 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 	b->pj_us += rep->duration_us;
 	arena *a = NULL;
 	landing *L = NULL;
+	bool fp_changed = false;
+	size_t ji = r->items[0];
 	if (rep->status != HP_OK) {
 		joblog_linef(&r->log, MSG_LEVEL_ERROR, "builder %s: %s", hp_status_name(rep->status),
 			     rep->detail ? rep->detail : "");
@@ -256,9 +375,19 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 	sqlite3_bind_int64(st, 7, now - r->start_ms);
 	db_bind_text(st, 8, r->log.path);
 	db_step_done(e->db, st);
+	st = db_stmt_get(e->db, DBS_JOB_SET_FP_PARTS);
+	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_text(st, 2, j->new_fp_parts);
+	db_step_done(e->db, st);
+	fp_changed = !j->has_fp || j->fp != j->new_fp;
 	j->status = status;
 	j->has_fp = true;
 	j->fp = j->new_fp;
+	j->fp_parts = j->new_fp_parts;
+	j->requested = false;
+	j->product_missing = false;
+	j->escalated = false;
+	reprocess_sources(e, j, &resp.sources_to_reprocess);
 	if (status == ST_COMPLETED)
 		e->st->completed++;
 	else if (status == ST_WARNING)
@@ -267,6 +396,7 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 		e->st->errors++;
 out:
 	j->running = false;
+	eng_jdeps_job_done(e, ji, fp_changed);
 	free(L);
 	arena_free(a);
 	joblog_close(&r->log);
@@ -274,23 +404,158 @@ out:
 	eng_run_end(r);
 }
 
-static uint64_t job_fingerprint(engine *e, const ejob *j)
+/* A job's fingerprint, from parts that are kept (as JSON) with each good run
+ * so that the next run can say which of them changed. */
+static uint64_t job_fingerprint(engine *e, size_t ji, char **parts_out)
 {
+	const ejob *j = &e->jobs[ji];
 	const esource *s = &e->src[j->src];
 	const ebuilder *b = &e->b[j->builder];
 	fp_state f;
+	char hex[17];
+	json_t *parts = json_object(), *deps = json_object();
+
 	fp_init(&f);
-	fp_u64(&f, s->hash);
 	fp_str(&f, b->uuid);
 	fp_str(&f, b->version);
 	fp_str(&f, b->afp);
+	uint64_t hb = fp_final(&f);
+	fp_init(&f);
 	fp_str(&f, j->job_key);
 	fp_str(&f, j->platform);
 	fp_str(&f, j->params);
-	return fp_final(&f);
+	uint64_t hp = fp_final(&f);
+	fp_init(&f);
+	eng_deps_fingerprint(e, j->src, &f, deps);
+	uint64_t hd = fp_final(&f);
+	fp_init(&f);
+	eng_jdeps_fingerprint(e, ji, &f);
+	uint64_t hj = fp_final(&f);
+
+	fp_init(&f);
+	fp_u64(&f, s->hash);
+	fp_u64(&f, hb);
+	fp_u64(&f, hp);
+	fp_u64(&f, hd);
+	fp_u64(&f, hj);
+	uint64_t all = fp_final(&f);
+	if (parts_out) {
+		hash_hex(s->hash, hex);
+		json_object_set_new(parts, "source", json_string(hex));
+		hash_hex(hb, hex);
+		json_object_set_new(parts, "builder", json_string(hex));
+		hash_hex(hp, hex);
+		json_object_set_new(parts, "params", json_string(hex));
+		hash_hex(hj, hex);
+		json_object_set_new(parts, "jobs", json_string(hex));
+		json_object_set(parts, "deps", deps);
+		*parts_out = json_dumps(parts, JSON_COMPACT | JSON_SORT_KEYS);
+	}
+	json_decref(deps);
+	json_decref(parts);
+	return all;
+}
+
+/* Says which input changed between the last good run (old) and now (new). */
+static const char *why_changed(engine *e, const char *old, const char *cur)
+{
+	json_t *o = old ? json_loads(old, 0, NULL) : NULL, *n = cur ? json_loads(cur, 0, NULL) : NULL;
+	const char *why = NULL;
+	char buf[1024] = "";
+	if (!o || !n) {
+		why = "its inputs changed";
+		goto out;
+	}
+#define DIFF(k) (!json_equal(json_object_get(o, k), json_object_get(n, k)))
+	if (DIFF("source")) {
+		why = "source content changed";
+		goto out;
+	}
+	if (DIFF("builder")) {
+		why = "builder version or analysis fingerprint changed";
+		goto out;
+	}
+	if (DIFF("params")) {
+		why = "job parameters changed";
+		goto out;
+	}
+	json_t *od = json_object_get(o, "deps"), *nd = json_object_get(n, "deps");
+	const char *k;
+	json_t *v;
+	json_object_foreach(nd, k, v)
+	{
+		json_t *ov = json_object_get(od, k);
+		if (!ov)
+			snprintf(buf, sizeof buf, "dependency %s appeared", k);
+		else if (!json_equal(ov, v))
+			snprintf(buf, sizeof buf, "dependency %s %s", k,
+				 strcmp(json_string_value(v) ? json_string_value(v) : "", "missing") == 0
+					 ? "went away"
+					 : "changed");
+		if (buf[0])
+			break;
+	}
+	if (!buf[0]) {
+		json_object_foreach(od, k, v)
+		{
+			if (!json_object_get(nd, k)) {
+				snprintf(buf, sizeof buf, "dependency %s is no longer a dependency", k);
+				break;
+			}
+		}
+	}
+	if (buf[0]) {
+		why = arena_strdup(e->ar, buf);
+		goto out;
+	}
+	if (DIFF("jobs")) {
+		why = "a job it depends on changed its fingerprint";
+		goto out;
+	}
+#undef DIFF
+	why = "its inputs changed";
+out:
+	json_decref(o);
+	json_decref(n);
+	return why;
 }
 
 
+
+/* The absolute paths a builder may read besides its source: the sidecar and
+ * every source dependency that exists (the transitive closure is what the
+ * fingerprint covers; the builder gets the direct ones). */
+static msg_strs source_file_deps(engine *e, size_t si, arena *a)
+{
+	msg_strs out = {0};
+	size_t n = 1;
+	for (size_t di = e->src[si].first_dep; di != NONE; di = e->deps[di].next_in_src)
+		n++;
+	out.items = a ? arena_alloc(a, n * sizeof *out.items) : NULL;
+	if (!out.items)
+		return out;
+	char fp[KILN_PATH_MAX];
+	const esidecar *sc = eng_sidecar_of(e, &e->src[si]);
+	if (sc) {
+		snprintf(fp, sizeof fp, "%s/%s", sc->folder >= 0 ? e->cfg->folders[sc->folder].abs : "", sc->rel);
+		out.items[out.n++] = arena_strdup(a, fp);
+	}
+	for (size_t di = e->src[si].first_dep; di != NONE && out.n < n; di = e->deps[di].next_in_src) {
+		edep *d = &e->deps[di];
+		if (d->dead || d->glob)
+			continue;
+		size_t t = eng_dep_resolve(e, d);
+		if (t == NONE)
+			continue;
+		eng_full_path(e, &e->src[t], fp, sizeof fp);
+		bool dup = false;
+		for (size_t k = 0; k < out.n; k++)
+			dup |= strcmp(out.items[k], fp) == 0;
+		if (!dup)
+			out.items[out.n++] = arena_strdup(a, fp);
+	}
+	return out;
+}
 
 static int start_job(engine *e, size_t ji)
 {
@@ -356,6 +621,7 @@ static int start_job(engine *e, size_t ji)
 			.priority = j->priority, .params = params},
 		.temp_dir = r->temp,
 		.platform_info = {.identifier = j->platform},
+		.source_file_dependencies = source_file_deps(e, j->src, a),
 		.source_uuid = s->uuid,
 		.job_id = (uint64_t)j->id,
 	};
@@ -390,7 +656,10 @@ void eng_job_consider(engine *e, size_t ji)
 		return; /* weighed again when its create_jobs call answers */
 	if (!eng_platform_selected(e, j->platform))
 		return;
-	j->new_fp = job_fingerprint(e, j);
+	char *parts = NULL;
+	j->new_fp = job_fingerprint(e, ji, &parts);
+	j->new_fp_parts = parts ? arena_strdup(e->ar, parts) : NULL;
+	free(parts);
 	const char *why = NULL;
 	if (j->requested)
 		why = "asked for by a user";
@@ -403,8 +672,7 @@ void eng_job_consider(engine *e, size_t ji)
 	else if (!j->has_fp)
 		why = "new job";
 	else if (j->fp != j->new_fp)
-		why = e->src[j->src].changed ? "source content changed"
-					     : "builder version, analysis fingerprint or job parameters changed";
+		why = why_changed(e, j->fp_parts, j->new_fp_parts);
 	else if (j->product_missing)
 		why = "a product is missing from the cache";
 	if (!why)
@@ -422,6 +690,35 @@ void eng_jobs_of_consider(engine *e, size_t si, int bi)
 }
 
 /* Starts the next queued job on a free host. Returns true when one went. */
+/* A job that cannot start at all (a job dependency cycle): failed, with a
+ * log of its own. */
+static void fail_unstarted(engine *e, size_t ji, const char *why)
+{
+	ejob *j = &e->jobs[ji];
+	joblog jl;
+	int64_t now = wall_ms();
+	joblog_open(&jl, e->logs_jobs, j->id, now);
+	joblog_linef(&jl, MSG_LEVEL_ERROR, "%s", why);
+	eng_begin(e);
+	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_FINISH_FAIL);
+	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_text(st, 2, "failed");
+	sqlite3_bind_int(st, 3, jl.warnings);
+	sqlite3_bind_int(st, 4, jl.errors);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, 0);
+	db_bind_text(st, 7, jl.path);
+	sqlite3_bind_null(st, 8);
+	db_step_done(e->db, st);
+	joblog_close(&jl);
+	j->status = ST_FAILED;
+	j->requested = j->escalated = false;
+	e->st->jobs++;
+	e->st->failed++;
+	eng_note_failed(e, ji);
+	eng_jdeps_job_done(e, ji, false);
+}
+
 bool eng_job_dispatch(engine *e)
 {
 	while (runq_count(&e->q) > 0 && pool_can_submit(e->pool)) {
@@ -431,6 +728,26 @@ bool eng_job_dispatch(engine *e)
 		j->queued = false;
 		if (j->deleted || !e->src[j->src].on_disk)
 			continue; /* gone since it was queued */
+		if (j->n_jdeps) {
+			char why[512];
+			int ready = eng_jdeps_ready(e, it.job, why, sizeof why);
+			if (ready == 0) {
+				/* Parked until a job finishes; then it queues again. */
+				j->waiting = true;
+				eng_evec_push(&e->waiting, it.job);
+				klog(KLOG_DEBUG, "job %lld %s", (long long)j->id, why);
+				continue;
+			}
+			if (ready < 0) {
+				fail_unstarted(e, it.job, why);
+				continue;
+			}
+			/* A "fingerprint" job dependency may have run meanwhile. */
+			char *parts = NULL;
+			j->new_fp = job_fingerprint(e, it.job, &parts);
+			j->new_fp_parts = parts ? arena_strdup(e->ar, parts) : NULL;
+			free(parts);
+		}
 		if (start_job(e, it.job) != 0) {
 			if (runq_push(&e->q, it.job, true, j->critical, j->priority) == 0)
 				j->queued = true;
@@ -449,6 +766,7 @@ void eng_process_lost(engine *e, erun *r, const char *detail)
 	joblog_linef(&r->log, MSG_LEVEL_ERROR, "%s", detail);
 	job_finish_fail(e, r, j, "host_lost");
 	j->running = false;
+	eng_jdeps_job_done(e, r->items[0], false);
 	joblog_close(&r->log);
 	path_clear_files(r->temp);
 	eng_run_end(r);

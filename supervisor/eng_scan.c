@@ -44,9 +44,14 @@ void eng_source_delete(engine *e, size_t si)
 	sqlite3_bind_int64(st, 1, s->id);
 	db_step_done(e->db, st);
 	hmap_del(&e->src_by_key, s->key);
+	hmap_del(&e->src_by_uuid, s->uuid);
 	s->on_disk = false;
 	s->bmask = 0;
+	for (size_t di = s->first_dep; di != NONE; di = e->deps[di].next_in_src)
+		e->deps[di].dead = true;
 	e->st->deleted++;
+	/* Whatever depended on it weighs again (its print now says missing). */
+	eng_deps_changed(e, si);
 }
 
 static void write_source_row(engine *e, size_t si)
@@ -85,6 +90,17 @@ static void write_source_row(engine *e, size_t si)
 static size_t reconcile_file(engine *e, uint32_t folder, const char *rel, const char *key, uint64_t size,
 			     int64_t mtime, bool hash_all)
 {
+	char owner[KILN_PATH_MAX];
+	if (e->cfg->n_metadata && eng_is_sidecar(e, rel, key, owner, sizeof owner)) {
+		/* A sidecar is not a source: its hash goes into its owner's
+		 * fingerprints. Sidecars are few, so they are always hashed. */
+		char fp[KILN_PATH_MAX];
+		uint64_t h = 0;
+		snprintf(fp, sizeof fp, "%s/%s", e->cfg->folders[folder].abs, rel);
+		if (hash_file(fp, &h) == 0)
+			eng_sidecar_add(e, (int32_t)folder, rel, owner, h);
+		return NONE;
+	}
 	uint64_t m = eng_match_builders(e, rel);
 	if (!m)
 		return NONE;
@@ -100,10 +116,12 @@ static size_t reconcile_file(engine *e, uint32_t folder, const char *rel, const 
 		s = &e->src[si];
 		memset(s, 0, sizeof *s);
 		s->first_job = NONE;
+		s->first_dep = NONE;
 		s->key = arena_strdup(e->ar, key);
 		kuuid u;
 		uuid_for_source(rel, &u);
 		uuid_format(&u, s->uuid);
+		hmap_put(&e->src_by_uuid, s->uuid, si);
 		s->is_new = true;
 		s->changed = true;
 		s->dirty = true;
@@ -158,6 +176,20 @@ void eng_source_settle(engine *e, size_t si)
 			continue;
 		if (s->analysing & (1ULL << bi))
 			continue;
+		if (s->intermediate && ((s->chain & (1ULL << bi)) || s->chain_len >= MAX_CHAIN)) {
+			/* A builder would feed on what it made, directly or
+			 * through other builders: a loop, not a pipeline. */
+			char why[512];
+			if (s->chain_len >= MAX_CHAIN)
+				snprintf(why, sizeof why, "intermediate chain longer than %d steps at %s; stopped",
+					 MAX_CHAIN, s->rel);
+			else
+				snprintf(why, sizeof why,
+					 "loop: builder %s would process %s, an intermediate asset it helped make",
+					 e->b[bi].name, s->rel);
+			eng_analysis_fail(e, si, (int)bi, "failed", why);
+			continue;
+		}
 		size_t ai;
 		uint64_t want = eng_analysis_fingerprint(e, s, &e->b[bi]);
 		if (!hmap_get_int(&e->analysed, eng_analysis_key(s, &e->b[bi]), &ai) || e->analysis_fp[ai] != want)
@@ -199,6 +231,40 @@ static void drop_orphan_jobs(engine *e)
 	db_exec(e->db, "DELETE FROM jobs WHERE builder_id IN (SELECT id FROM builders WHERE active = 0)");
 }
 
+/* An intermediate asset is a source while the product that it is exists in
+ * the database. Its file may be gone from the cache (then the job that made
+ * it runs again, "product missing"); when present and changed, it is hashed
+ * again like any source. */
+static void refresh_intermediate(engine *e, size_t si, bool hash_all)
+{
+	esource *s = &e->src[si];
+	size_t ji;
+	if (!hmap_get_int(&e->job_by_id, s->origin_job, &ji) || e->jobs[ji].deleted) {
+		s->on_disk = false;
+		return;
+	}
+	s->bmask = eng_match_builders(e, s->rel);
+	if (e->jobs[ji].builder >= 0)
+		s->bmask &= ~(1ULL << e->jobs[ji].builder);
+	char fp[KILN_PATH_MAX];
+	struct stat st;
+	eng_full_path(e, s, fp, sizeof fp);
+	if (stat(fp, &st) != 0)
+		return;
+	int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	if (!hash_all && (uint64_t)st.st_size == s->size && mt == s->mtime)
+		return;
+	uint64_t h;
+	if (hash_file(fp, &h) != 0)
+		return;
+	if (h != s->hash)
+		s->changed = true;
+	s->hash = h;
+	s->size = (uint64_t)st.st_size;
+	s->mtime = mt;
+	write_source_row(e, si);
+}
+
 int eng_full_scan(engine *e)
 {
 	scan_result sr;
@@ -208,7 +274,10 @@ int eng_full_scan(engine *e)
 	e->st->scanned = sr.n;
 	bool hash_all = e->opts->hash || e->cfg->scan_hash;
 	for (size_t si = 0; si < e->n_src; si++)
-		e->src[si].on_disk = false;
+		e->src[si].on_disk = e->src[si].intermediate;
+	e->n_sidecars = 0;
+	hmap_free(&e->side_by_owner);
+	hmap_init(&e->side_by_owner);
 	eng_begin(e);
 	for (size_t i = 0; i < sr.n; i++) {
 		scan_file *f = &sr.files[i];
@@ -216,6 +285,8 @@ int eng_full_scan(engine *e)
 	}
 	for (size_t si = 0; si < e->n_src; si++) {
 		esource *s = &e->src[si];
+		if (s->intermediate && s->on_disk)
+			refresh_intermediate(e, si, hash_all);
 		if (!s->on_disk && s->id && hmap_get(&e->src_by_key, s->key, NULL))
 			eng_source_delete(e, si);
 		else if (s->on_disk)
@@ -227,4 +298,69 @@ int eng_full_scan(engine *e)
 		eng_source_settle(e, si);
 	scan_result_free(&sr);
 	return 0;
+}
+
+/* Registers (or refreshes) the intermediate asset that product sub_id of job
+ * ji just became, and sets it on its way to the builders that want it. */
+void eng_intermediate_landed(engine *e, size_t ji, const char *rel, uint32_t sub_id, uint64_t size, int64_t mtime,
+			     uint64_t hash)
+{
+	ejob *j = &e->jobs[ji];
+	esource *parent = &e->src[j->src];
+	char key[KILN_PATH_MAX + 16];
+	snprintf(key, sizeof key, "intermediate:%s", rel);
+	size_t si;
+	bool known = hmap_get(&e->src_by_key, key, &si);
+	if (!known) {
+		if (eng_grow((void **)&e->src, &e->cap_src, e->n_src, sizeof *e->src) != 0)
+			return;
+		si = e->n_src++;
+		esource *s = &e->src[si];
+		parent = &e->src[j->src]; /* the array may have moved */
+		memset(s, 0, sizeof *s);
+		s->first_job = NONE;
+		s->first_dep = NONE;
+		s->key = arena_strdup(e->ar, key);
+		s->rel = arena_strdup(e->ar, rel);
+		s->folder = FOLDER_INTERMEDIATE;
+		s->intermediate = true;
+		s->is_new = true;
+		/* Its identity is where it came from: (source, builder, sub_id). */
+		kuuid ns, u;
+		char name[96];
+		uuid_parse(parent->uuid, &ns);
+		snprintf(name, sizeof name, "%s:%u", e->b[j->builder].uuid, sub_id);
+		uuid_v5_ns(&ns, name, strlen(name), &u);
+		uuid_format(&u, s->uuid);
+		hmap_put(&e->src_by_key, s->key, si);
+		hmap_put(&e->src_by_uuid, s->uuid, si);
+	}
+	esource *s = &e->src[si];
+	bool changed = !known || s->hash != hash || !s->on_disk;
+	s->on_disk = true;
+	s->changed = changed;
+	s->hash = hash;
+	s->size = size;
+	s->mtime = mtime;
+	s->origin_job = j->id;
+	s->chain = parent->chain | (1ULL << j->builder);
+	s->chain_len = parent->chain_len + 1;
+	s->bmask = eng_match_builders(e, rel) & ~(1ULL << j->builder);
+	write_source_row(e, si);
+	json_t *ch = json_array();
+	for (size_t bi = 0; bi < e->nb; bi++)
+		if (s->chain & (1ULL << bi))
+			json_array_append_new(ch, json_string(e->b[bi].uuid));
+	char *chs = json_dumps(ch, JSON_COMPACT);
+	json_decref(ch);
+	sqlite3_stmt *st = db_stmt_get(e->db, DBS_SOURCE_SET_ORIGIN);
+	sqlite3_bind_int64(st, 1, s->id);
+	sqlite3_bind_int64(st, 2, j->id);
+	db_bind_text(st, 3, chs);
+	db_step_done(e->db, st);
+	free(chs);
+	if (!changed)
+		return;
+	eng_source_settle(e, si);
+	eng_deps_changed(e, si);
 }

@@ -60,6 +60,8 @@ void eng_begin(engine *e)
 
 const char *eng_folder_abs(engine *e, const esource *s)
 {
+	if (s->folder == FOLDER_INTERMEDIATE)
+		return e->inter_dir;
 	return s->folder >= 0 ? e->cfg->folders[s->folder].abs : "";
 }
 
@@ -79,6 +81,8 @@ bool eng_folder_has_platform(engine *e, int32_t folder, const char *platform)
 	for (size_t i = 0; i < e->cfg->n_platforms; i++)
 		if (strcmp(e->cfg->platforms[i], platform) == 0)
 			in_project = true;
+	if (folder == FOLDER_INTERMEDIATE)
+		return in_project;
 	if (!in_project || folder < 0)
 		return false;
 	const cfg_scan_folder *f = &e->cfg->folders[folder];
@@ -111,6 +115,38 @@ void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz)
 void eng_full_path(engine *e, const esource *s, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "%s/%s", eng_folder_abs(e, s), s->rel);
+}
+
+/* Parses the JSON form of a job's job dependencies into j->jdeps. */
+void eng_job_set_jdeps_json(engine *e, size_t ji, const char *js)
+{
+	ejob *j = &e->jobs[ji];
+	json_t *a = json_loads(js, 0, NULL);
+	size_t n = json_is_array(a) ? json_array_size(a) : 0;
+	j->jdeps = n ? arena_alloc(e->ar, n * sizeof *j->jdeps) : NULL;
+	j->n_jdeps = 0;
+	j->jdeps_json = n ? arena_strdup(e->ar, js) : NULL;
+	for (size_t i = 0; j->jdeps && i < n; i++) {
+		json_t *o = json_array_get(a, i);
+		ejdep *d = &j->jdeps[j->n_jdeps];
+#define JS(k) (json_is_string(json_object_get(o, k)) ? arena_strdup(e->ar, json_string_value(json_object_get(o, k))) : NULL)
+		d->path = JS("path");
+		d->uuid = JS("uuid");
+		d->job_key = JS("job_key");
+		d->platform = JS("platform");
+#undef JS
+		d->fingerprint = json_is_true(json_object_get(o, "fingerprint"));
+		if (d->path || d->uuid)
+			j->n_jdeps++;
+	}
+	json_decref(a);
+	if (j->n_jdeps) {
+		bool listed = false;
+		for (size_t i = 0; i < e->jdep_jobs.n; i++)
+			listed |= e->jdep_jobs.items[i] == ji;
+		if (!listed)
+			eng_evec_push(&e->jdep_jobs, ji);
+	}
 }
 
 ejob *eng_job_add(engine *e, size_t src, int builder, const char *key, const char *platform, size_t *idx_out)
@@ -153,6 +189,14 @@ void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids)
 		db_step_done(e->db, s);
 		hmap_del(&e->prod_by_path, eng_product_key(e, p->platform, p->path));
 		p->deleted = true;
+		if (p->intermediate) {
+			/* An intermediate product is also a source: it goes with
+			 * everything made from it. */
+			size_t si;
+			char *k = arena_printf(e->ar, "intermediate:%s", p->path);
+			if (hmap_get(&e->src_by_key, k, &si))
+				eng_source_delete(e, si);
+		}
 	}
 }
 
@@ -198,8 +242,10 @@ static int load_sources(engine *e)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = KILN_E_DB;
-	if (sqlite3_prepare_v2(e->db->h, "SELECT id, uuid, scan_folder, path, size, mtime_ns, hash FROM sources", -1,
-			       &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(e->db->h,
+			       "SELECT id, uuid, scan_folder, path, size, mtime_ns, hash, intermediate, origin_job, chain"
+			       " FROM sources",
+			       -1, &s, NULL) != SQLITE_OK)
 		goto out;
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (eng_grow((void **)&e->src, &e->cap_src, e->n_src, sizeof *e->src) != 0) {
@@ -209,6 +255,7 @@ static int load_sources(engine *e)
 		esource *x = &e->src[e->n_src];
 		memset(x, 0, sizeof *x);
 		x->first_job = NONE;
+		x->first_dep = NONE;
 		x->id = sqlite3_column_int64(s, 0);
 		snprintf(x->uuid, sizeof x->uuid, "%s", (const char *)sqlite3_column_text(s, 1));
 		const char *folder = (const char *)sqlite3_column_text(s, 2);
@@ -222,7 +269,26 @@ static int load_sources(engine *e)
 		x->size = (uint64_t)sqlite3_column_int64(s, 4);
 		x->mtime = sqlite3_column_int64(s, 5);
 		x->hash = (uint64_t)sqlite3_column_int64(s, 6);
+		if (sqlite3_column_int(s, 7)) {
+			x->intermediate = true;
+			x->folder = FOLDER_INTERMEDIATE;
+			x->key = arena_printf(e->ar, "intermediate:%s", x->key);
+			x->origin_job = sqlite3_column_int64(s, 8);
+			json_t *ch = json_loads(sqlite3_column_text(s, 9) ? (const char *)sqlite3_column_text(s, 9) : "[]",
+						0, NULL);
+			size_t k;
+			json_t *v;
+			json_array_foreach(ch, k, v)
+			{
+				for (size_t bi = 0; bi < e->nb; bi++)
+					if (e->b[bi].ok && json_is_string(v) && strcmp(e->b[bi].uuid, json_string_value(v)) == 0)
+						x->chain |= 1ULL << bi;
+				x->chain_len++;
+			}
+			json_decref(ch);
+		}
 		hmap_put(&e->src_by_key, x->key, e->n_src);
+		hmap_put(&e->src_by_uuid, x->uuid, e->n_src);
 		hmap_put_int(&e->src_by_id, x->id, e->n_src);
 		e->n_src++;
 	}
@@ -246,7 +312,7 @@ static int load_jobs_and_products(engine *e)
 	int rc = KILN_E_DB;
 	if (sqlite3_prepare_v2(e->db->h,
 			       "SELECT id, source_id, builder_id, job_key, platform, critical, priority, params,"
-			       " fingerprint, status, requested, escalated FROM jobs ORDER BY id",
+			       " fingerprint, status, requested, escalated, fp_parts, job_deps FROM jobs ORDER BY id",
 			       -1, &s, NULL) != SQLITE_OK)
 		goto out;
 	while (sqlite3_step(s) == SQLITE_ROW) {
@@ -271,6 +337,10 @@ static int load_jobs_and_products(engine *e)
 		j->requested = sqlite3_column_int(s, 10);
 		j->escalated = sqlite3_column_int(s, 11);
 		j->analysis_failure = strcmp(j->job_key, "create_jobs") == 0 && j->status == ST_FAILED;
+		if (sqlite3_column_text(s, 12))
+			j->fp_parts = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 12));
+		if (sqlite3_column_text(s, 13))
+			eng_job_set_jdeps_json(e, ji, (const char *)sqlite3_column_text(s, 13));
 		hmap_put_int(&e->job_by_id, j->id, ji);
 	}
 	sqlite3_finalize(s);
@@ -365,6 +435,8 @@ int eng_load(engine *e)
 	int rc = load_sources(e);
 	if (rc == 0)
 		rc = load_jobs_and_products(e);
+	if (rc == 0)
+		rc = eng_deps_load(e);
 	if (rc == 0)
 		check_products_present(e);
 	return rc;

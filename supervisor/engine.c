@@ -215,6 +215,19 @@ static void eng_close(engine *e)
 	hmap_free(&e->prod_by_path);
 	hmap_free(&e->prod_by_job);
 	hmap_free(&e->analysed);
+	hmap_free(&e->dep_rev);
+	hmap_free(&e->side_by_owner);
+	hmap_free(&e->src_by_uuid);
+	for (size_t i = 0; i < e->n_rev; i++)
+		free(e->rev[i].items);
+	free(e->rev);
+	for (size_t i = 0; i < e->n_deps; i++)
+		pattern_free(e->deps[i].glob);
+	free(e->deps);
+	free(e->glob_deps.items);
+	free(e->jdep_jobs.items);
+	free(e->waiting.items);
+	free(e->sidecars);
 	runq_free(&e->q);
 	db_close(e->db);
 	e->db = NULL;
@@ -241,7 +254,11 @@ static int eng_open(engine *e, char *err, size_t errsz)
 	hmap_init(&e->prod_by_path);
 	hmap_init(&e->prod_by_job);
 	hmap_init(&e->analysed);
+	hmap_init(&e->dep_rev);
+	hmap_init(&e->side_by_owner);
+	hmap_init(&e->src_by_uuid);
 	runq_init(&e->q);
+	snprintf(e->inter_dir, sizeof e->inter_dir, "%s/intermediate", cfg->cache);
 	e->ar = arena_new();
 	if (!e->ar)
 		return -ENOMEM;
