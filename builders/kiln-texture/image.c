@@ -63,20 +63,10 @@ static const char *failure(void)
 	return why ? why : "the decoder gave no reason";
 }
 
-int img_load_memory(const uint8_t *buf, size_t len, img_image *out, char *err, size_t errsz)
+/* Checks a size from a header against the limits. Returns 0 or
+ * KILN_E_PROTO / KILN_E_TOOBIG with err set. */
+static int check_size(int w, int h, char *err, size_t errsz)
 {
-	reader r = {.buf = buf, .len = len};
-	int w = 0, h = 0, comp = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (len == 0) {
-		snprintf(err, errsz, "the file is empty");
-		return KILN_E_PROTO;
-	}
-	if (!stbi_info_from_callbacks(&rd_io, &r, &w, &h, &comp)) {
-		snprintf(err, errsz, "%s", failure());
-		return KILN_E_PROTO;
-	}
 	if (w <= 0 || h <= 0) {
 		snprintf(err, errsz, "the header says %dx%d pixels", w, h);
 		return KILN_E_PROTO;
@@ -87,33 +77,73 @@ int img_load_memory(const uint8_t *buf, size_t len, img_image *out, char *err, s
 		         IMG_MAX_SIDE, IMG_MAX_PIXELS / (1024u * 1024u));
 		return KILN_E_TOOBIG;
 	}
+	return 0;
+}
 
+#define TRUNCATED "the file ends before the image does (truncated?)"
+
+int img_load_memory(const uint8_t *buf, size_t len, img_image *out, char *err, size_t errsz)
+{
+	reader r = {.buf = buf, .len = len};
+	uint8_t *px = NULL;
+	int w = 0, h = 0, comp = 0, lw = 0, lh = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0) {
+		snprintf(err, errsz, "the file is empty");
+		return KILN_E_PROTO;
+	}
+	/* The size comes first, so that a header asking for more than the
+	 * limits is refused before the decoder allocates for it. */
+	bool header_ok = stbi_info_from_callbacks(&rd_io, &r, &w, &h, &comp) != 0;
+	if (header_ok && (rc = check_size(w, h, err, errsz)) != 0)
+		return rc;
+
+	/* When stbi_info fails the loader still runs: stbi_info tries every
+	 * format and reports only "unknown type", while the loader stops at
+	 * the same bad header with the reason of the format that the file
+	 * claims to be. Its own STBI_MAX_DIMENSIONS check (set to our side
+	 * limit) bounds what it could allocate. */
 	r.pos = 0;
 	r.past_end = false;
-	int lw = 0, lh = 0;
-	uint8_t *px = stbi_load_from_callbacks(&rd_io, &r, &lw, &lh, &comp, 4);
+	px = stbi_load_from_callbacks(&rd_io, &r, &lw, &lh, &comp, 4);
 	if (!px) {
-		snprintf(err, errsz, "%s",
-		         r.past_end ? "the file ends before the image does (truncated?)" : failure());
+		if (r.past_end) {
+			snprintf(err, errsz, TRUNCATED);
+			return KILN_E_PROTO;
+		}
+		/* PNG and JPEG headers check STBI_MAX_DIMENSIONS inside
+		 * stb_image; say which limit that is. */
+		if (strcmp(failure(), "Very large image (corrupt?)") == 0) {
+			snprintf(err, errsz, "over the limit of %u pixels per side (or a corrupt header)",
+			         IMG_MAX_SIDE);
+			return KILN_E_TOOBIG;
+		}
+		snprintf(err, errsz, "%s", failure());
 		return KILN_E_PROTO;
 	}
 	if (r.past_end) {
-		stbi_image_free(px);
-		snprintf(err, errsz, "the file ends before the image does (truncated?)");
-		return KILN_E_PROTO;
+		rc = KILN_E_PROTO;
+		snprintf(err, errsz, TRUNCATED);
+		goto fail;
 	}
-	if (lw != w || lh != h) {
+	if (header_ok && (lw != w || lh != h)) {
 		/* The header said one size and the decoder made another; trust
 		 * neither. */
-		stbi_image_free(px);
+		rc = KILN_E_PROTO;
 		snprintf(err, errsz, "the header says %dx%d but the image decodes as %dx%d", w, h, lw, lh);
-		return KILN_E_PROTO;
+		goto fail;
 	}
+	if (!header_ok && (rc = check_size(lw, lh, err, errsz)) != 0)
+		goto fail;
 	out->px = px;
-	out->w = (uint32_t)w;
-	out->h = (uint32_t)h;
+	out->w = (uint32_t)lw;
+	out->h = (uint32_t)lh;
 	out->channels = comp;
 	return 0;
+fail:
+	stbi_image_free(px);
+	return rc;
 }
 
 int img_load(const char *path, img_image *out, char *err, size_t errsz)
