@@ -158,6 +158,17 @@ msg_product *kb_add_product(msg_process_job_resp *resp, arena *a, const char *fi
 	return p;
 }
 
+/* fd 1 is stderr inside kb_main, but the stdout FILE keeps the full
+ * buffering it chose for a pipe: without a flush, a callback's printf()
+ * would reach the log only when the buffer fills or the builder exits, and
+ * land in some later job's log. Flushed before each reply, its lines arrive
+ * with the job that wrote them. */
+static void flush_callback_output(void)
+{
+	fflush(stdout);
+	fflush(stderr);
+}
+
 /* The reply to a request that could not be served: {"type":t,"result":"failed"}. */
 static int send_failed(kb_ctx *ctx, const char *type)
 {
@@ -226,6 +237,7 @@ static int serve_create_jobs(kb_ctx *ctx, const uint8_t *buf, size_t len, arena 
 	memset(&resp, 0, sizeof(resp));
 	resp.result = MSG_RESULT_FAILED;
 	rc = ctx->b->create_jobs(ctx, &req, &resp, a);
+	flush_callback_output();
 	if (rc < 0) {
 		kb_log(ctx, MSG_LEVEL_ERROR, "create_jobs for %s failed: %s", req.source_file,
 		       kiln_strerror(rc));
@@ -268,6 +280,7 @@ static int serve_process_job(kb_ctx *ctx, const uint8_t *buf, size_t len, arena 
 	memset(&resp, 0, sizeof(resp));
 	resp.result = MSG_RESULT_FAILED;
 	rc = ctx->b->process_job(ctx, &req, &resp, a);
+	flush_callback_output();
 	if (rc < 0) {
 		kb_log(ctx, MSG_LEVEL_ERROR, "process_job for %s failed: %s", req.source_file,
 		       kiln_strerror(rc));

@@ -14,7 +14,15 @@
  * if the builder crashes right after. Writing to stderr works too ("W: " and
  * "E: " prefixes make warnings and errors). stdout belongs to the protocol:
  * kb_main() moves the process's stdout to a private descriptor and points
- * fd 1 at stderr, so a stray printf() cannot corrupt a frame. */
+ * fd 1 at stderr, so a stray printf() cannot corrupt a frame; it becomes an
+ * info line of the job log (stdout is flushed after each callback, so the
+ * line lands in the log of the job that printed it).
+ *
+ * Installed (cmake/install.cmake, component "sdk"), this header sits with
+ * arena.h and msg.h in <prefix>/include/kiln, beside libkiln_builder_sdk.a,
+ * libkiln_common.a and kiln-builder.pc: a builder outside the kiln tree
+ * builds with `pkg-config --cflags --libs kiln-builder` (see
+ * builders/examples/c). */
 #ifndef KILN_BUILDER_H
 #define KILN_BUILDER_H
 

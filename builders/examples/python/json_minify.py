@@ -18,8 +18,10 @@ Register it in kiln.json by path:
   {"exec": "tools/json_minify.py"}
 
 kiln puts the SDK (kiln_builder) on PYTHONPATH for the builders it starts.
-The script reads KILN_JSON_MINIFY_VERSION, when set, as its version: a new
-version processes all its jobs again.
+Raise builderDescriptor.version when the products it makes change: kiln
+then processes all its jobs again. (kiln asks a builder to describe itself
+again only when its file changes, so the version belongs in the script, not
+in the environment.)
 """
 import json
 import os
@@ -126,7 +128,7 @@ def register_asset_builder():
     builderDescriptor.name = 'JSON Minify'
     builderDescriptor.patterns = [assetPattern]
     builderDescriptor.busId = busId
-    builderDescriptor.version = os.environ.get('KILN_JSON_MINIFY_VERSION', '1')
+    builderDescriptor.version = 1
     builderDescriptor.analysisFingerprint = '1'
 
     outcome = azlmbr.asset.builder.PythonAssetBuilderRequestBus(azlmbr.bus.Broadcast, 'RegisterAssetBuilder',

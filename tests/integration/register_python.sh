@@ -1,0 +1,118 @@
+# A builder written with the Python SDK and registered in kiln.json by path:
+# kiln finds the SDK on its own (PYTHONPATH is not set here), describe gives
+# its name, uuid, version, analysis fingerprint and patterns, `kiln builders`
+# shows them with its metrics, an exception in a callback is a crashed job
+# with the traceback in its log, print() lands in the log, warning() and
+# dependenciesHandled False make warnings, and the example JSON builder
+# minifies.
+set -e
+. "$(dirname "$0")/lib.sh"
+unset PYTHONPATH
+
+mkdir -p "$P/tools"
+cp "$KILN_TESTS/python/fixture_builder.py" "$P/tools/pyfix.py"
+cp "$KILN_SRC/builders/examples/python/json_minify.py" "$P/tools/json_minify.py"
+chmod +x "$P/tools/pyfix.py" "$P/tools/json_minify.py"
+
+config() { # $1: extra keys of the pyfix entry
+	write_config <<JSON
+{
+  "platforms": ["pc", "linux"],
+  "builders": [
+    {"exec": "tools/pyfix.py", "args": ["pyfix"]$1},
+    {"exec": "tools/json_minify.py"},
+    {"exec": "kiln-copy", "patterns": ["*.ogg"]}
+  ],
+  "hosts": 2
+}
+JSON
+}
+config ""
+mkdir -p "$P/Assets/sub" "$P/Assets/special" "$P/Assets/data"
+echo "plain" >"$P/Assets/sub/Plain.pyf"
+echo "regex" >"$P/Assets/special/c.dat"
+echo "not matched" >"$P/Assets/other.dat"
+echo "print" >"$P/Assets/print.pyf"
+echo "warn" >"$P/Assets/warn.pyf"
+echo "nodeps" >"$P/Assets/nodeps.pyf"
+echo "raise" >"$P/Assets/raise.pyf"
+echo "sound" >"$P/Assets/s.ogg"
+printf '{\n  "include": "common.json",\n  "list": [1, 2,   3],\n  "name": "caf\\u00e9"\n}\n' >"$P/Assets/data/item.json"
+printf '{ "shared": true }\n' >"$P/Assets/common.json"
+printf '{ "broken": \n' >"$P/Assets/data/broken.json"
+
+job_of() { # source platform -> job id
+	sql "SELECT j.id FROM jobs j JOIN sources s ON s.id = j.source_id WHERE s.path = '$1' AND j.platform = '$2'"
+}
+status_of() {
+	sql "SELECT j.status || ' ' || coalesce(j.reason, '-') FROM jobs j JOIN sources s ON s.id = j.source_id WHERE s.path = '$1' AND j.platform = '$2'"
+}
+job_lines() { # job id -> "level|source|message" lines
+	kiln job "$1" --json
+	printf '%s' "$OUT" | json_get '"\n".join("%s|%s|%s" % (l["level"], l["source"], l["message"]) for l in d["lines"])'
+}
+
+step "a batch runs the Python builders registered by path"
+kiln batch
+expect_rc 1 # raise.pyf and broken.json fail
+expect_match "$(summary)" '^20 jobs: 12 completed, 4 with warnings, 0 with errors, 4 failed; 16 products; ' "summary"
+for pl in pc linux; do
+	cmp -s "$P/Assets/sub/Plain.pyf" "$P/Cache/$pl/sub/plain.pyf" || fail "pyfix product for $pl"
+	cmp -s "$P/Assets/special/c.dat" "$P/Cache/$pl/special/c.dat" || fail "regex-pattern product for $pl"
+	expect_eq "$(status_of sub/Plain.pyf $pl)" "completed -" "plain job on $pl"
+done
+[ ! -e "$P/Cache/pc/other.dat" ] || fail "a source no pattern matches was processed"
+expect_eq "$(cat "$P/Cache/pc/data/item.json")" '{"include":"common.json","list":[1,2,3],"name":"café"}' "minified JSON"
+
+step "describe: name, uuid, version, fingerprint, patterns; kiln builders --json"
+kiln builders --json
+expect_rc 0
+B=$(printf '%s' "$OUT")
+pyfix() { printf '%s' "$B" | json_get "[b for b in d if b['name'] == 'pyfix'][0]$1"; }
+UUID=$($PY -c 'import hashlib, uuid
+b = bytearray(hashlib.sha1(b"kiln-test-builder:pyfix").digest()[:16])
+b[6] = (b[6] & 0x0F) | 0x50; b[8] = (b[8] & 0x3F) | 0x80
+print(uuid.UUID(bytes=bytes(b)))')
+expect_eq "$(pyfix "['uuid']")" "$UUID" "uuid (the busId)"
+expect_eq "$(pyfix "['version']")" "1" "version"
+expect_eq "$(pyfix "['analysis_fingerprint']")" "a" "analysis fingerprint"
+expect_eq "$(pyfix "['type']")" "external" "type"
+expect_eq "$(pyfix "['patterns']")" "['*.pyf', 're:^special/.*\\\\.dat\$']" "patterns from describe"
+expect_eq "$(pyfix "['metrics']['jobs']")" 12 "job count"
+expect_eq "$(pyfix "['metrics']['create_jobs_count']")" 6 "create_jobs count"
+expect_eq "$(pyfix "['metrics']['process_job_count']")" 12 "process_job count"
+metric() { printf '%s' "$B" | json_get "(lambda m: $1)([b for b in d if b['name'] == 'pyfix'][0]['metrics'])"; }
+expect_eq "$(metric 'm["process_job_total_ms"] > 0')" True "process_job total time"
+# Totals are rounded to whole ms, averages are not.
+expect_eq "$(metric 'abs(m["process_job_avg_ms"] * m["process_job_count"] - m["process_job_total_ms"]) <= 1')" True "process_job average"
+expect_eq "$(metric 'abs(m["create_jobs_avg_ms"] * m["create_jobs_count"] - m["create_jobs_total_ms"]) <= 1')" True "create_jobs average"
+expect_eq "$(printf '%s' "$B" | json_get "[b['type'] for b in d if b['name'] == 'kiln-copy'][0]")" "internal" "kiln-copy is internal"
+expect_eq "$(printf '%s' "$B" | json_get "[b['patterns'] for b in d if b['name'] == 'kiln-copy'][0]")" "['*.ogg']" "kiln.json patterns shown"
+expect_eq "$(printf '%s' "$B" | json_get "[b['uuid'] for b in d if b['name'] == 'JSON Minify'][0]")" "6a1c3e52-3f0b-4f7b-9c1e-2e8e4c5d7a10" "example uuid"
+
+step "an exception in process_job: crashed, traceback in the job log"
+expect_eq "$(status_of raise.pyf pc)" "failed crashed" "raise.pyf"
+L=$(job_lines "$(job_of raise.pyf pc)")
+expect_match "$L" '^error\|builder\|OnProcessJobRequest raised ValueError: boom from raise\.pyf$' "summary line"
+expect_match "$L" '^error\|builder\|Traceback \(most recent call last\):$' "traceback header"
+expect_match "$L" 'pyfix\.py", line [0-9]+, in on_process_job' "traceback frame"
+expect_match "$L" '^error\|builder\|ValueError: boom from raise\.pyf$' "exception line"
+kiln job "$(job_of raise.pyf pc)" --json
+expect_eq "$(printf '%s' "$OUT" | json_get 'd["reason"]')" "crashed" "reason in kiln job --json"
+expect_eq "$(printf '%s' "$OUT" | json_get '[l["context"] for l in d["lines"] if l["message"].startswith("OnProcessJobRequest")][0]["callback"]')" "OnProcessJobRequest" "context"
+
+step "print() goes to the job log, not the protocol"
+expect_eq "$(status_of print.pyf linux)" "completed -" "print.pyf"
+expect_match "$(job_lines "$(job_of print.pyf linux)")" '^info\|[a-z]+\|printed by the builder$' "printed line"
+
+step "warning() and dependenciesHandled False make warnings"
+expect_eq "$(status_of warn.pyf pc)" "completed_warning -" "warn.pyf"
+kiln job "$(job_of warn.pyf pc)" --json
+expect_eq "$(printf '%s' "$OUT" | json_get '[l["context"]["file"] for l in d["lines"] if l["level"] == "warning"][0]')" "warn.pyf" "warning context"
+expect_eq "$(status_of nodeps.pyf pc)" "completed_warning -" "nodeps.pyf"
+expect_match "$(job_lines "$(job_of nodeps.pyf pc)")" '^warning\|kiln\|.*dependencies_handled false' "dependencies_handled warning"
+
+step "the example builder fails a broken JSON file with the parser's message"
+expect_eq "$(status_of data/broken.json pc)" "failed failed" "broken.json"
+expect_match "$(job_lines "$(job_of data/broken.json pc)")" '^error\|builder\|data/broken\.json is not valid JSON: .*line 2' "parser message"
+echo ok
