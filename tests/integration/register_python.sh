@@ -37,7 +37,7 @@ echo "warn" >"$P/Assets/warn.pyf"
 echo "nodeps" >"$P/Assets/nodeps.pyf"
 echo "raise" >"$P/Assets/raise.pyf"
 echo "sound" >"$P/Assets/s.ogg"
-printf '{\n  "include": "common.json",\n  "list": [1, 2,   3],\n  "name": "caf\\u00e9"\n}\n' >"$P/Assets/data/item.json"
+printf '{\n  "include": "../common.json",\n  "list": [1, 2,   3],\n  "name": "caf\\u00e9"\n}\n' >"$P/Assets/data/item.json"
 printf '{ "shared": true }\n' >"$P/Assets/common.json"
 printf '{ "broken": \n' >"$P/Assets/data/broken.json"
 
@@ -62,7 +62,7 @@ for pl in pc linux; do
 	expect_eq "$(status_of sub/Plain.pyf $pl)" "completed -" "plain job on $pl"
 done
 [ ! -e "$P/Cache/pc/other.dat" ] || fail "a source no pattern matches was processed"
-expect_eq "$(cat "$P/Cache/pc/data/item.json")" '{"include":"common.json","list":[1,2,3],"name":"café"}' "minified JSON"
+expect_eq "$(cat "$P/Cache/pc/data/item.json")" '{"include":"../common.json","list":[1,2,3],"name":"café"}' "minified JSON"
 
 step "describe: name, uuid, version, fingerprint, patterns; kiln builders --json"
 kiln builders --json
@@ -115,4 +115,17 @@ expect_match "$(job_lines "$(job_of nodeps.pyf pc)")" '^warning\|kiln\|.*depende
 step "the example builder fails a broken JSON file with the parser's message"
 expect_eq "$(status_of data/broken.json pc)" "failed failed" "broken.json"
 expect_match "$(job_lines "$(job_of data/broken.json pc)")" '^error\|builder\|data/broken\.json is not valid JSON: .*line 2' "parser message"
+step "the example's \"include\" is a source dependency: editing it runs the includer again"
+done_at() { sql "SELECT j.completed_at FROM jobs j JOIN sources s ON s.id = j.source_id WHERE s.path = '$1' AND j.platform = 'pc'"; }
+BEFORE_ITEM=$(done_at data/item.json)
+BEFORE_PLAIN=$(done_at sub/Plain.pyf)
+sleep 0.01
+printf '{ "shared": false }\n' >"$P/Assets/common.json"
+kiln batch
+expect_rc 1 # raise.pyf and broken.json fail again
+# common.json and item.json on two platforms, and the four failed jobs.
+expect_match "$(summary)" '^8 jobs: 4 completed, 0 with warnings, 0 with errors, 4 failed; 4 products; ' "summary"
+[ "$(done_at data/item.json)" != "$BEFORE_ITEM" ] || fail "item.json did not run again"
+expect_eq "$(done_at sub/Plain.pyf)" "$BEFORE_PLAIN" "an unrelated job"
+expect_eq "$(cat "$P/Cache/linux/common.json")" '{"shared":false}' "common.json itself"
 echo ok
