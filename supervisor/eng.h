@@ -209,6 +209,7 @@ typedef struct engine {
 	hmap side_by_owner;
 	hmap src_by_uuid;
 	char inter_dir[KILN_PATH_MAX];
+	struct scan_result *files; /* the last full scan: every file, source or not */
 
 	hmap analysed;     /* analysis key -> index into analysis_fp */
 	uint64_t *analysis_fp;
@@ -291,6 +292,8 @@ void eng_deps_fingerprint(engine *e, size_t si, fp_state *f, json_t *parts);
 /* si changed (content, appeared, went): weighs again every job that depends
  * on it, transitively. */
 void eng_deps_changed(engine *e, size_t si);
+void eng_deps_free_plain(void);
+bool eng_dep_plain_path(engine *e, const edep *d, char *norm, size_t normsz, struct stat *st);
 const esidecar *eng_sidecar_of(engine *e, const esource *s);
 bool eng_is_sidecar(engine *e, const char *rel, const char *key, char *owner_key, size_t owner_sz);
 void eng_sidecar_add(engine *e, int32_t folder, const char *rel, const char *owner_key, uint64_t hash);

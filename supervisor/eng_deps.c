@@ -21,6 +21,7 @@
 #include "kerr.h"
 #include "klog.h"
 #include "uuid.h"
+#include "scan.h"
 
 int eng_evec_push(evec *v, size_t x)
 {
@@ -233,6 +234,101 @@ size_t eng_source_by_path(engine *e, const char *path, const esource *rel_to)
 	return by_key(e, dep_key(e, NULL, path));
 }
 
+/* A dependency on a file that is no source (no builder wants it) still
+ * counts: it is found under the scan folders by the path as written, and
+ * hashed when its size or time changed. */
+typedef struct plain_file {
+	char *path;
+	uint64_t size;
+	int64_t mtime;
+	uint64_t hash;
+} plain_file;
+
+static plain_file *plains;
+static size_t n_plains, cap_plains;
+static hmap plain_by_path;
+
+/* Finds a plain file named by dependency d: relative to the dependent's own
+ * folder first, then to each scan folder's root. */
+bool eng_dep_plain_path(engine *e, const edep *d, char *norm, size_t normsz, struct stat *st)
+{
+	char dir[KILN_PATH_MAX], full[KILN_PATH_MAX];
+	const esource *s = &e->src[d->src];
+	if (!d->raw || d->uuid || d->glob || d->raw[0] == '/')
+		return false;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t f = 0; f < e->cfg->n_folders; f++) {
+			if (pass == 0) {
+				if (s->folder != (int32_t)f)
+					continue;
+				snprintf(dir, sizeof dir, "%s", s->rel);
+				char *slash = strrchr(dir, '/');
+				if (!slash)
+					continue;
+				*slash = 0;
+				snprintf(full, sizeof full, "%s/%s/%s", e->cfg->folders[f].abs, dir, d->raw);
+			} else {
+				snprintf(full, sizeof full, "%s/%s", e->cfg->folders[f].abs, d->raw);
+			}
+			size_t rl = strlen(e->cfg->folders[f].abs);
+			if (path_normalize(full, norm, normsz) != 0 || strncmp(norm, e->cfg->folders[f].abs, rl) != 0 ||
+			    norm[rl] != '/')
+				continue;
+			if (stat(norm, st) == 0 && S_ISREG(st->st_mode))
+				return true;
+		}
+	}
+	return false;
+}
+
+static bool plain_hash_path(engine *e, const char *norm, const struct stat *stp, uint64_t *out)
+{
+	struct stat st = *stp;
+	int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	size_t i;
+	if (!plain_by_path.cap)
+		hmap_init(&plain_by_path);
+	if (hmap_get(&plain_by_path, norm, &i) && plains[i].size == (uint64_t)st.st_size && plains[i].mtime == mt &&
+	    !e->opts->hash) {
+		*out = plains[i].hash;
+		return true;
+	}
+	uint64_t h;
+	if (hash_file(norm, &h) != 0)
+		return false;
+	if (!hmap_get(&plain_by_path, norm, &i)) {
+		if (eng_grow((void **)&plains, &cap_plains, n_plains, sizeof *plains) != 0)
+			return false;
+		i = n_plains++;
+		plains[i].path = strdup(norm);
+		hmap_put(&plain_by_path, plains[i].path, i);
+	}
+	plains[i].size = (uint64_t)st.st_size;
+	plains[i].mtime = mt;
+	plains[i].hash = h;
+	*out = h;
+	return true;
+}
+
+static bool plain_hash(engine *e, const edep *d, uint64_t *out)
+{
+	char norm[KILN_PATH_MAX];
+	struct stat st;
+	if (!eng_dep_plain_path(e, d, norm, sizeof norm, &st))
+		return false;
+	return plain_hash_path(e, norm, &st, out);
+}
+
+void eng_deps_free_plain(void)
+{
+	for (size_t i = 0; i < n_plains; i++)
+		free(plains[i].path);
+	free(plains);
+	plains = NULL;
+	n_plains = cap_plains = 0;
+	hmap_free(&plain_by_path);
+}
+
 typedef struct dep_hash {
 	const char *name;
 	uint64_t hash;
@@ -253,24 +349,41 @@ static void collect(engine *e, size_t si, evec *seen, dep_hash **out, size_t *n,
 		if (d->dead)
 			continue;
 		if (d->glob) {
-			/* Every source the wildcard matches, and the wildcard itself
-			 * (so that a match appearing or going changes the print). */
-			for (size_t t = 0; t < e->n_src; t++) {
-				esource *ts = &e->src[t];
-				if (t == si || !ts->on_disk || ts->seen || pattern_match(d->glob, ts->rel) != 1)
+			/* Every file the wildcard matches, source or not: a match
+			 * that appears or goes changes the print. */
+			for (size_t fi = 0; e->files && fi < e->files->n; fi++) {
+				const scan_file *sf = &e->files->files[fi];
+				if (pattern_match(d->glob, sf->rel) != 1)
 					continue;
-				ts->seen = true;
-				eng_evec_push(seen, t);
+				size_t t;
+				if (hmap_get(&e->src_by_key, sf->key, &t) && e->src[t].on_disk) {
+					esource *ts = &e->src[t];
+					if (t == si || ts->seen)
+						continue;
+					ts->seen = true;
+					eng_evec_push(seen, t);
+					if (eng_grow((void **)out, cap, *n, sizeof **out) == 0)
+						(*out)[(*n)++] = (dep_hash){ts->key, ts->hash, false};
+					collect(e, t, seen, out, n, cap, depth + 1);
+					continue;
+				}
+				char full[KILN_PATH_MAX];
+				struct stat st;
+				uint64_t h = 0;
+				snprintf(full, sizeof full, "%s/%s", e->cfg->folders[sf->folder].abs, sf->rel);
+				if (stat(full, &st) != 0 || !plain_hash_path(e, full, &st, &h))
+					continue;
 				if (eng_grow((void **)out, cap, *n, sizeof **out) == 0)
-					(*out)[(*n)++] = (dep_hash){ts->key, ts->hash, false};
-				collect(e, t, seen, out, n, cap, depth + 1);
+					(*out)[(*n)++] = (dep_hash){sf->key, h, false};
 			}
 			continue;
 		}
 		size_t t = eng_dep_resolve(e, d);
 		if (t == NONE) {
+			uint64_t h = 0;
+			bool found = plain_hash(e, d, &h);
 			if (eng_grow((void **)out, cap, *n, sizeof **out) == 0)
-				(*out)[(*n)++] = (dep_hash){d->raw, 0, true};
+				(*out)[(*n)++] = (dep_hash){d->key2 && found ? d->key2 : d->key ? d->key : d->raw, h, !found};
 			continue;
 		}
 		if (t == si || e->src[t].seen)

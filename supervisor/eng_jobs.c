@@ -485,7 +485,8 @@ static const char *why_changed(engine *e, const char *old, const char *cur)
 	json_object_foreach(nd, k, v)
 	{
 		json_t *ov = json_object_get(od, k);
-		if (!ov)
+		const char *ovs = json_string_value(ov) ? json_string_value(ov) : "";
+		if (!ov || strcmp(ovs, "missing") == 0)
 			snprintf(buf, sizeof buf, "dependency %s appeared", k);
 		else if (!json_equal(ov, v))
 			snprintf(buf, sizeof buf, "dependency %s %s", k,
@@ -545,9 +546,11 @@ static msg_strs source_file_deps(engine *e, size_t si, arena *a)
 		if (d->dead || d->glob)
 			continue;
 		size_t t = eng_dep_resolve(e, d);
-		if (t == NONE)
+		struct stat pst;
+		if (t != NONE)
+			eng_full_path(e, &e->src[t], fp, sizeof fp);
+		else if (!eng_dep_plain_path(e, d, fp, sizeof fp, &pst))
 			continue;
-		eng_full_path(e, &e->src[t], fp, sizeof fp);
 		bool dup = false;
 		for (size_t k = 0; k < out.n; k++)
 			dup |= strcmp(out.items[k], fp) == 0;
@@ -742,12 +745,13 @@ bool eng_job_dispatch(engine *e)
 				fail_unstarted(e, it.job, why);
 				continue;
 			}
-			/* A "fingerprint" job dependency may have run meanwhile. */
-			char *parts = NULL;
-			j->new_fp = job_fingerprint(e, it.job, &parts);
-			j->new_fp_parts = parts ? arena_strdup(e->ar, parts) : NULL;
-			free(parts);
 		}
+		/* The graph may have grown since the job was weighed (a job
+		 * dependency ran, an intermediate appeared): print it now. */
+		char *parts = NULL;
+		j->new_fp = job_fingerprint(e, it.job, &parts);
+		j->new_fp_parts = parts ? arena_strdup(e->ar, parts) : NULL;
+		free(parts);
 		if (start_job(e, it.job) != 0) {
 			if (runq_push(&e->q, it.job, true, j->critical, j->priority) == 0)
 				j->queued = true;

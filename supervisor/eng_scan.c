@@ -294,9 +294,18 @@ int eng_full_scan(engine *e)
 	}
 	drop_orphan_jobs(e);
 	eng_maybe_commit(e, true);
+	/* The file list stays for wildcard dependencies, which may name files
+	 * that are no sources. */
+	if (e->files)
+		scan_result_free(e->files);
+	else
+		e->files = malloc(sizeof *e->files);
+	if (e->files)
+		*e->files = sr;
+	else
+		scan_result_free(&sr);
 	for (size_t si = 0; si < e->n_src; si++)
 		eng_source_settle(e, si);
-	scan_result_free(&sr);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "kerr.h"
 #include "klog.h"
 #include "uuid.h"
+#include "scan.h"
 #include <sys/file.h>
 
 erun *eng_run_new(engine *e, run_kind kind, int builder)
@@ -228,6 +229,11 @@ static void eng_close(engine *e)
 	free(e->jdep_jobs.items);
 	free(e->waiting.items);
 	free(e->sidecars);
+	eng_deps_free_plain();
+	if (e->files) {
+		scan_result_free(e->files);
+		free(e->files);
+	}
 	runq_free(&e->q);
 	db_close(e->db);
 	e->db = NULL;
@@ -317,6 +323,14 @@ static int eng_open(engine *e, char *err, size_t errsz)
 	return 0;
 }
 
+static bool analysis_in_flight(engine *e)
+{
+	for (size_t i = 0; i < e->n_runs; i++)
+		if (e->runs[i].active && e->runs[i].kind == RUN_ANALYSE)
+			return true;
+	return false;
+}
+
 /* Runs until no create_jobs call and no job is left (or a stop). */
 static void eng_run_until_idle(engine *e)
 {
@@ -326,7 +340,9 @@ static void eng_run_until_idle(engine *e)
 			/* create_jobs calls first: they unlock the jobs. */
 			while (eng_analysis_dispatch(e))
 				;
-			while (e->aq_total == 0 && eng_job_dispatch(e))
+			/* Jobs wait until every create_jobs call is answered, so
+			 * that their fingerprints see the whole dependency graph. */
+			while (e->aq_total == 0 && !analysis_in_flight(e) && eng_job_dispatch(e))
 				;
 			if (pool_given_up(e->pool) && pool_busy(e->pool) == 0) {
 				eng_analysis_abandon(e, "no builder host could be started");
