@@ -204,6 +204,7 @@ typedef struct engine {
 	evec glob_deps;    /* indices of wildcard dependencies */
 	evec jdep_jobs;    /* jobs that have job dependencies */
 	evec waiting;      /* jobs waiting for their job dependencies */
+	bool waiting_retried;
 	esidecar *sidecars;
 	size_t n_sidecars, cap_sidecars;
 	hmap side_by_owner;
@@ -303,6 +304,8 @@ void eng_sidecar_add(engine *e, int32_t folder, const char *rel, const char *own
 int eng_jdeps_ready(engine *e, size_t ji, char *why, size_t whysz);
 void eng_jdeps_fingerprint(engine *e, size_t ji, fp_state *f);
 void eng_jdeps_job_done(engine *e, size_t ji, bool fp_changed);
+bool eng_jdeps_stalled(engine *e);
+void eng_job_fail_unstarted(engine *e, size_t ji, const char *why);
 
 /* eng_jobs.c: weighing, running and finishing jobs */
 void eng_job_consider(engine *e, size_t ji);

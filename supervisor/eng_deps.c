@@ -594,9 +594,11 @@ static bool waits_on(engine *e, size_t ji, size_t start, int depth)
 			continue;
 		for (size_t t = e->src[si].first_job; t != NONE; t = e->jobs[t].next_in_src) {
 			ejob *tj = &e->jobs[t];
-			if (!jdep_matches(j, &j->jdeps[k], tj) || !(tj->queued || tj->waiting))
+			if (!jdep_matches(j, &j->jdeps[k], tj))
 				continue;
-			if (t == start || waits_on(e, t, start, depth + 1))
+			if (t == start)
+				return true;
+			if ((tj->queued || tj->waiting) && waits_on(e, t, start, depth + 1))
 				return true;
 		}
 	}
@@ -635,8 +637,37 @@ int eng_jdeps_ready(engine *e, size_t ji, char *why, size_t whysz)
 	return 1;
 }
 
+/* When nothing runs and jobs still wait, what they wait for will never
+ * come: queue them once more, and fail them if they park again. */
+bool eng_jdeps_stalled(engine *e)
+{
+	size_t live = 0;
+	for (size_t i = 0; i < e->waiting.n; i++)
+		live += e->jobs[e->waiting.items[i]].waiting;
+	if (!live) {
+		e->waiting.n = 0;
+		return false;
+	}
+	if (!e->waiting_retried) {
+		e->waiting_retried = true;
+		eng_jdeps_job_done(e, NONE, false);
+		e->waiting_retried = true;
+		return true;
+	}
+	for (size_t i = 0; i < e->waiting.n; i++) {
+		size_t w = e->waiting.items[i];
+		if (!e->jobs[w].waiting)
+			continue;
+		e->jobs[w].waiting = false;
+		eng_job_fail_unstarted(e, w, "its job dependencies never finished (they wait on each other or are gone)");
+	}
+	e->waiting.n = 0;
+	return true;
+}
+
 void eng_jdeps_job_done(engine *e, size_t ji, bool fp_changed)
 {
+	e->waiting_retried = false;
 	/* Parked jobs may be free now: put them back in the queue, where the
 	 * dispatcher checks them again. */
 	size_t keep = 0;
@@ -650,7 +681,7 @@ void eng_jdeps_job_done(engine *e, size_t ji, bool fp_changed)
 			wj->queued = true;
 	}
 	e->waiting.n = keep;
-	if (!fp_changed)
+	if (!fp_changed || ji == NONE)
 		return;
 	/* Jobs that fold this job's fingerprint into theirs weigh again. */
 	ejob *done = &e->jobs[ji];

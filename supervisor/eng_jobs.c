@@ -695,7 +695,7 @@ void eng_jobs_of_consider(engine *e, size_t si, int bi)
 /* Starts the next queued job on a free host. Returns true when one went. */
 /* A job that cannot start at all (a job dependency cycle): failed, with a
  * log of its own. */
-static void fail_unstarted(engine *e, size_t ji, const char *why)
+void eng_job_fail_unstarted(engine *e, size_t ji, const char *why)
 {
 	ejob *j = &e->jobs[ji];
 	joblog jl;
@@ -742,7 +742,7 @@ bool eng_job_dispatch(engine *e)
 				continue;
 			}
 			if (ready < 0) {
-				fail_unstarted(e, it.job, why);
+				eng_job_fail_unstarted(e, it.job, why);
 				continue;
 			}
 		}

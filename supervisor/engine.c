@@ -352,6 +352,9 @@ static void eng_run_until_idle(engine *e)
 			}
 		}
 		bool busy = eng_any_active(e);
+		if (!busy && !e->stop && e->aq_total == 0 && runq_count(&e->q) == 0 && e->waiting.n &&
+		    eng_jdeps_stalled(e))
+			continue;
 		if (!busy && (e->stop || (e->aq_total == 0 && runq_count(&e->q) == 0)))
 			break;
 		pool_poll(e->pool, 100);
