@@ -110,22 +110,25 @@ static const char *const migrations[] = {
 	"ALTER TABLE sources ADD COLUMN chain TEXT;"
 	"CREATE INDEX product_deps_asset ON product_deps(dep_asset_id);"
 	"CREATE INDEX product_deps_path ON product_deps(dep_path);",
+	/* 2 -> 3: the describe cache keeps the builder's own patterns apart
+	 * from the ones kiln.json puts in force */
+	"ALTER TABLE builders ADD COLUMN described_patterns TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 static const char *const stmt_sql[DBS__COUNT] = {
 	[DBS_BUILDER_BY_EXEC] = "SELECT id, exec_size, exec_mtime_ns, name, uuid, version, analysis_fingerprint,"
-				" patterns FROM builders WHERE exec = ?1 AND args = ?2",
+				" described_patterns FROM builders WHERE exec = ?1 AND args = ?2",
 	[DBS_BUILDER_UPSERT] =
 		"INSERT INTO builders(exec, args, exec_size, exec_mtime_ns, name, uuid, version,"
-		" analysis_fingerprint, patterns, internal, active, disabled_reason)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11)"
+		" analysis_fingerprint, patterns, internal, active, disabled_reason, described_patterns)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12)"
 		" ON CONFLICT(uuid) DO UPDATE SET exec = excluded.exec, args = excluded.args,"
 		" exec_size = excluded.exec_size, exec_mtime_ns = excluded.exec_mtime_ns, name = excluded.name,"
 		" version = excluded.version, analysis_fingerprint = excluded.analysis_fingerprint,"
 		" patterns = excluded.patterns, internal = excluded.internal, active = 1,"
-		" disabled_reason = excluded.disabled_reason"
+		" disabled_reason = excluded.disabled_reason, described_patterns = excluded.described_patterns"
 		" RETURNING id",
 	[DBS_BUILDER_SET_ACTIVE_ALL] = "UPDATE builders SET active = ?1",
 	[DBS_BUILDER_SET_ACTIVE] = "UPDATE builders SET active = ?2, disabled_reason = ?3 WHERE id = ?1",

@@ -32,7 +32,9 @@
  * fingerprint, so a rerun can say which one changed), jobs.job_deps (JSON:
  * the job dependencies create_jobs gave), sources.intermediate,
  * sources.origin_job and sources.chain (intermediate assets: the job that
- * made them and the builders along their chain).
+ * made them and the builders along their chain). Version 3 adds
+ * builders.described_patterns (the builder's own patterns, for the describe
+ * cache; builders.patterns holds the ones in force).
  */
 #ifndef KILN_DB_H
 #define KILN_DB_H
@@ -42,7 +44,7 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 /* Statements compiled once per connection. */
 typedef enum db_stmt {

@@ -50,8 +50,10 @@ typedef struct ebuilder {
 	const cfg_builder *cfg;
 	int64_t db_id;
 	char *name, *uuid, *version, *afp;
-	char **patterns;
+	char **patterns;   /* in force: kiln.json's, or the builder's own */
 	size_t n_patterns;
+	char **own_patterns; /* what describe said */
+	size_t n_own_patterns;
 	kpattern **pats;
 	char key[24];
 	char *args_json;  /* malloc'd; freed by engine_close */

@@ -43,6 +43,12 @@ static int builder_compile_patterns(engine *e, ebuilder *b)
 
 static void builder_set_patterns(engine *e, ebuilder *b, const char *const *items, size_t n)
 {
+	/* The builder's own patterns are kept for the describe cache; kiln.json
+	 * may replace the ones in force. */
+	b->own_patterns = arena_alloc(e->ar, (n + 1) * sizeof *b->own_patterns);
+	for (size_t i = 0; b->own_patterns && i < n; i++)
+		b->own_patterns[i] = arena_strdup(e->ar, items[i]);
+	b->n_own_patterns = b->own_patterns ? n : 0;
 	if (b->cfg->has_patterns) {
 		items = (const char *const *)b->cfg->patterns;
 		n = b->cfg->n_patterns;
@@ -56,7 +62,9 @@ static void builder_set_patterns(engine *e, ebuilder *b, const char *const *item
 static int builder_store(engine *e, ebuilder *b, const struct stat *xst, const char *args_json, bool described)
 {
 	char *pj = eng_json_str_array(b->patterns, b->n_patterns);
-	/* The describe cache stores the builder's own patterns, not kiln.json's. */
+	char *oj = eng_json_str_array(b->own_patterns, b->n_own_patterns);
+	/* patterns holds the ones in force (for kiln builders); described_patterns
+	 * the builder's own, which the describe cache must give back. */
 	sqlite3_stmt *s = db_stmt_get(e->db, DBS_BUILDER_UPSERT);
 	db_bind_text(s, 1, b->cfg->exec_abs);
 	db_bind_text(s, 2, args_json);
@@ -69,6 +77,7 @@ static int builder_store(engine *e, ebuilder *b, const struct stat *xst, const c
 	db_bind_text(s, 9, pj);
 	sqlite3_bind_int(s, 10, b->cfg->internal);
 	db_bind_text(s, 11, b->ok ? NULL : b->why_disabled);
+	db_bind_text(s, 12, oj);
 	int rc = KILN_E_DB;
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		b->db_id = sqlite3_column_int64(s, 0);
@@ -78,6 +87,7 @@ static int builder_store(engine *e, ebuilder *b, const struct stat *xst, const c
 	}
 	sqlite3_reset(s);
 	free(pj);
+	free(oj);
 	return rc;
 }
 
@@ -91,7 +101,8 @@ static bool builder_from_cache(engine *e, ebuilder *b, const struct stat *xst, c
 	bool hit = false;
 	int64_t mt = (int64_t)xst->st_mtim.tv_sec * 1000000000LL + xst->st_mtim.tv_nsec;
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (sqlite3_column_int64(s, 1) != (int64_t)xst->st_size || sqlite3_column_int64(s, 2) != mt)
+		if (sqlite3_column_int64(s, 1) != (int64_t)xst->st_size || sqlite3_column_int64(s, 2) != mt ||
+		    sqlite3_column_type(s, 7) == SQLITE_NULL)
 			continue;
 		b->db_id = sqlite3_column_int64(s, 0);
 		b->name = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 3));
