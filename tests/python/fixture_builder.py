@@ -17,7 +17,9 @@ product of the same path, and misbehaves when the source's file name asks:
 
 argv[1], if given, names the builder (and seeds its uuid). The version is
 $KILN_FIXTURE_VERSION (default "1"), the analysis fingerprint
-$KILN_FIXTURE_AFP (default "a"). Every request is appended to
+$KILN_FIXTURE_AFP (default "a"); under kiln, change the defaults in a copy
+of this file instead, since kiln describes a builder again only when its
+file changes. Every request is appended to
 $KILN_TEST_CALL_LOG (if set) as "<pid> <type> <source_file>", like
 tests/builders/rogue.py, so tests can count calls.
 """
