@@ -207,6 +207,7 @@ typedef struct engine {
 	evec jdep_jobs;    /* jobs that have job dependencies */
 	evec waiting;      /* jobs waiting for their job dependencies */
 	bool waiting_retried;
+	bool catalog_dirty; /* products changed since the catalogs were written */
 	esidecar *sidecars;
 	size_t n_sidecars, cap_sidecars;
 	hmap side_by_owner;
@@ -315,6 +316,9 @@ void eng_jobs_of_consider(engine *e, size_t si, int bi);
 bool eng_job_dispatch(engine *e);
 void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep);
 void eng_process_lost(engine *e, erun *r, const char *detail);
+
+/* eng_catalog.c */
+void eng_catalog_write(engine *e);
 
 /* engine.c: runs */
 erun *eng_run_new(engine *e, run_kind kind, int builder);

@@ -297,6 +297,7 @@ static void land_products(engine *e, erun *r, ejob *j, const msg_process_job_res
 		if (pid)
 			eng_product_remember(e, pid, j->id, p->sub_id, plat, L[i].rel, p->intermediate);
 		e->st->products++;
+		e->catalog_dirty = true;
 	}
 	/* Products this job made before and no longer makes go away. */
 	eng_products_delete(e, j->id, &keep);

@@ -189,6 +189,7 @@ void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids)
 		db_step_done(e->db, s);
 		hmap_del(&e->prod_by_path, eng_product_key(e, p->platform, p->path));
 		p->deleted = true;
+		e->catalog_dirty = true;
 		if (p->intermediate) {
 			/* An intermediate product is also a source: it goes with
 			 * everything made from it. */

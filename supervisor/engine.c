@@ -442,6 +442,7 @@ int engine_batch(const kiln_config *cfg, const engine_opts *o, engine_stats *st,
 	klog(KLOG_INFO, "processing: %zu create_jobs calls, %zu jobs in %lld ms", st->analysed, st->jobs,
 	     (long long)(pool_now_ms() - t2));
 	store_metrics(&e);
+	eng_catalog_write(&e);
 	report(&e, st);
 	if (e.stop)
 		klog(KLOG_WARN, "batch stopped by a signal; unfinished jobs run next time");

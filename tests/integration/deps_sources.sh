@@ -105,6 +105,14 @@ expect_eq "$(printf '%s' "$OUT" | json_get '"q.dep.out" in d["unmet"]')" False "
 kiln product pc/q.dep.out --json
 expect_match "$(printf '%s' "$OUT" | json_get 'd["dependants"]')" "\\}:0" "dependants of q"
 
+step "the asset catalog lists products with resolved dependencies"
+CAT="$P/Cache/pc/assetcatalog.json"
+[ -f "$CAT" ] || fail "no catalog"
+PAID=$(sql "SELECT '{' || s.uuid || '}:0' FROM sources s WHERE s.path = 'p.dep'")
+expect_eq "$($PY -c "import json,sys; c=json.load(open(sys.argv[1])); print(c['assets'][sys.argv[2]]['path'])" "$CAT" "$PAID")" "p.dep.out" "catalog path"
+expect_match "$($PY -c "import json,sys; c=json.load(open(sys.argv[1])); print(c['assets'][sys.argv[2]]['dependencies'])" "$CAT" "$PAID")" "$QID" "catalog dependencies"
+expect_eq "$($PY -c "import json,sys; c=json.load(open(sys.argv[1])); print(len(c['assets']))" "$CAT")" "$(sql "SELECT count(*) FROM products WHERE platform = 'pc'")" "catalog size"
+
 step "sources_to_reprocess"
 reset_calls
 printf 'reprocess s2.dep\nchanged\n' >"$A/s1.dep"
