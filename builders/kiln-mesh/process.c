@@ -321,7 +321,7 @@ static int write_mesh(kb_ctx *ctx, const msg_process_job_req *req, const struct 
 		           label, (unsigned long long)g.n_nonfinite);
 
 	if (mesh_product_path(req->source_file, label, sub_id, rel, sizeof rel) != 0 ||
-	    path_join(abs, sizeof abs, req->temp_dir, rel) != 0) {
+	    (path_lower(rel), path_join(abs, sizeof abs, req->temp_dir, rel)) != 0) {
 		kb_log_ctx(ctx, MSG_LEVEL_ERROR, ck, cv, "mesh \"%.64s\": product path too long", label);
 		goto out;
 	}
@@ -345,7 +345,6 @@ static int write_mesh(kb_ctx *ctx, const msg_process_job_req *req, const struct 
 		rc = 0;
 		goto out;
 	}
-	path_lower(rel); /* the cache lowercases it anyway; say so in the reply */
 	size_t pi = resp->n_products;
 	if (!kb_add_product(resp, a, rel, "mesh", sub_id)) {
 		rc = -ENOMEM;
@@ -585,6 +584,14 @@ static void child_run(kb_ctx *ctx, const msg_process_job_req *req, int wfd)
 
 	/* Should the builder die, its child has no one to report to. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Test knob: a crash or a hang on demand, so that tests can check
+	 * both ends of the isolation without relying on an assimp bug. */
+	const char *fault = getenv("KILN_MESH_TEST_FAULT");
+	if (fault && strcmp(fault, "crash") == 0)
+		abort();
+	if (fault && strcmp(fault, "hang") == 0)
+		for (;;)
+			pause();
 	if (!ca)
 		_exit(ISO_EXIT_NOMEM);
 	if (mesh_process(ctx, req, &r, ca) != 0)
