@@ -3,6 +3,8 @@
 #include "query.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,17 +37,26 @@ int query_is_command(const char *argv0)
 	return 0;
 }
 
-int query_run(const kiln_config *cfg, int argc, char **argv)
+/* Runs one command; with capture set, the document and the messages are
+ * kept in *out and err instead of printed. */
+static int dispatch(const kiln_config *cfg, int argc, char **argv, bool capture, json_t **out, char *err,
+                    size_t errsz)
 {
 	qctx *q = NULL;
 	int rc = Q_USAGE;
 
-	if (argc < 1 || !argv[0]) {
-		fprintf(stderr, "kiln: no command given\n");
+	if (argc < 1 || !argv || !argv[0]) {
+		if (capture)
+			snprintf(err, errsz, "no command given");
+		else
+			fprintf(stderr, "kiln: no command given\n");
 		return Q_USAGE;
 	}
 	if (!cfg || !cfg->cache) {
-		fprintf(stderr, "kiln %s: no project configuration\n", argv[0]);
+		if (capture)
+			snprintf(err, errsz, "no project configuration");
+		else
+			fprintf(stderr, "kiln %s: no project configuration\n", argv[0]);
 		return Q_USAGE;
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++) {
@@ -55,24 +66,114 @@ int query_run(const kiln_config *cfg, int argc, char **argv)
 		 * error buffer that do not belong on a caller's stack. */
 		q = calloc(1, sizeof *q);
 		if (!q) {
-			fprintf(stderr, "kiln %s: out of memory\n", argv[0]);
+			if (capture)
+				snprintf(err, errsz, "out of memory");
+			else
+				fprintf(stderr, "kiln %s: out of memory\n", argv[0]);
 			return Q_USAGE;
 		}
 		q->cfg = cfg;
 		q->cmd = commands[i].name;
+		q->capture = capture;
+		q->json = capture;
+		q->err = err;
+		q->errsz = errsz;
 		rc = commands[i].fn(q, argc, argv);
 		/* Whatever the command printed must reach its reader even when
 		 * the caller leaves with _exit(). */
-		if (fflush(stdout) != 0 && rc == Q_OK) {
-			fprintf(stderr, "kiln %s: writing the output: %s\n", q->cmd, strerror(errno));
+		if (!capture && fflush(stdout) != 0 && rc == Q_OK) {
+			q_err(q, "writing the output: %s", strerror(errno));
 			rc = Q_USAGE;
 		}
 		q_close(q);
+		if (capture) {
+			*out = q->doc;
+			q->doc = NULL;
+			if (rc == Q_OK && !*out) {
+				/* Only --help answers without a document. */
+				snprintf(err, errsz, "%s: no answer", argv[0]);
+				rc = Q_USAGE;
+			}
+		}
+		json_decref(q->doc);
 		free(q);
 		return rc;
 	}
-	fprintf(stderr, "kiln: unknown command '%s'\n", argv[0]);
+	if (capture)
+		snprintf(err, errsz, "unknown command '%s'", argv[0]);
+	else
+		fprintf(stderr, "kiln: unknown command '%s'\n", argv[0]);
 	return Q_USAGE;
+}
+
+int query_run(const kiln_config *cfg, int argc, char **argv)
+{
+	return dispatch(cfg, argc, argv, false, NULL, NULL, 0);
+}
+
+int query_json(const kiln_config *cfg, int argc, char **argv, json_t **out, char *err, size_t errsz)
+{
+	char dummy[1];
+	*out = NULL;
+	if (!err || errsz == 0) {
+		err = dummy;
+		errsz = sizeof dummy;
+	}
+	err[0] = '\0';
+	int rc = dispatch(cfg, argc, argv, true, out, err, errsz);
+	if (rc != Q_OK && err[0] == '\0')
+		snprintf(err, errsz, "%s failed", argc > 0 && argv && argv[0] ? argv[0] : "query");
+	return rc;
+}
+
+/* ---- messages ---- */
+
+static void q_vmsg(qctx *q, bool prefix, const char *fmt, va_list ap)
+{
+	if (!q->capture) {
+		if (prefix)
+			fprintf(stderr, "kiln %s: ", q->cmd);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		return;
+	}
+	if (!q->err || q->errsz == 0)
+		return;
+	size_t used = strlen(q->err);
+	if (used > 0 && used + 2 < q->errsz) {
+		memcpy(q->err + used, "; ", 3);
+		used += 2;
+	}
+	if (used + 1 < q->errsz)
+		vsnprintf(q->err + used, q->errsz - used, fmt, ap);
+}
+
+void q_err(qctx *q, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	q_vmsg(q, true, fmt, ap);
+	va_end(ap);
+}
+
+void q_warn(qctx *q, const char *fmt, ...)
+{
+	va_list ap;
+	if (q->capture)
+		return;
+	va_start(ap, fmt);
+	q_vmsg(q, true, fmt, ap);
+	va_end(ap);
+}
+
+void q_note(qctx *q, const char *fmt, ...)
+{
+	va_list ap;
+	if (q->capture)
+		return;
+	va_start(ap, fmt);
+	q_vmsg(q, false, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- formatting ---- */
@@ -142,8 +243,7 @@ int q_parse_args(qctx *q, int argc, char **argv, const qopt *opts, const char **
 		const char *a = argv[i];
 		if (only_pos || a[0] != '-' || a[1] == '\0') {
 			if (*n_pos >= max_pos) {
-				fprintf(stderr, "kiln %s: unexpected argument '%s'\nusage: kiln %s\n", q->cmd,
-				        a, usage);
+				q_err(q, "unexpected argument '%s'\nusage: kiln %s", a, usage);
 				return Q_USAGE;
 			}
 			pos[(*n_pos)++] = a;
@@ -158,6 +258,10 @@ int q_parse_args(qctx *q, int argc, char **argv, const qopt *opts, const char **
 			continue;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			if (q->capture) {
+				q_err(q, "usage: kiln %s", usage);
+				return Q_USAGE;
+			}
 			printf("usage: kiln %s\n", usage);
 			return -1;
 		}
@@ -171,13 +275,12 @@ int q_parse_args(qctx *q, int argc, char **argv, const qopt *opts, const char **
 			}
 		}
 		if (!o) {
-			fprintf(stderr, "kiln %s: unknown option '%.*s'\nusage: kiln %s\n", q->cmd, (int)nlen,
-			        a, usage);
+			q_err(q, "unknown option '%.*s'\nusage: kiln %s", (int)nlen, a, usage);
 			return Q_USAGE;
 		}
 		if (!o->has_arg) {
 			if (eq) {
-				fprintf(stderr, "kiln %s: option %s takes no value\n", q->cmd, o->name);
+				q_err(q, "option %s takes no value", o->name);
 				return Q_USAGE;
 			}
 			*o->flag = true;
@@ -188,8 +291,7 @@ int q_parse_args(qctx *q, int argc, char **argv, const qopt *opts, const char **
 		} else if (i + 1 < argc) {
 			*o->val = argv[++i];
 		} else {
-			fprintf(stderr, "kiln %s: option %s needs a value\nusage: kiln %s\n", q->cmd, o->name,
-			        usage);
+			q_err(q, "option %s needs a value\nusage: kiln %s", o->name, usage);
 			return Q_USAGE;
 		}
 	}
@@ -260,7 +362,7 @@ int q_check_regex(qctx *q, const char *re)
 	kpattern *p = NULL;
 	char err[256];
 	if (regex_compile(re, &p, err, sizeof err) != 0) {
-		fprintf(stderr, "kiln %s: filter: %s\n", q->cmd, err);
+		q_err(q, "filter: %s", err);
 		return Q_USAGE;
 	}
 	pattern_free(p);
@@ -273,30 +375,30 @@ int q_open(qctx *q, bool readonly)
 	struct stat sb;
 	int n = snprintf(q->dbpath, sizeof q->dbpath, "%s/assetdb.sqlite", q->cfg->cache);
 	if (n < 0 || (size_t)n >= sizeof q->dbpath) {
-		fprintf(stderr, "kiln %s: the cache path is too long\n", q->cmd);
+		q_err(q, "the cache path is too long");
 		return Q_USAGE;
 	}
 	/* Checked here rather than left to SQLite, which would create the
 	 * file on a writable open and says only "unable to open" on a
 	 * read-only one. */
 	if (stat(q->dbpath, &sb) != 0 && errno == ENOENT) {
-		fprintf(stderr, "no database yet at %s: run kiln batch first\n", q->dbpath);
+		q_note(q, "no database yet at %s: run kiln batch first", q->dbpath);
 		return 0;
 	}
 	int rc = db_open(q->dbpath, readonly, &q->db, err, sizeof err);
 	if (rc == KILN_E_NOTFOUND) {
-		fprintf(stderr, "no database yet at %s: run kiln batch first\n", q->dbpath);
+		q_note(q, "no database yet at %s: run kiln batch first", q->dbpath);
 		q->db = NULL;
 		return 0;
 	}
 	if (rc != 0) {
-		fprintf(stderr, "kiln %s: %s\n", q->cmd, err);
+		q_err(q, "%s", err);
 		q->db = NULL;
 		return Q_USAGE;
 	}
 	if (sqlite3_create_function_v2(q->db->h, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, q,
 	                               q_regexp_fn, NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "kiln %s: registering REGEXP: %s\n", q->cmd, sqlite3_errmsg(q->db->h));
+		q_err(q, "registering REGEXP: %s", sqlite3_errmsg(q->db->h));
 		db_close(q->db);
 		q->db = NULL;
 		return Q_USAGE;
@@ -316,7 +418,7 @@ int q_prepare(qctx *q, const char *sql, sqlite3_stmt **out)
 {
 	*out = NULL;
 	if (sqlite3_prepare_v2(q->db->h, sql, -1, out, NULL) != SQLITE_OK) {
-		fprintf(stderr, "kiln %s: database: %s\n", q->cmd, sqlite3_errmsg(q->db->h));
+		q_err(q, "database: %s", sqlite3_errmsg(q->db->h));
 		sqlite3_finalize(*out);
 		*out = NULL;
 		return Q_USAGE;
@@ -327,10 +429,9 @@ int q_prepare(qctx *q, const char *sql, sqlite3_stmt **out)
 int q_step_failed(qctx *q, int src)
 {
 	if (q->regex_rc != 0)
-		fprintf(stderr, "kiln %s: %s\n", q->cmd, q->regex_err);
+		q_err(q, "%s", q->regex_err);
 	else
-		fprintf(stderr, "kiln %s: database: %s (%s)\n", q->cmd, sqlite3_errmsg(q->db->h),
-		        sqlite3_errstr(src));
+		q_err(q, "database: %s (%s)", sqlite3_errmsg(q->db->h), sqlite3_errstr(src));
 	return Q_USAGE;
 }
 
@@ -459,11 +560,16 @@ void q_add_unique(json_t *arr, json_t *s)
 	json_array_append_new(arr, s);
 }
 
-int q_print_json(json_t *v)
+int q_print_json(qctx *q, json_t *v)
 {
+	if (q->capture) {
+		json_decref(q->doc);
+		q->doc = json_incref(v);
+		return 0;
+	}
 	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0 ||
 	    fputc('\n', stdout) == EOF) {
-		fprintf(stderr, "kiln: writing JSON: %s\n", strerror(errno));
+		q_err(q, "writing JSON: %s", strerror(errno));
 		return Q_USAGE;
 	}
 	return 0;

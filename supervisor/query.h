@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "config.h"
 
 /* Runs one read-only command: argv[0] is "jobs", "job", "assets", "asset",
@@ -45,6 +47,18 @@
  * `reprocess`: a named source is unknown); 2 usage error (the message says
  * what was wrong), and also a database that cannot be read. */
 int query_run(const kiln_config *cfg, int argc, char **argv);
+
+/* The same commands for the control API: instead of printing, the JSON
+ * document that --json would print is returned in *out (OUT, a new
+ * reference, or NULL), and messages go to err (several are joined by "; ")
+ * instead of stderr; nothing is printed, and the informational "no database
+ * yet" note is left out (the listing is then empty). --json and the text
+ * form do not matter here. Returns the same codes as query_run(): 0 with
+ * the document; 1 with the document when the job or asset failed, or with
+ * *out NULL and err set when it does not exist (or a named source of
+ * reprocess is unknown); 2 with err set. --help is a usage error here.
+ * Opens its own read-only connection for each call (reprocess writes). */
+int query_json(const kiln_config *cfg, int argc, char **argv, json_t **out, char *err, size_t errsz);
 
 /* True when argv0 names a command query_run() answers. */
 int query_is_command(const char *argv0);

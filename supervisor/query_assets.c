@@ -148,7 +148,7 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 		}
 	}
 	if (q->json) {
-		rc = q_print_json(arr);
+		rc = q_print_json(q, arr);
 	} else if (json_array_size(arr) == 0) {
 		printf("no assets\n");
 	} else {
@@ -167,7 +167,7 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 	}
 	goto out;
 oom:
-	fprintf(stderr, "kiln %s: out of memory\n", q->cmd);
+	q_err(q, "out of memory");
 	rc = Q_USAGE;
 out:
 	q_table_free(t);
@@ -272,20 +272,18 @@ int q_cmd_asset(qctx *q, int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? Q_OK : rc;
 	if (n_pos != 1) {
-		fprintf(stderr, "kiln %s: which asset? usage: kiln %s\n", q->cmd, usage);
+		q_err(q, "which asset? usage: kiln %s", usage);
 		return Q_USAGE;
 	}
 	if ((rc = q_open(q, true)) != 0)
 		return rc;
 	if (!q->db) {
-		fprintf(stderr, "kiln %s: no source '%s'\n", q->cmd, pos[0]);
+		q_err(q, "no source '%s'", pos[0]);
 		return Q_FAILED;
 	}
 	rc = q_resolve_source(q, pos[0], &sid);
 	if (rc == KILN_E_NOTFOUND) {
-		fprintf(stderr,
-		        "kiln %s: no source '%s' (give its path or UUID, as kiln assets lists them)\n",
-		        q->cmd, pos[0]);
+		q_err(q, "no source '%s' (give its path or UUID, as kiln assets lists them)", pos[0]);
 		rc = Q_FAILED;
 		goto out;
 	}
@@ -431,14 +429,14 @@ int q_cmd_asset(qctx *q, int argc, char **argv)
 	}
 
 	if (q->json)
-		rc = q_print_json(o);
+		rc = q_print_json(q, o);
 	else
 		print_asset_text(o);
 	if (rc == Q_OK && failed)
 		rc = Q_FAILED;
 	goto out;
 oom:
-	fprintf(stderr, "kiln %s: out of memory\n", q->cmd);
+	q_err(q, "out of memory");
 	rc = Q_USAGE;
 out:
 	free(uuid);

@@ -107,10 +107,10 @@ static int parse_status_list(qctx *q, const char *list, char *out, size_t outsz)
 			char word[32];
 			if (len >= sizeof word ||
 			    (memcpy(word, p, len), word[len] = '\0', q_status_index(word) < 0)) {
-				fprintf(stderr,
-				        "kiln %s: unknown status '%.*s' (pending, processing, completed,"
-				        " completed_warning, completed_error or failed)\n",
-				        q->cmd, (int)len, p);
+				q_err(q,
+				      "unknown status '%.*s' (pending, processing, completed,"
+				      " completed_warning, completed_error or failed)",
+				      (int)len, p);
 				return Q_USAGE;
 			}
 			if (o + len + 2 > outsz)
@@ -126,7 +126,7 @@ static int parse_status_list(qctx *q, const char *list, char *out, size_t outsz)
 	}
 	out[o] = '\0';
 	if (n == 0) {
-		fprintf(stderr, "kiln %s: --status needs at least one status word\n", q->cmd);
+		q_err(q, "--status needs at least one status word");
 		return Q_USAGE;
 	}
 	return 0;
@@ -195,11 +195,10 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 		for (i = 0; i < N_SORTS && strcmp(sort, job_sorts[i].name) != 0; i++)
 			;
 		if (i == N_SORTS) {
-			fprintf(
-			    stderr,
-			    "kiln %s: cannot sort by '%s' (status, source, completed, platform, job_key or"
-			    " duration)\n",
-			    q->cmd, sort);
+			q_err(q,
+			      "cannot sort by '%s' (status, source, completed, platform, job_key or"
+			      " duration)",
+			      sort);
 			return Q_USAGE;
 		}
 		order = job_sorts[i].order;
@@ -239,12 +238,12 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 		}
 	}
 	if (q->json)
-		rc = q_print_json(arr);
+		rc = q_print_json(q, arr);
 	else
 		print_jobs_table(arr);
 	goto out;
 oom:
-	fprintf(stderr, "kiln %s: out of memory\n", q->cmd);
+	q_err(q, "out of memory");
 	rc = Q_USAGE;
 out:
 	sqlite3_finalize(st);
@@ -412,21 +411,19 @@ int q_cmd_job(qctx *q, int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? Q_OK : rc;
 	if (n_pos != 1) {
-		fprintf(stderr, "kiln %s: which job? usage: kiln %s\n", q->cmd, usage);
+		q_err(q, "which job? usage: kiln %s", usage);
 		return Q_USAGE;
 	}
 	errno = 0;
 	id = strtoll(pos[0], &end, 10);
 	if (errno != 0 || end == pos[0] || *end != '\0' || id <= 0) {
-		fprintf(stderr,
-		        "kiln %s: '%s' is not a job id (a positive number, as kiln jobs lists them)\n",
-		        q->cmd, pos[0]);
+		q_err(q, "'%s' is not a job id (a positive number, as kiln jobs lists them)", pos[0]);
 		return Q_USAGE;
 	}
 	if ((rc = q_open(q, true)) != 0)
 		return rc;
 	if (!q->db) {
-		fprintf(stderr, "kiln %s: no job with id %lld\n", q->cmd, id);
+		q_err(q, "no job with id %lld", id);
 		return Q_FAILED;
 	}
 	if ((rc = q_prepare(q, JOB_SELECT " WHERE j.id = ?1", &st)) != 0)
@@ -434,7 +431,7 @@ int q_cmd_job(qctx *q, int argc, char **argv)
 	sqlite3_bind_int64(st, 1, id);
 	src = sqlite3_step(st);
 	if (src == SQLITE_DONE) {
-		fprintf(stderr, "kiln %s: no job with id %lld\n", q->cmd, id);
+		q_err(q, "no job with id %lld", id);
 		rc = Q_FAILED;
 		goto out;
 	}
@@ -465,7 +462,7 @@ int q_cmd_job(qctx *q, int argc, char **argv)
 		if (lrc == -ENOMEM)
 			goto oom;
 		if (lrc != 0) {
-			fprintf(stderr, "kiln %s: reading %s: %s\n", q->cmd, path, strerror(-lrc));
+			q_warn(q, "reading %s: %s", path, strerror(-lrc));
 			q_set(o, "log_error", json_string(strerror(-lrc)));
 		}
 	}
@@ -474,14 +471,14 @@ int q_cmd_job(qctx *q, int argc, char **argv)
 	if (truncated)
 		q_set(o, "lines_truncated", json_true());
 	if (q->json)
-		rc = q_print_json(o);
+		rc = q_print_json(q, o);
 	else
 		print_job_text(o);
 	if (rc == Q_OK && failed)
 		rc = Q_FAILED;
 	goto out;
 oom:
-	fprintf(stderr, "kiln %s: out of memory\n", q->cmd);
+	q_err(q, "out of memory");
 	rc = Q_USAGE;
 out:
 	sqlite3_finalize(st);

@@ -94,7 +94,7 @@ int q_cmd_builders(qctx *q, int argc, char **argv)
 		}
 	}
 	if (q->json) {
-		rc = q_print_json(arr);
+		rc = q_print_json(q, arr);
 	} else if (json_array_size(arr) == 0) {
 		printf("no builders%s\n", all ? "" : " (kiln builders --all also lists inactive ones)");
 	} else {
@@ -138,7 +138,7 @@ int q_cmd_builders(qctx *q, int argc, char **argv)
 	}
 	goto out;
 oom:
-	fprintf(stderr, "kiln %s: out of memory\n", q->cmd);
+	q_err(q, "out of memory");
 	rc = Q_USAGE;
 out:
 	q_table_free(t);
@@ -192,7 +192,7 @@ int q_cmd_status(qctx *q, int argc, char **argv)
 	}
 	snprintf(control, sizeof control, "%s/kiln.sock", q->cfg->cache);
 	if (!(o = json_object())) {
-		fprintf(stderr, "kiln %s: out of memory\n", q->cmd);
+		q_err(q, "out of memory");
 		rc = Q_USAGE;
 		goto out;
 	}
@@ -217,7 +217,7 @@ int q_cmd_status(qctx *q, int argc, char **argv)
 	q_set(o, "products", json_integer(products));
 	q_set(o, "database", q->db ? q_jstr0(q->dbpath) : json_null());
 	if (q->json) {
-		rc = q_print_json(o);
+		rc = q_print_json(q, o);
 	} else {
 		printf("project %s (%s): no supervisor running\n", q->cfg->project ? q->cfg->project : "-",
 		       q->cfg->root ? q->cfg->root : "-");
@@ -251,7 +251,7 @@ int q_cmd_reprocess(qctx *q, int argc, char **argv)
 	pos = calloc((size_t)argc + 1, sizeof *pos);
 	ids = calloc((size_t)argc + 1, sizeof *ids);
 	if (!pos || !ids) {
-		fprintf(stderr, "kiln %s: out of memory\n", q->cmd);
+		q_err(q, "out of memory");
 		rc = Q_USAGE;
 		goto out;
 	}
@@ -261,7 +261,7 @@ int q_cmd_reprocess(qctx *q, int argc, char **argv)
 		goto out;
 	}
 	if (n_pos == 0) {
-		fprintf(stderr, "kiln %s: which sources? usage: kiln %s\n", q->cmd, usage);
+		q_err(q, "which sources? usage: kiln %s", usage);
 		rc = Q_USAGE;
 		goto out;
 	}
@@ -273,7 +273,7 @@ int q_cmd_reprocess(qctx *q, int argc, char **argv)
 		int64_t id = 0;
 		int r = q->db ? q_resolve_source(q, pos[i], &id) : KILN_E_NOTFOUND;
 		if (r == KILN_E_NOTFOUND) {
-			fprintf(stderr, "kiln %s: unknown source '%s'\n", q->cmd, pos[i]);
+			q_err(q, "unknown source '%s'", pos[i]);
 			unknown++;
 			continue;
 		}
@@ -288,7 +288,7 @@ int q_cmd_reprocess(qctx *q, int argc, char **argv)
 			ids[n_ids++] = id;
 	}
 	if (unknown) {
-		fprintf(stderr, "kiln %s: nothing marked\n", q->cmd);
+		q_err(q, "nothing marked");
 		rc = Q_FAILED;
 		goto out;
 	}
@@ -321,7 +321,7 @@ int q_cmd_reprocess(qctx *q, int argc, char **argv)
 		}
 		q_set(o, "jobs", json_integer(marked));
 		q_set(o, "sources", json_integer(n_ids));
-		rc = q_print_json(o);
+		rc = q_print_json(q, o);
 	} else {
 		printf("%lld job%s of %d source%s will run again at the next kiln batch\n", (long long)marked,
 		       marked == 1 ? "" : "s", n_ids, n_ids == 1 ? "" : "s");

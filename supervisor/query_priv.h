@@ -30,7 +30,23 @@ typedef struct qctx {
 	 * caller can tell a bad filter (usage) from a database failure. */
 	int regex_rc;
 	char regex_err[512];
+	/* query_json(): the document is kept in doc instead of printed, and
+	 * error messages go to err (joined by "; ") instead of stderr. json
+	 * is then always set, so the commands take their JSON path. */
+	bool capture;
+	json_t *doc;
+	char *err;
+	size_t errsz;
 } qctx;
+
+/* An error message, without the "kiln CMD: " prefix and the newline that
+ * it gets on stderr. */
+void q_err(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning that does not change the answer (the document says it too):
+ * printed like q_err, dropped by query_json(). */
+void q_warn(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A whole line for stderr, printed as written, dropped by query_json(). */
+void q_note(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Options of one command. A NULL-terminated array of these is given to
  * q_parse_args(); an option with has_arg stores its value in *val, one
@@ -93,9 +109,10 @@ json_t *q_jasset_id(const char *uuid, int64_t sub_id);
  * reference of s (a NULL s is ignored). */
 void q_add_unique(json_t *arr, json_t *s);
 
-/* Prints v as one indented JSON document and a newline on stdout. Returns 0
- * or Q_USAGE when stdout failed. */
-int q_print_json(json_t *v);
+/* Prints v as one indented JSON document and a newline on stdout, or keeps
+ * a reference to it as the answer of query_json(). Returns 0 or Q_USAGE
+ * when stdout failed. */
+int q_print_json(qctx *q, json_t *v);
 
 /* A string of obj[key] for text output: "-" for null or missing. Integers
  * and reals are formatted into buf. */

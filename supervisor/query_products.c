@@ -112,7 +112,7 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 		}
 	}
 	if (q->json) {
-		rc = q_print_json(arr);
+		rc = q_print_json(q, arr);
 	} else if (json_array_size(arr) == 0) {
 		printf("no products\n");
 	} else {
@@ -134,7 +134,7 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 	}
 	goto out;
 oom:
-	fprintf(stderr, "kiln %s: out of memory\n", q->cmd);
+	q_err(q, "out of memory");
 	rc = Q_USAGE;
 out:
 	q_table_free(t);
@@ -497,22 +497,21 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? Q_OK : rc;
 	if (n_pos != 1) {
-		fprintf(stderr, "kiln %s: which product? usage: kiln %s\n", q->cmd, usage);
+		q_err(q, "which product? usage: kiln %s", usage);
 		return Q_USAGE;
 	}
 	if ((rc = q_open(q, true)) != 0)
 		return rc;
 	if (!q->db) {
-		fprintf(stderr, "kiln %s: no product '%s'\n", q->cmd, pos[0]);
+		q_err(q, "no product '%s'", pos[0]);
 		return Q_FAILED;
 	}
 	rc = resolve_product(q, pos[0], platform, &pid);
 	if (rc == KILN_E_NOTFOUND || rc == KILN_E_PATH) {
-		fprintf(
-		    stderr,
-		    "kiln %s: no product '%s'%s%s (give its path under Cache/<platform>/ or its asset id, as"
-		    " kiln products lists them)\n",
-		    q->cmd, pos[0], platform ? " on platform " : "", platform ? platform : "");
+		q_err(q,
+		      "no product '%s'%s%s (give its path under Cache/<platform>/ or its asset id, as"
+		      " kiln products lists them)",
+		      pos[0], platform ? " on platform " : "", platform ? platform : "");
 		rc = Q_FAILED;
 		goto out;
 	}
@@ -548,14 +547,14 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 		goto out;
 	}
 	if (q->json)
-		rc = q_print_json(o);
+		rc = q_print_json(q, o);
 	else
 		print_product_text(o);
 	if (rc == Q_OK && failed)
 		rc = Q_FAILED;
 	goto out;
 oom:
-	fprintf(stderr, "kiln %s: out of memory\n", q->cmd);
+	q_err(q, "out of memory");
 	rc = Q_USAGE;
 out:
 	free(uuid);
