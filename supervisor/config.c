@@ -7,6 +7,7 @@
  * failed load cannot leak and config_free() is one call. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -33,6 +34,8 @@
 #define HOSTS_MAX         256
 #define ORDER_LIMIT       1000000000
 #define PLATFORM_NAME_MAX 64
+#define ALLOW_MAX         256
+#define TOKEN_MAX         256
 
 /* The config and the arena that holds everything it points to. */
 typedef struct cfg_holder {
@@ -846,6 +849,165 @@ static int do_metadata(ctx *x, const jp_value *v)
 	return 0;
 }
 
+/* ---- control ---- */
+
+int config_parse_cidr(const char *s, cfg_cidr *out, const char **why)
+{
+	char host[64];
+	const char *slash = strchr(s, '/');
+	size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
+	long prefix = -1;
+
+	memset(out, 0, sizeof *out);
+	if (hlen == 0 || hlen >= sizeof host) {
+		*why = "is not an IPv4 or IPv6 address";
+		return KILN_E_CONFIG;
+	}
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = 4;
+	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = 6;
+	} else {
+		*why = "is not an IPv4 or IPv6 address (names are not looked up)";
+		return KILN_E_CONFIG;
+	}
+	int max = out->family == 4 ? 32 : 128;
+	if (slash) {
+		const char *p = slash + 1;
+		if (*p == '\0') {
+			*why = "has no prefix length after '/'";
+			return KILN_E_CONFIG;
+		}
+		prefix = 0;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9' || prefix > 128) {
+				*why = "has a prefix length that is not a number";
+				return KILN_E_CONFIG;
+			}
+			prefix = prefix * 10 + (*p - '0');
+		}
+		if (prefix > max) {
+			*why =
+			    out->family == 4 ? "has a prefix length over 32" : "has a prefix length over 128";
+			return KILN_E_CONFIG;
+		}
+	}
+	out->prefix = prefix < 0 ? max : (int)prefix;
+	/* 10.1.0.0/8 most likely means 10.0.0.0/8, but it may be a typo for
+	 * /16: say so rather than guess. */
+	for (int bit = out->prefix; bit < max; bit++) {
+		if (out->addr[bit / 8] & (0x80u >> (bit % 8))) {
+			*why = "has address bits set beyond its prefix length";
+			return KILN_E_CONFIG;
+		}
+	}
+	return 0;
+}
+
+bool config_cidr_match(const cfg_cidr *net, int family, const uint8_t *addr)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (family == 6 && net->family == 4 && memcmp(addr, mapped, sizeof mapped) == 0) {
+		family = 4;
+		addr += 12;
+	}
+	if (family != net->family)
+		return false;
+	int full = net->prefix / 8, rest = net->prefix % 8;
+	if (memcmp(addr, net->addr, (size_t)full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+	return (addr[full] & mask) == (net->addr[full] & mask);
+}
+
+static int do_control(ctx *x, const jp_value *v)
+{
+	static const char *const keys[] = {"tcp", "allow", "token"};
+	const jp_member *m[3];
+	cfg_control *cc = &x->c->control;
+	const char *s;
+
+	if (v->type != JP_OBJECT)
+		return FAILV(x, v,
+		             "control must be an object such as {\"tcp\": \"127.0.0.1:45645\", \"allow\": "
+		             "[\"127.0.0.1\"], \"token\": \"...\"}, %s",
+		             not_what(x, v));
+	if (check_keys(x, v, "control", keys, 3, m))
+		return x->rc;
+	if (m[0]) {
+		const char *why;
+		if (get_string(x, m[0]->value, "control.tcp", false, &s))
+			return x->rc;
+		if ((why = http_problem(s)))
+			return FAILV(x, m[0]->value,
+			             "control.tcp %s %s; write \"HOST:PORT\" such as \"127.0.0.1:45645\", or "
+			             "leave it out for no TCP",
+			             q(x, s), why);
+		cc->tcp = s[0] ? (char *)s : NULL;
+	}
+	if (m[1]) {
+		const jp_value *av = m[1]->value;
+		if (get_strings(x, av, "control.allow", true, &cc->allow, &cc->n_allow))
+			return x->rc;
+		if (cc->n_allow == 0)
+			return FAILV(x, av,
+			             "control.allow must list at least one address (leave it out for this "
+			             "machine only)");
+		if (cc->n_allow > ALLOW_MAX)
+			return FAILV(x, av, "control.allow lists more than %d entries", ALLOW_MAX);
+		cc->allow_nets = arena_alloc(x->a, cc->n_allow * sizeof *cc->allow_nets);
+		if (!cc->allow_nets)
+			return oom(x);
+		for (size_t i = 0; i < cc->n_allow; i++) {
+			const char *why = "";
+			if (config_parse_cidr(cc->allow[i], &cc->allow_nets[i], &why) != 0)
+				return FAILV(
+				    x, av->u.arr.items[i],
+				    "control.allow[%zu] %s %s; write an address such as \"127.0.0.1\" "
+				    "or a network such as \"10.0.0.0/8\"",
+				    i, q(x, cc->allow[i]), why);
+		}
+	}
+	if (m[2]) {
+		if (get_string(x, m[2]->value, "control.token", true, &s))
+			return x->rc;
+		if (m[2]->value->u.str.len > TOKEN_MAX)
+			return FAILV(x, m[2]->value, "control.token is longer than %d bytes", TOKEN_MAX);
+		cc->token = (char *)s;
+	}
+	if (cc->tcp && !cc->token)
+		return FAILV(x, v,
+		             "control has \"tcp\" but no \"token\": every request over TCP must carry "
+		             "the token, so set one");
+	return 0;
+}
+
+static int default_control(ctx *x)
+{
+	static const char *const loopback[] = {"127.0.0.1", "::1"};
+	cfg_control *cc = &x->c->control;
+	const char *why = "";
+
+	if (cc->allow)
+		return 0;
+	cc->allow = arena_alloc(x->a, 3 * sizeof *cc->allow);
+	cc->allow_nets = arena_alloc(x->a, 2 * sizeof *cc->allow_nets);
+	if (!cc->allow || !cc->allow_nets)
+		return oom(x);
+	for (size_t i = 0; i < 2; i++) {
+		if (!(cc->allow[i] = arena_strdup(x->a, loopback[i])))
+			return oom(x);
+		(void)config_parse_cidr(loopback[i], &cc->allow_nets[i], &why);
+	}
+	cc->allow[2] = NULL;
+	cc->n_allow = 2;
+	return 0;
+}
+
 /* ---- the whole file ---- */
 
 static bool is_inside(const char *inner, const char *outer)
@@ -867,13 +1029,15 @@ enum {
 	K_HTTP,
 	K_SCAN,
 	K_METADATA,
+	K_CONTROL,
 	K_N
 };
 
 static int check_top(ctx *x, const jp_value *top)
 {
-	static const char *const keys[K_N] = {"project",  "platforms", "cache", "scan_folders", "excludes",
-	                                      "builders", "hosts",     "http",  "scan",         "metadata"};
+	static const char *const keys[K_N] = {"project",  "platforms", "cache",  "scan_folders",
+	                                      "excludes", "builders",  "hosts",  "http",
+	                                      "scan",     "metadata",  "control"};
 	const jp_member *m[K_N];
 	kiln_config *c = x->c;
 	const char *s;
@@ -954,6 +1118,10 @@ static int check_top(ctx *x, const jp_value *top)
 			if (do_metadata(x, v))
 				return x->rc;
 			break;
+		case K_CONTROL:
+			if (do_control(x, v))
+				return x->rc;
+			break;
 		default: /* K_PLATFORMS, done above */
 			break;
 		}
@@ -974,6 +1142,8 @@ static int check_top(ctx *x, const jp_value *top)
 	if (!c->builders && !(c->builders = arena_alloc(x->a, sizeof *c->builders)))
 		return oom(x);
 	if (!m[K_FOLDERS] && default_folders(x, top))
+		return x->rc;
+	if (default_control(x))
 		return x->rc;
 
 	/* The supervisor deletes and rewrites files in the cache at will; a

@@ -49,6 +49,23 @@ typedef struct cfg_metadata {
 	size_t n_source_exts;
 } cfg_metadata;
 
+/* One entry of control.allow: an address, or a network in CIDR form. */
+typedef struct cfg_cidr {
+	int family;       /* 4 or 6 */
+	uint8_t addr[16]; /* network byte order; IPv4 uses the first 4 bytes */
+	int prefix;       /* bits that must match: 0..32 or 0..128 */
+} cfg_cidr;
+
+/* control: {"tcp": "HOST:PORT", "allow": [...], "token": "..."}, the control
+ * API's TCP listener (SPEC section 8). Off unless tcp is set. */
+typedef struct cfg_control {
+	char *tcp;            /* "HOST:PORT", or NULL when TCP is off (also for "") */
+	char **allow;         /* NULL-terminated, as written; default {"127.0.0.1", "::1"} */
+	cfg_cidr *allow_nets; /* parsed, n_allow of them */
+	size_t n_allow;
+	char *token; /* required with tcp: every request over TCP carries it; else NULL */
+} cfg_control;
+
 typedef struct kiln_config {
 	char *file;       /* absolute path of kiln.json */
 	char *root;       /* absolute project root */
@@ -67,7 +84,17 @@ typedef struct kiln_config {
 	bool scan_hash; /* "scan": "hash" */
 	cfg_metadata *metadata;
 	size_t n_metadata;
+	cfg_control control;
 } kiln_config;
+
+/* Parses "10.0.0.0/8", "127.0.0.1", "::1" or "fd00::/8" (no host bits may be
+ * set outside the prefix). Returns 0, or KILN_E_CONFIG with why (a static
+ * string) set. */
+int config_parse_cidr(const char *s, cfg_cidr *out, const char **why);
+
+/* True when the address (4 or 16 bytes, network order) lies inside net. An
+ * IPv4-mapped IPv6 address (::ffff:a.b.c.d) counts as its IPv4 address. */
+bool config_cidr_match(const cfg_cidr *net, int family, const uint8_t *addr);
 
 /* Loads root/kiln.json. self_dir is where the kiln binary lives (to resolve
  * shipped builders); NULL means the folder of the running executable. On

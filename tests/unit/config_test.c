@@ -673,6 +673,119 @@ static void test_init(void)
 	config_free(c);
 }
 
+/* The control key: TCP for the control API, its allow list and token. */
+static void test_control(void)
+{
+	char err[1024] = "";
+	kiln_config *c = NULL;
+
+	/* Left out: no TCP, the loopback addresses are the allow list. */
+	CHECK_EQ_INT(parse_in(root, "{}", &c, err, sizeof err), 0);
+	if (c) {
+		CHECK(c->control.tcp == NULL);
+		CHECK(c->control.token == NULL);
+		CHECK_EQ_INT(c->control.n_allow, 2);
+		CHECK_EQ_STR(c->control.allow[0], "127.0.0.1");
+		CHECK_EQ_STR(c->control.allow[1], "::1");
+		CHECK(c->control.allow[2] == NULL);
+		CHECK_EQ_INT(c->control.allow_nets[0].family, 4);
+		CHECK_EQ_INT(c->control.allow_nets[0].prefix, 32);
+		CHECK_EQ_INT(c->control.allow_nets[1].family, 6);
+	}
+	config_free(c);
+	c = NULL;
+
+	CHECK_EQ_INT(parse_in(root,
+	                      "{\"control\": {\"tcp\": \"127.0.0.1:45645\", \"allow\": [\"127.0.0.1\", "
+	                      "\"10.0.0.0/8\", \"fd00::/8\"], \"token\": \"s3cret\"}}",
+	                      &c, err, sizeof err),
+	             0);
+	if (c) {
+		static const uint8_t ten[4] = {10, 200, 3, 4}, eleven[4] = {11, 0, 0, 1};
+		static const uint8_t lo[4] = {127, 0, 0, 1}, lo2[4] = {127, 0, 0, 2};
+		uint8_t mapped[16] = {0}, fd[16] = {0xfd, 0x12}, fe[16] = {0xfe};
+		mapped[10] = mapped[11] = 0xff;
+		memcpy(mapped + 12, ten, 4);
+		CHECK_EQ_STR(c->control.tcp, "127.0.0.1:45645");
+		CHECK_EQ_STR(c->control.token, "s3cret");
+		CHECK_EQ_INT(c->control.n_allow, 3);
+		CHECK_EQ_STR(c->control.allow[1], "10.0.0.0/8");
+		CHECK_EQ_INT(c->control.allow_nets[1].prefix, 8);
+		CHECK(config_cidr_match(&c->control.allow_nets[0], 4, lo));
+		CHECK(!config_cidr_match(&c->control.allow_nets[0], 4, lo2));
+		CHECK(config_cidr_match(&c->control.allow_nets[1], 4, ten));
+		CHECK(!config_cidr_match(&c->control.allow_nets[1], 4, eleven));
+		/* A v4-mapped v6 peer (a dual-stack listener) is its v4 address. */
+		CHECK(config_cidr_match(&c->control.allow_nets[1], 6, mapped));
+		CHECK(!config_cidr_match(&c->control.allow_nets[1], 6, fd));
+		CHECK(config_cidr_match(&c->control.allow_nets[2], 6, fd));
+		CHECK(!config_cidr_match(&c->control.allow_nets[2], 6, fe));
+	}
+	config_free(c);
+	c = NULL;
+
+	/* "" is off, like http; a token without tcp is kept and unused. */
+	CHECK_EQ_INT(parse_in(root, "{\"control\": {\"tcp\": \"\", \"token\": \"t\"}}", &c, err, sizeof err),
+	             0);
+	if (c) {
+		CHECK(c->control.tcp == NULL);
+		CHECK_EQ_STR(c->control.token, "t");
+	}
+	config_free(c);
+	c = NULL;
+
+	/* Odd prefix lengths that are still exact. */
+	{
+		cfg_cidr n;
+		const char *why = NULL;
+		CHECK_EQ_INT(config_parse_cidr("192.168.0.0/23", &n, &why), 0);
+		CHECK_EQ_INT(config_parse_cidr("0.0.0.0/0", &n, &why), 0);
+		CHECK_EQ_INT(n.prefix, 0);
+		CHECK_EQ_INT(config_parse_cidr("192.168.1.0/23", &n, &why), KILN_E_CONFIG);
+		CHECK(why && strstr(why, "beyond its prefix"));
+		uint8_t a[4] = {192, 168, 1, 77};
+		CHECK_EQ_INT(config_parse_cidr("192.168.0.0/23", &n, &why), 0);
+		CHECK(config_cidr_match(&n, 4, a));
+		a[2] = 2;
+		CHECK(!config_cidr_match(&n, 4, a));
+	}
+
+	EXPECT_ERR("{\"control\": true}", 1, 13, "control must be an object");
+	EXPECT_ERR("{\"control\": {\"tpc\": \"127.0.0.1:1\"}}", 1, 14,
+	           "unknown key \"tpc\" in control; did you mean \"tcp\"?");
+	EXPECT_ERR("{\"control\": {\"allow\": [], \"allow\": []}}", 1, 27,
+	           "duplicate key \"allow\" in control");
+	EXPECT_ERR("{\"control\": {\"tcp\": 45645}}", 1, 21, "control.tcp must be a string, not 45645");
+	EXPECT_ERR("{\"control\": {\"tcp\": \"localhost\", \"token\": \"t\"}}", 1, 21,
+	           "control.tcp \"localhost\" has no \":PORT\"");
+	EXPECT_ERR("{\"control\": {\"tcp\": \"127.0.0.1:70000\", \"token\": \"t\"}}", 1, 21,
+	           "not a number from 1 to 65535");
+	EXPECT_ERR("{\"control\": {\n  \"tcp\": \"127.0.0.1:45645\"}}", 1, 13,
+	           "control has \"tcp\" but no \"token\"");
+	EXPECT_ERR("{\"control\": {\"token\": \"\"}}", 1, 23, "control.token must not be empty");
+	EXPECT_ERR("{\"control\": {\"token\": 5}}", 1, 23, "control.token must be a string, not 5");
+	EXPECT_ERR("{\"control\": {\"allow\": \"127.0.0.1\"}}", 1, 23,
+	           "control.allow must be an array of strings, not a string");
+	EXPECT_ERR("{\"control\": {\"allow\": []}}", 1, 23, "control.allow must list at least one address");
+	EXPECT_ERR("{\"control\": {\"allow\": [\"127.0.0.1\", \"\"]}}", 1, 36,
+	           "control.allow[1] must not be empty");
+	EXPECT_ERR("{\"control\": {\"allow\": [\"127.0.0.1\",\n \"localhost\"]}}", 2, 2,
+	           "control.allow[1] \"localhost\" is not an IPv4 or IPv6 address");
+	EXPECT_ERR("{\"control\": {\"allow\": [\"10.0.0.0/33\"]}}", 1, 24, "prefix length over 32");
+	EXPECT_ERR("{\"control\": {\"allow\": [\"::/129\"]}}", 1, 24, "prefix length over 128");
+	EXPECT_ERR("{\"control\": {\"allow\": [\"10.0.0.0/\"]}}", 1, 24, "has no prefix length");
+	EXPECT_ERR("{\"control\": {\"allow\": [\"10.0.0.0/x\"]}}", 1, 24, "not a number");
+	EXPECT_ERR("{\"control\": {\"allow\": [\"10.1.0.0/8\"]}}", 1, 24, "bits set beyond its prefix");
+	EXPECT_ERR("{\"control\": {\"allow\": [\"/8\"]}}", 1, 24, "is not an IPv4 or IPv6 address");
+	{
+		char big[400] = "{\"control\": {\"token\": \"";
+		size_t o = strlen(big);
+		memset(big + o, 'x', 257);
+		strcpy(big + o + 257, "\"}}");
+		EXPECT_ERR(big, 1, 23, "control.token is longer than 256 bytes");
+	}
+}
+
 int main(void)
 {
 	setup();
@@ -690,6 +803,7 @@ int main(void)
 	test_load();
 	test_find_root();
 	test_init();
+	test_control();
 	teardown();
 	TEST_DONE();
 }
