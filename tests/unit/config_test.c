@@ -767,7 +767,7 @@ static void test_control(void)
 	EXPECT_ERR("{\"control\": {\"allow\": \"127.0.0.1\"}}", 1, 23,
 	           "control.allow must be an array of strings, not a string");
 	EXPECT_ERR("{\"control\": {\"allow\": []}}", 1, 23, "control.allow must list at least one address");
-	EXPECT_ERR("{\"control\": {\"allow\": [\"127.0.0.1\", \"\"]}}", 1, 36,
+	EXPECT_ERR("{\"control\": {\"allow\": [\"127.0.0.1\", \"\"]}}", 1, 37,
 	           "control.allow[1] must not be empty");
 	EXPECT_ERR("{\"control\": {\"allow\": [\"127.0.0.1\",\n \"localhost\"]}}", 2, 2,
 	           "control.allow[1] \"localhost\" is not an IPv4 or IPv6 address");
