@@ -320,7 +320,12 @@ void eng_process_lost(engine *e, erun *r, const char *detail);
 /* eng_catalog.c */
 void eng_catalog_write(engine *e);
 
-/* engine.c: runs */
+/* engine.c: opening, the loop's steps, runs */
+int eng_open(engine *e, char *err, size_t errsz);
+void eng_close(engine *e);
+bool eng_dispatch(engine *e);
+bool eng_idle(engine *e);
+
 erun *eng_run_new(engine *e, run_kind kind, int builder);
 erun *eng_run_find(engine *e, uint64_t id);
 void eng_run_end(erun *r);

@@ -184,7 +184,7 @@ static void progress(engine *e, bool final)
 	fflush(stderr);
 }
 
-static void eng_close(engine *e)
+void eng_close(engine *e)
 {
 	if (e->db && e->db->in_txn)
 		db_commit(e->db);
@@ -247,7 +247,7 @@ static void eng_close(engine *e)
 
 /* Takes the cache (lock, folders, log, temp dirs), opens the database and
  * the host pool, and prepares the builders. */
-static int eng_open(engine *e, char *err, size_t errsz)
+int eng_open(engine *e, char *err, size_t errsz)
 {
 	const kiln_config *cfg = e->cfg;
 	char path[KILN_PATH_MAX];
@@ -331,31 +331,43 @@ static bool analysis_in_flight(engine *e)
 	return false;
 }
 
+/* Sends out what can go now: create_jobs calls first (they unlock jobs),
+ * then jobs once no create_jobs call is outstanding, so that their
+ * fingerprints see the whole dependency graph. Returns false when builder
+ * hosts cannot be started at all. */
+bool eng_dispatch(engine *e)
+{
+	pool_ensure(e->pool, (e->aq_total + ANALYSE_CHUNK - 1) / ANALYSE_CHUNK + runq_count(&e->q));
+	while (eng_analysis_dispatch(e))
+		;
+	while (e->aq_total == 0 && !analysis_in_flight(e) && eng_job_dispatch(e))
+		;
+	if (pool_given_up(e->pool) && pool_busy(e->pool) == 0 && (e->aq_total || runq_count(&e->q))) {
+		eng_analysis_abandon(e, "no builder host could be started");
+		klog(KLOG_ERROR, "no builder host could be started; %zu jobs left for the next run",
+		     runq_count(&e->q));
+		return false;
+	}
+	return true;
+}
+
+/* True when nothing is queued, waiting or running. Jobs that wait for job
+ * dependencies that will never come are failed here. */
+bool eng_idle(engine *e)
+{
+	bool busy = eng_any_active(e);
+	if (!busy && e->aq_total == 0 && runq_count(&e->q) == 0 && e->waiting.n && eng_jdeps_stalled(e))
+		return false;
+	return !busy && e->aq_total == 0 && runq_count(&e->q) == 0;
+}
+
 /* Runs until no create_jobs call and no job is left (or a stop). */
 static void eng_run_until_idle(engine *e)
 {
 	for (;;) {
-		if (!e->stop) {
-			pool_ensure(e->pool, (e->aq_total + ANALYSE_CHUNK - 1) / ANALYSE_CHUNK + runq_count(&e->q));
-			/* create_jobs calls first: they unlock the jobs. */
-			while (eng_analysis_dispatch(e))
-				;
-			/* Jobs wait until every create_jobs call is answered, so
-			 * that their fingerprints see the whole dependency graph. */
-			while (e->aq_total == 0 && !analysis_in_flight(e) && eng_job_dispatch(e))
-				;
-			if (pool_given_up(e->pool) && pool_busy(e->pool) == 0) {
-				eng_analysis_abandon(e, "no builder host could be started");
-				klog(KLOG_ERROR, "no builder host could be started; %zu jobs left for the next run",
-				     runq_count(&e->q));
-				break;
-			}
-		}
-		bool busy = eng_any_active(e);
-		if (!busy && !e->stop && e->aq_total == 0 && runq_count(&e->q) == 0 && e->waiting.n &&
-		    eng_jdeps_stalled(e))
-			continue;
-		if (!busy && (e->stop || (e->aq_total == 0 && runq_count(&e->q) == 0)))
+		if (!e->stop && !eng_dispatch(e))
+			break;
+		if (e->stop ? !eng_any_active(e) : eng_idle(e))
 			break;
 		pool_poll(e->pool, 100);
 		eng_maybe_commit(e, false);
