@@ -5,7 +5,8 @@ product of the same path, and misbehaves when the source's file name asks:
 
   *raise*     process_job: the callback raises ValueError
   *cjraise*   create_jobs: the callback raises KeyError
-  *print*     process_job: print() and sys.stdout.write() before working
+  *print*     process_job: print(), sys.stdout and sys.__stdout__ writes
+              before working
   *child*     process_job: a child process writes on its stdout and reads
               its stdin (both must stay off the protocol)
   *warn*      process_job: kiln_builder.warning() with a context
@@ -73,6 +74,7 @@ def on_process_job(args):
     if "print" in name:
         print("printed by the builder")
         sys.stdout.write("written to sys.stdout\n")
+        sys.__stdout__.write("written to sys.__stdout__\n")
     if "child" in name:
         out = subprocess.run(["/bin/sh", "-c", "echo child says hi; cat; echo child read eof"], check=False)
         assert out.returncode == 0

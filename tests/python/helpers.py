@@ -45,6 +45,9 @@ def run_builder(script, requests, args=(), env=None, raw=None, timeout=30):
     e["PYTHONPATH"] = SDK_DIR
     e["PYTHONDONTWRITEBYTECODE"] = "1"
     e.pop("KILN_TEST_CALL_LOG", None)
+    # Builders under kiln run with buffered stdout (the sandbox does not
+    # pass this on); test them the same way.
+    e.pop("PYTHONUNBUFFERED", None)
     if env:
         e.update(env)
     data = raw if raw is not None else b"".join(frame(r) for r in requests)

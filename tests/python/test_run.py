@@ -115,6 +115,7 @@ def test_print_goes_to_stderr_not_the_protocol(project):
     # split_frames in run_builder already proved stdout holds only frames.
     assert [f["type"] for f in frames] == ["process_job"]
     assert "printed by the builder\n" in err and "written to sys.stdout\n" in err
+    assert "written to sys.__stdout__\n" in err
 
 
 def test_child_processes_cannot_touch_the_protocol(project):
@@ -288,3 +289,36 @@ def test_registration_checks_the_descriptor(registry):
     h = kb.PythonBuilderNotificationBusHandler()
     with pytest.raises(ValueError, match="unknown callback"):
         h.add_callback("OnProcessJob", lambda args: None)
+
+
+def test_printed_lines_reach_stderr_before_the_reply(project):
+    # kiln files stderr lines under the job running when they arrive, so a
+    # line still in a buffer when the reply goes out would land in the
+    # next job's log.
+    import struct
+    import subprocess
+    import time
+    watch, temp = project
+    src = put(watch, "print.pyf")
+    env = dict(os.environ, PYTHONPATH=helpers.SDK_DIR, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("KILN_TEST_CALL_LOG", None)
+    env.pop("PYTHONUNBUFFERED", None)  # kiln does not pass it to builders either
+    p = subprocess.Popen([helpers.PY, FIXTURE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    try:
+        p.stdin.write(frame(process_job_req(src, str(watch), str(temp))))
+        p.stdin.flush()
+        n = struct.unpack(">I", p.stdout.read(4))[0]
+        assert split_frames(struct.pack(">I", n) + p.stdout.read(n))[0]["result"] == "success"
+        os.set_blocking(p.stderr.fileno(), False)
+        time.sleep(0.05)  # the bytes are in the pipe already; this only covers scheduling
+        err = (p.stderr.read() or b"").decode()
+        assert "printed by the builder\n" in err
+        assert "written to sys.stdout\n" in err
+        assert "written to sys.__stdout__\n" in err
+    finally:
+        p.stdin.close()
+        p.wait(timeout=10)
+        p.stdout.close()
+        p.stderr.close()
+    assert p.returncode == 0

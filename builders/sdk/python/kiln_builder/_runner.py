@@ -191,11 +191,14 @@ class _Session:
 
     def reply(self, obj):
         # stderr lines of this request should reach the host before its
-        # reply does, so that they land in the same job log.
-        try:
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
+        # reply does, so that they land in the same job log. sys.__stdout__
+        # writes to fd 1, which is stderr now, through its own buffer.
+        for stream in (sys.__stdout__, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
         self.send(obj)
 
     def serve(self, kind, m):
