@@ -144,6 +144,7 @@ typedef struct ejob {
 	char *fp_parts;    /* JSON of the last good run's fingerprint inputs */
 	char *new_fp_parts;
 	uint64_t run_fp_src; /* the source hash this run saw */
+	const char *fail_reason; /* the reason of the last failure (static string) */
 } ejob;
 
 typedef struct eproduct {
@@ -170,8 +171,14 @@ typedef struct erun {
 	bool active;
 } erun;
 
+typedef struct live live;
+
 typedef struct engine {
 	const kiln_config *cfg;
+	live *live;          /* live mode (kiln run) state; NULL in a batch */
+	/* Publishes an event (live mode); NULL in a batch. body is borrowed. */
+	void (*publish)(struct engine *e, const char *topic, json_t *body);
+	bool hash_all;       /* hash every file, not only those whose size or time changed */
 	const engine_opts *opts;
 	engine_stats *st;
 	kdb *db;
@@ -296,10 +303,12 @@ void eng_deps_fingerprint(engine *e, size_t si, fp_state *f, json_t *parts);
 /* si changed (content, appeared, went): weighs again every job that depends
  * on it, transitively. */
 void eng_deps_changed(engine *e, size_t si);
+void eng_deps_changed_key(engine *e, const char *key);
 void eng_deps_free_plain(void);
 bool eng_dep_plain_path(engine *e, const edep *d, char *norm, size_t normsz, struct stat *st);
 const esidecar *eng_sidecar_of(engine *e, const esource *s);
 bool eng_is_sidecar(engine *e, const char *rel, const char *key, char *owner_key, size_t owner_sz);
+void eng_sidecar_remove(engine *e, const char *owner_key);
 void eng_sidecar_add(engine *e, int32_t folder, const char *rel, const char *owner_key, uint64_t hash);
 /* Job dependencies: true when job ji may start now; otherwise it is parked
  * and *cycle is set when waiting would never end. */
@@ -316,6 +325,14 @@ void eng_jobs_of_consider(engine *e, size_t si, int bi);
 bool eng_job_dispatch(engine *e);
 void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep);
 void eng_process_lost(engine *e, erun *r, const char *detail);
+
+/* eng_state.c: events for hot reload (no-ops in a batch) */
+void eng_emit_job(engine *e, size_t ji);
+void eng_emit_product(engine *e, const char *event, size_t si, uint32_t sub_id, const char *platform,
+		      const char *path);
+
+/* eng_scan.c: one path changed on disk (live mode) */
+void eng_path_changed(engine *e, uint32_t folder, const char *rel, bool dir);
 
 /* eng_catalog.c */
 void eng_catalog_write(engine *e);

@@ -88,9 +88,11 @@ static void analysis_failed(engine *e, size_t si, int bi, const char *reason, co
 	db_step_done(e->db, st);
 	joblog_close(&jl);
 	j->status = ST_FAILED;
+	j->fail_reason = reason;
 	e->st->jobs++;
 	e->st->failed++;
 	eng_note_failed(e, ji);
+	eng_emit_job(e, ji);
 }
 
 void eng_analysis_fail(engine *e, size_t si, int bi, const char *reason, const char *detail)

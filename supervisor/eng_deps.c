@@ -478,6 +478,15 @@ static void wake(engine *e, size_t si, evec *visited, int depth)
 	}
 }
 
+void eng_deps_changed_key(engine *e, const char *key)
+{
+	evec visited = {0};
+	wake_key(e, key, NONE, &visited, 0);
+	for (size_t i = 0; i < visited.n; i++)
+		e->src[visited.items[i]].seen = false;
+	free(visited.items);
+}
+
 void eng_deps_changed(engine *e, size_t si)
 {
 	evec visited = {0};
@@ -528,6 +537,15 @@ void eng_sidecar_add(engine *e, int32_t folder, const char *rel, const char *own
 	e->sidecars[i].rel = arena_strdup(e->ar, rel);
 	e->sidecars[i].folder = folder;
 	e->sidecars[i].hash = hash;
+}
+
+void eng_sidecar_remove(engine *e, const char *owner_key)
+{
+	size_t i;
+	if (!hmap_get(&e->side_by_owner, owner_key, &i))
+		return;
+	hmap_del(&e->side_by_owner, owner_key);
+	e->sidecars[i].hash = 0;
 }
 
 const esidecar *eng_sidecar_of(engine *e, const esource *s)

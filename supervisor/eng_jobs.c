@@ -54,6 +54,7 @@ static void job_finish_fail(engine *e, erun *r, ejob *j, const char *reason)
 	sqlite3_bind_int64(st, 8, (int64_t)j->new_fp);
 	db_step_done(e->db, st);
 	j->status = ST_FAILED;
+	j->fail_reason = reason;
 	j->requested = j->escalated = false;
 	e->st->failed++;
 	size_t ji = (size_t)(j - e->jobs);
@@ -85,8 +86,10 @@ static void fail_for_collision(engine *e, size_t oj, const char *path, size_t ji
 	sqlite3_bind_null(st, 8);
 	db_step_done(e->db, st);
 	joblog_close(&jl);
+	o->fail_reason = "invalid_product";
 	if (o->status != ST_FAILED) {
 		o->status = ST_FAILED;
+		eng_emit_job(e, oj);
 		e->st->failed++;
 		eng_note_failed(e, oj);
 	}
@@ -298,6 +301,7 @@ static void land_products(engine *e, erun *r, ejob *j, const msg_process_job_res
 			eng_product_remember(e, pid, j->id, p->sub_id, plat, L[i].rel, p->intermediate);
 		e->st->products++;
 		e->catalog_dirty = true;
+		eng_emit_product(e, "changed", j->src, p->sub_id, plat, L[i].rel);
 	}
 	/* Products this job made before and no longer makes go away. */
 	eng_products_delete(e, j->id, &keep);
@@ -397,6 +401,7 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 		e->st->errors++;
 out:
 	j->running = false;
+	eng_emit_job(e, ji);
 	eng_jdeps_job_done(e, ji, fp_changed);
 	free(L);
 	arena_free(a);
@@ -716,10 +721,12 @@ void eng_job_fail_unstarted(engine *e, size_t ji, const char *why)
 	db_step_done(e->db, st);
 	joblog_close(&jl);
 	j->status = ST_FAILED;
+	j->fail_reason = "failed";
 	j->requested = j->escalated = false;
 	e->st->jobs++;
 	e->st->failed++;
 	eng_note_failed(e, ji);
+	eng_emit_job(e, ji);
 	eng_jdeps_job_done(e, ji, false);
 }
 
@@ -759,6 +766,7 @@ bool eng_job_dispatch(engine *e)
 			return false;
 		}
 		j->running = true;
+		eng_emit_job(e, it.job);
 		return true;
 	}
 	return false;
@@ -771,6 +779,7 @@ void eng_process_lost(engine *e, erun *r, const char *detail)
 	joblog_linef(&r->log, MSG_LEVEL_ERROR, "%s", detail);
 	job_finish_fail(e, r, j, "host_lost");
 	j->running = false;
+	eng_emit_job(e, r->items[0]);
 	eng_jdeps_job_done(e, r->items[0], false);
 	joblog_close(&r->log);
 	path_clear_files(r->temp);

@@ -272,7 +272,7 @@ int eng_full_scan(engine *e)
 	if (rc)
 		return rc;
 	e->st->scanned = sr.n;
-	bool hash_all = e->opts->hash || e->cfg->scan_hash;
+	bool hash_all = e->hash_all;
 	for (size_t si = 0; si < e->n_src; si++)
 		e->src[si].on_disk = e->src[si].intermediate;
 	e->n_sidecars = 0;
@@ -372,4 +372,101 @@ void eng_intermediate_landed(engine *e, size_t ji, const char *rel, uint32_t sub
 		return;
 	eng_source_settle(e, si);
 	eng_deps_changed(e, si);
+}
+
+static bool path_excluded(engine *e, const char *rel)
+{
+	char buf[KILN_PATH_MAX];
+	for (size_t i = 0; i < e->n_excludes; i++) {
+		if (pattern_match(e->excludes[i], rel) == 1)
+			return true;
+		/* a folder on the way that is excluded as "folder/" */
+		for (const char *p = strchr(rel, '/'); p; p = strchr(p + 1, '/')) {
+			size_t n = (size_t)(p - rel) + 1;
+			if (n >= sizeof buf)
+				break;
+			memcpy(buf, rel, n);
+			buf[n] = 0;
+			if (pattern_match(e->excludes[i], buf) == 1)
+				return true;
+		}
+	}
+	return false;
+}
+
+void eng_path_changed(engine *e, uint32_t folder, const char *rel, bool dir)
+{
+	char key[KILN_PATH_MAX];
+	(void)folder;
+	snprintf(key, sizeof key, "%s", rel);
+	path_lower(key);
+	if (dir) {
+		/* A folder came or went: every source below it is checked again
+		 * (files that arrived with a new folder come as their own events). */
+		size_t n = strlen(key);
+		for (size_t si = 0; si < e->n_src; si++) {
+			esource *s = &e->src[si];
+			if (s->on_disk && !s->intermediate && strncmp(s->key, key, n) == 0 && s->key[n] == '/')
+				eng_path_changed(e, (uint32_t)s->folder, s->rel, false);
+		}
+		return;
+	}
+	/* The file that counts is the one in the lowest-order folder that has it. */
+	int32_t win = -1;
+	struct stat st;
+	char full[KILN_PATH_MAX];
+	if (!path_excluded(e, rel)) {
+		for (size_t f = 0; f < e->cfg->n_folders; f++) {
+			snprintf(full, sizeof full, "%s/%s", e->cfg->folders[f].abs, rel);
+			if (lstat(full, &st) != 0)
+				continue;
+			if (S_ISLNK(st.st_mode)) {
+				char real[PATH_MAX], root[PATH_MAX];
+				if (!realpath(full, real) || !realpath(e->cfg->folders[f].abs, root) ||
+				    strncmp(real, root, strlen(root)) != 0 || stat(real, &st) != 0)
+					continue;
+			}
+			if (S_ISREG(st.st_mode)) {
+				win = (int32_t)f;
+				break;
+			}
+		}
+	}
+	char owner[KILN_PATH_MAX];
+	if (e->cfg->n_metadata && eng_is_sidecar(e, rel, key, owner, sizeof owner)) {
+		size_t osi;
+		if (win >= 0)
+			reconcile_file(e, (uint32_t)win, rel, key, (uint64_t)st.st_size,
+				       (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, e->hash_all);
+		else
+			eng_sidecar_remove(e, owner);
+		if (hmap_get(&e->src_by_key, owner, &osi) && e->src[osi].on_disk)
+			eng_source_settle(e, osi);
+		return;
+	}
+	if (win < 0) {
+		size_t si;
+		if (hmap_get(&e->src_by_key, key, &si) && e->src[si].on_disk && !e->src[si].intermediate)
+			eng_source_delete(e, si);
+		else
+			eng_deps_changed_key(e, key);
+		return;
+	}
+	size_t si = reconcile_file(e, (uint32_t)win, rel, key, (uint64_t)st.st_size,
+				   (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, e->hash_all);
+	if (si == NONE) {
+		/* not a source: maybe something depends on it as a plain file */
+		size_t old;
+		if (hmap_get(&e->src_by_key, key, &old) && e->src[old].on_disk && !e->src[old].intermediate &&
+		    !eng_match_builders(e, rel))
+			eng_source_delete(e, old);
+		eng_deps_changed_key(e, key);
+		return;
+	}
+	esource *s = &e->src[si];
+	if (!s->changed)
+		return;
+	eng_source_settle(e, si);
+	eng_deps_changed(e, si);
+	s->changed = false;
 }

@@ -190,6 +190,9 @@ void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids)
 		hmap_del(&e->prod_by_path, eng_product_key(e, p->platform, p->path));
 		p->deleted = true;
 		e->catalog_dirty = true;
+		size_t pj;
+		if (e->live && hmap_get_int(&e->job_by_id, job_id, &pj))
+			eng_emit_product(e, "removed", e->jobs[pj].src, p->sub_id, p->platform, p->path);
 		if (p->intermediate) {
 			/* An intermediate product is also a source: it goes with
 			 * everything made from it. */
@@ -442,3 +445,32 @@ int eng_load(engine *e)
 		check_products_present(e);
 	return rc;
 }
+
+/* ---- events for hot reload (live mode sets e->publish) ---- */
+
+void eng_emit_job(engine *e, size_t ji)
+{
+	if (!e->publish)
+		return;
+	ejob *j = &e->jobs[ji];
+	const char *st = j->running ? "processing" : j->queued || j->waiting ? "pending" : db_statuses[j->status];
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)j->id, "source", e->src[j->src].rel,
+			      "platform", j->platform, "job_key", j->job_key, "status", st);
+	if (o)
+		json_object_set_new(o, "reason", j->status == ST_FAILED && j->fail_reason ? json_string(j->fail_reason)
+											  : json_null());
+	e->publish(e, "job", o);
+	json_decref(o);
+}
+
+void eng_emit_product(engine *e, const char *event, size_t si, uint32_t sub_id, const char *platform, const char *path)
+{
+	if (!e->publish)
+		return;
+	char aid[64];
+	snprintf(aid, sizeof aid, "{%s}:%x", si != NONE ? e->src[si].uuid : "", sub_id);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "event", event, "asset_id", aid, "platform", platform, "path", path);
+	e->publish(e, "product", o);
+	json_decref(o);
+}
+

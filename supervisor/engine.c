@@ -265,6 +265,7 @@ int eng_open(engine *e, char *err, size_t errsz)
 	hmap_init(&e->src_by_uuid);
 	runq_init(&e->q);
 	snprintf(e->inter_dir, sizeof e->inter_dir, "%s/intermediate", cfg->cache);
+	e->hash_all = e->opts->hash || cfg->scan_hash;
 	e->ar = arena_new();
 	if (!e->ar)
 		return -ENOMEM;

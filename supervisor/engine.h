@@ -34,6 +34,11 @@ typedef struct engine_stats {
 
 void engine_stats_free(engine_stats *st);
 
+/* kiln run: processes, then watches the scan folders and serves the control
+ * API until SIGINT or SIGTERM (a second signal stops at once). Returns 0 after
+ * a clean stop, or an error with err set. */
+int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t errsz);
+
 /* Runs a batch. Prints failed jobs on stderr. Returns 0 when the pass ran
  * (see stats for failures), KILN_E_STATE when another kiln holds the cache,
  * or another negative code for a fault that stopped the pass (logged and
