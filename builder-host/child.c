@@ -112,6 +112,10 @@ static __attribute__((noreturn)) void child_main(const child_spec *spec, pid_t p
 		child_fail(report_w, "chdir", errno);
 	if ((rc = sandbox_apply_limits(&spec->limits, &step)) != 0)
 		child_fail(report_w, step, -rc);
+	/* Before the descriptors are rearranged: the Landlock ruleset may sit
+	 * on one of the low numbers that dup2() is about to take. */
+	if ((rc = sandbox_isolate(&spec->iso, &step)) != 0)
+		child_fail(report_w, step, -rc);
 
 	if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		child_fail(report_w, "dup2", errno);
@@ -122,6 +126,37 @@ static __attribute__((noreturn)) void child_main(const child_spec *spec, pid_t p
 
 	execve(spec->exec, spec->argv, spec->envp);
 	child_fail(report_w, "", errno);
+}
+
+/* execve() says ENOENT both for a missing file and for a script whose #!
+ * interpreter is missing; the second is a puzzle unless the interpreter is
+ * named. */
+static void describe_exec_error(const char *exec, int err, char *buf, size_t n)
+{
+	char line[256];
+	ssize_t got = -1;
+	int fd = -1;
+
+	if (err == ENOENT || err == ENOEXEC)
+		fd = open(exec, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		got = read(fd, line, sizeof(line) - 1);
+		close(fd);
+	}
+	if (got > 2 && line[0] == '#' && line[1] == '!' && err == ENOENT) {
+		line[got] = '\0';
+		char *p = line + 2;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		size_t len = strcspn(p, " \t\r\n");
+		p[len] = '\0';
+		snprintf(buf, n, "cannot start %s: its interpreter %s (from the #! line) does not exist",
+		         exec, p);
+	} else if (err == ENOEXEC) {
+		snprintf(buf, n, "cannot start %s: %s (a script needs a #! line)", exec, strerror(err));
+	} else {
+		snprintf(buf, n, "cannot start %s: %s", exec, strerror(err));
+	}
 }
 
 static int set_nonblock(int fd)
@@ -188,7 +223,7 @@ int child_spawn(const child_spec *spec, child_proc *out, char *err, size_t errsz
 		pid = -1;
 		rc = got == (ssize_t)sizeof(r) && r.err > 0 ? -r.err : -EIO;
 		if (r.step[0] == '\0')
-			snprintf(err, errsz, "cannot start %s: %s", spec->exec, strerror(-rc));
+			describe_exec_error(spec->exec, -rc, err, errsz);
 		else if (strcmp(r.step, "chdir") == 0)
 			snprintf(err, errsz, "cannot start %s: chdir %s: %s", spec->exec, spec->cwd,
 			         strerror(-rc));

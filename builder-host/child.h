@@ -19,6 +19,7 @@ typedef struct child_spec {
 	char *const *envp; /* NULL-terminated, e.g. from sandbox_env_build() */
 	const char *cwd;   /* the builder's working directory */
 	sandbox_limits limits;
+	sandbox_iso iso; /* namespaces, no_new_privs, Landlock; the ruleset stays the caller's */
 } child_spec;
 
 typedef struct child_proc {
@@ -29,15 +30,16 @@ typedef struct child_proc {
 } child_proc;
 
 /* Starts the builder: fork, then in the child its own process group,
- * PR_SET_PDEATHSIG SIGKILL, chdir(cwd), the sandbox limits, default signal
- * handling, stdin/stdout/stderr on pipes and every other descriptor closed,
- * then execve. The parent waits until the exec has happened or failed (a
+ * PR_SET_PDEATHSIG SIGKILL, chdir(cwd), the sandbox limits and isolation,
+ * default signal handling, stdin/stdout/stderr on pipes and every other
+ * descriptor closed, then execve. The parent waits until the exec has happened or failed (a
  * close-on-exec pipe carries the child's errno back).
  *
  * On success *out (OUT) holds the pid and three non-blocking close-on-exec
  * descriptors that belong to the caller. On failure nothing is left running
  * or open, err holds a sentence such as "cannot start /x/y: No such file or
- * directory", and the return is -errno. */
+ * directory" (for a script whose #! interpreter is missing, it names the
+ * interpreter), and the return is -errno. */
 int child_spawn(const child_spec *spec, child_proc *out, char *err, size_t errsz);
 
 /* SIGKILL to the whole process group pgid. A group that is already gone is

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,6 +31,7 @@
 #include "klog.h"
 #include "lines.h"
 #include "msg.h"
+#include "restart.h"
 #include "sandbox.h"
 
 extern char **environ;
@@ -63,6 +66,15 @@ typedef struct qrun {
 	arena *a;
 	hp_run run;
 } qrun;
+
+/* The restart record of one persistent builder key (restart.h). Kept for
+ * the life of the host: there are only as many keys as configured
+ * builders. */
+typedef struct hkey {
+	struct hkey *next;
+	char *key;
+	restart r;
+} hkey;
 
 /* The frame in progress. */
 typedef struct cur_frame {
@@ -99,6 +111,11 @@ typedef struct host {
 	struct pollfd *pfd;
 	pid_t *pfd_pid; /* which builder each pollfd belongs to */
 	size_t pfd_cap;
+	hkey *keys;
+	uint64_t defer_ms; /* the head run's next frame waits for a restart gap until then */
+	uint64_t cool_ms;  /* how long a given-up builder is refused */
+	sandbox_caps caps;
+	char *write_root; /* builders may write below it (Landlock): the parent of scratch */
 } host;
 
 /* The self-pipe: the signal handler and NNG's pipe callback (on an NNG
@@ -192,6 +209,82 @@ static void reply_plain(host *h, uint64_t id, uint32_t idx, hp_status st, const 
 {
 	hp_reply r = {.id = id, .idx = idx, .status = st, .detail = detail};
 	send_reply(h, &r);
+}
+
+static void send_bnote(host *h, const char *key, restart_state st, const char *detail, uint32_t crashes)
+{
+	msgpack_sbuffer sb;
+	hp_bnote m = {.key = key,
+	              .state = st == RESTART_GIVEN_UP  ? HP_BSTATE_GIVEN_UP
+	                       : st == RESTART_BACKOFF ? HP_BSTATE_BACKOFF
+	                                               : HP_BSTATE_OK,
+	              .detail = detail,
+	              .crashes = crashes};
+	msgpack_sbuffer_init(&sb);
+	if (hp_encode_builder(&sb, &m) == 0)
+		send_sb(h, &sb);
+	else
+		klog(KLOG_ERROR, "out of memory encoding the state of builder %s", key);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- restart records ---- */
+
+static hkey *key_find(host *h, const char *key)
+{
+	for (hkey *k = h->keys; k; k = k->next)
+		if (strcmp(k->key, key) == 0)
+			return k;
+	return NULL;
+}
+
+static hkey *key_get(host *h, const char *key)
+{
+	hkey *k = key_find(h, key);
+	if (k)
+		return k;
+	k = calloc(1, sizeof(*k));
+	if (!k || !(k->key = strdup(key))) {
+		free(k);
+		return NULL;
+	}
+	restart_init(&k->r);
+	k->next = h->keys;
+	h->keys = k;
+	return k;
+}
+
+/* A persistent builder died without a reply (or could not start): the
+ * next start of its key waits, or the key is given up. */
+static void key_crashed(host *h, const char *key, const char *how)
+{
+	hkey *k = key_get(h, key);
+	char d[512];
+	uint32_t rnd = 0;
+	if (!k) {
+		klog(KLOG_ERROR, "out of memory recording a crash of builder %s", key);
+		return;
+	}
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+		rnd = (uint32_t)now_us();
+	uint64_t now = now_ms();
+	restart_state st = restart_crashed(&k->r, now, rnd, h->cool_ms, how);
+	restart_describe(&k->r, now, d, sizeof(d));
+	klog(st == RESTART_GIVEN_UP ? KLOG_ERROR : KLOG_WARN, "builder %s: %s", key, d);
+	send_bnote(h, key, st, d, k->r.crashes);
+}
+
+/* A persistent builder replied successfully. */
+static void key_healthy(host *h, const char *key)
+{
+	hkey *k = key_find(h, key);
+	char d[128];
+	if (!k || k->r.state == RESTART_OK)
+		return;
+	uint32_t had = restart_healthy(&k->r);
+	snprintf(d, sizeof(d), "replied again after %" PRIu32 " crash%s in a row", had, had == 1 ? "" : "es");
+	klog(KLOG_INFO, "builder %s: %s", key, d);
+	send_bnote(h, key, RESTART_OK, d, 0);
 }
 
 /* ---- builder records ---- */
@@ -341,7 +434,20 @@ static int hb_spawn(host *h, const hp_builder *spec, const char *cwd, hb **out, 
 	cs.cwd = cwd;
 	sandbox_limits_for(spec->memory_mb, spec->timeout_s ? spec->timeout_s : HOST_DEFAULT_TIMEOUT_S,
 	                   &cs.limits);
+	cs.iso = (sandbox_iso){.netns = h->caps.netns, .ruleset_fd = -1, .uid = geteuid(), .gid = getegid()};
+	if (h->caps.landlock_abi > 0) {
+		/* The write root holds every job's temp dir; a one-shot builder's
+		 * own folder is added in case a caller put it elsewhere. */
+		const char *dirs[2] = {h->write_root, cwd};
+		char why[256];
+		rc = sandbox_fs_ruleset(h->caps.landlock_abi, dirs, 2, &cs.iso.ruleset_fd, why, sizeof(why));
+		if (rc != 0) {
+			snprintf(err, errsz, "cannot start %s: sandbox: %s", b->exec, why);
+			goto fail;
+		}
+	}
 	rc = child_spawn(&cs, &cp, err, errsz);
+	child_close_fd(&cs.iso.ruleset_fd);
 	sandbox_env_free(env);
 	env = NULL;
 	if (rc != 0)
@@ -501,6 +607,14 @@ static void frame_finish(host *h, hp_status st, const char *detail, const uint8_
 		         c->err_dropped);
 		send_log(h, c->id, c->idx, MSG_LEVEL_WARNING, warn, NULL);
 	}
+	/* The builder's new restart state goes out before the reply, so that
+	 * the supervisor knows it when it handles the reply. Timeouts and
+	 * cancels are not held against a builder: no spinning can come of
+	 * them, each costs the builder its timeout. */
+	if (b && b->persistent && st == HP_OK)
+		key_healthy(h, b->key);
+	else if (b && b->persistent && (st == HP_CRASHED || st == HP_PROTOCOL_ERROR))
+		key_crashed(h, b->key, detail);
 	hp_reply r = {
 	    .id = c->id,
 	    .idx = c->idx,
@@ -637,12 +751,32 @@ static void frame_begin(host *h)
 			     (int)b->pid, kiln_strerror(rc));
 	} else {
 		const char *cwd = h->scratch;
+		const char *key = spec->key ? spec->key : "";
+		hkey *k = spec->persistent ? key_find(h, key) : NULL;
+		uint64_t wait = 0;
+		restart_state rs = k ? restart_check(&k->r, now_ms(), &wait) : RESTART_OK;
+		if (rs == RESTART_GIVEN_UP) {
+			restart_describe(&k->r, now_ms(), err, sizeof(err));
+			reply_plain(h, c->id, c->idx, HP_SPAWN_FAILED, err);
+			h->next_idx++;
+			return;
+		}
+		if (rs == RESTART_BACKOFF) {
+			/* Not started: run_advance() comes back once the gap is over. */
+			h->defer_ms = now_ms() + (wait ? wait : 1);
+			return;
+		}
+		if (k && k->r.crashes > 0)
+			klog(KLOG_INFO, "restarting builder %s (%" PRIu32 " crash%s in a row)", key,
+			     k->r.crashes, k->r.crashes == 1 ? "" : "es");
 		if (!spec->persistent && run->cwd && run->cwd[0])
 			cwd = run->cwd;
 		if (spec->persistent)
 			hb_make_room(h);
 		if (hb_spawn(h, spec, cwd, &b, err, sizeof(err)) != 0) {
 			klog(KLOG_WARN, "run %" PRIu64 " frame %" PRIu32 ": %s", c->id, c->idx, err);
+			if (spec->persistent)
+				key_crashed(h, key, err);
 			reply_plain(h, c->id, c->idx, HP_SPAWN_FAILED, err);
 			h->next_idx++;
 			return;
@@ -662,6 +796,7 @@ static void frame_begin(host *h)
 static void run_pop(host *h)
 {
 	qrun *q = h->head;
+	h->defer_ms = 0;
 	h->head = q->next;
 	if (!h->head)
 		h->tail = NULL;
@@ -670,7 +805,8 @@ static void run_pop(host *h)
 	free(q);
 }
 
-/* Starts frames until one is in flight or nothing is left. */
+/* Starts frames until one is in flight, one waits for a restart gap, or
+ * nothing is left. */
 static void run_advance(host *h)
 {
 	while (!h->quit && !h->c.active && h->head) {
@@ -678,7 +814,14 @@ static void run_advance(host *h)
 			run_pop(h);
 			continue;
 		}
+		if (h->defer_ms) {
+			if (now_ms() < h->defer_ms)
+				return;
+			h->defer_ms = 0;
+		}
 		frame_begin(h);
+		if (h->defer_ms)
+			return;
 	}
 }
 
@@ -704,6 +847,8 @@ static void builder_broke(host *h, hb *b, const char *fmt, ...)
 		klog(KLOG_WARN, "builder %s (pid %d) %s while idle; killing it", hb_name(b), (int)b->pid,
 		     detail);
 		hb_kill(b);
+		if (b->persistent)
+			key_crashed(h, b->key, detail);
 	}
 }
 
@@ -835,6 +980,10 @@ static void on_reaped(host *h, pid_t pid, int wstatus)
 		read_stdout(h, b, true);
 		if (hb_serving(h, b))
 			frame_crashed(h);
+	} else if (!expected && b->persistent) {
+		char st[128];
+		child_describe_status(wstatus, st, sizeof(st));
+		key_crashed(h, b->key, st);
 	}
 }
 
@@ -905,6 +1054,8 @@ static int poll_timeout(const host *h)
 	for (const hb *b = h->builders; b; b = b->next)
 		if (b->stopping && !b->killed && !b->reaped && b->kill_at_ms < next)
 			next = b->kill_at_ms;
+	if (h->defer_ms && h->defer_ms < next)
+		next = h->defer_ms;
 	if (next == UINT64_MAX)
 		return -1;
 	if (next <= now)
@@ -1180,6 +1331,41 @@ static int setup_signals(void)
 	return 0;
 }
 
+/* Finds out which isolation layers this machine allows and says so once:
+ * one INFO line with every layer, and one WARN line for each that is off. */
+static void setup_sandbox(host *h)
+{
+	sandbox_want want;
+	char bad[256];
+	const char *env = getenv("KILN_SANDBOX");
+
+	sandbox_want_parse(env, &want, bad, sizeof(bad));
+	if (bad[0])
+		klog(KLOG_WARN, "KILN_SANDBOX=%s: ignoring %s (known: netns, landlock, none)", env, bad);
+	sandbox_probe(&want, h->write_root, &h->caps);
+	char ll[64] = "off";
+	if (h->caps.landlock_abi > 0)
+		snprintf(ll, sizeof(ll), "on (ABI %d)", h->caps.landlock_abi);
+	klog(KLOG_INFO,
+	     "sandbox: process group, clean environment, rlimits (%s, file size %llu MiB, CPU 2 x timeout + "
+	     "10 s, "
+	     "no core dumps, %u open files), no_new_privs; memory=%s netns=%s landlock=%s; writes only below "
+	     "%s",
+	     sandbox_memory_limited() ? "address space = memory_mb" : "no address-space limit",
+	     (unsigned long long)(SANDBOX_FSIZE_BYTES >> 20), SANDBOX_NOFILE,
+	     sandbox_memory_limited() ? "on" : "off", h->caps.netns ? "on" : "off", ll,
+	     h->caps.landlock_abi > 0 ? h->write_root : "(anywhere: no Landlock)");
+	if (!sandbox_memory_limited())
+		klog(KLOG_WARN, "sandbox: memory=off: this is a sanitizer build, whose shadow memory rules "
+		                "out an address-space limit; builders may use any amount of memory");
+	if (!h->caps.netns)
+		klog(KLOG_WARN, "sandbox: netns=off: %s; builders can use the network%s", h->caps.net_why,
+		     h->caps.landlock_abi >= 4 ? " (Landlock still denies TCP bind and connect)" : "");
+	if (h->caps.landlock_abi <= 0)
+		klog(KLOG_WARN, "sandbox: landlock=off: %s; builders can write wherever the host's user can",
+		     h->caps.fs_why);
+}
+
 static int send_hello(host *h)
 {
 	msgpack_sbuffer sb;
@@ -1218,6 +1404,29 @@ int host_main(const host_opts *o)
 		klog(KLOG_ERROR, "getcwd: %s", strerror(errno));
 		goto out;
 	}
+	/* The supervisor starts each host in Cache/tmp/host-N and puts the
+	 * jobs' temp dirs beside it (Cache/tmp/slot-N): the parent of the
+	 * scratch folder holds every folder a builder is meant to write in. */
+	char *sc = strdup(h.scratch);
+	h.write_root = sc ? strdup(dirname(sc)) : NULL;
+	free(sc);
+	if (!h.write_root) {
+		rc = -ENOMEM;
+		klog(KLOG_ERROR, "out of memory");
+		goto out;
+	}
+	h.cool_ms = RESTART_COOL_DOWN_MS;
+	const char *cool = getenv("KILN_HOST_COOLDOWN_MS");
+	if (cool && cool[0]) {
+		/* A test knob: the cool-down of a given-up builder, so that a
+		 * scenario can watch its next try without waiting a minute. */
+		char *end = NULL;
+		unsigned long long v = strtoull(cool, &end, 10);
+		if (end && *end == '\0' && v > 0 && v <= 3600000ull)
+			h.cool_ms = v;
+	}
+	/* Before any thread exists: the probe forks. */
+	setup_sandbox(&h);
 	if ((rc = setup_signals()) != 0) {
 		klog(KLOG_ERROR, "cannot set up signals: %s", strerror(-rc));
 		goto out;
@@ -1261,5 +1470,12 @@ out:
 	free(h.pfd);
 	free(h.pfd_pid);
 	free(h.scratch);
+	free(h.write_root);
+	while (h.keys) {
+		hkey *k = h.keys;
+		h.keys = k->next;
+		free(k->key);
+		free(k);
+	}
 	return rc;
 }

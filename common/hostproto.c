@@ -25,6 +25,21 @@ const char *hp_status_name(hp_status s)
 	return "crashed";
 }
 
+static const char *const bstate_names[] = {
+    [HP_BSTATE_OK] = "ok",
+    [HP_BSTATE_BACKOFF] = "backoff",
+    [HP_BSTATE_GIVEN_UP] = "given_up",
+};
+
+#define N_BSTATE (sizeof(bstate_names) / sizeof(bstate_names[0]))
+
+const char *hp_bstate_name(hp_bstate s)
+{
+	if ((unsigned)s < N_BSTATE)
+		return bstate_names[s];
+	return "ok";
+}
+
 static int dec_level(msg_dec *d, const msgpack_object *m, msg_level *out)
 {
 	const char *s = NULL;
@@ -153,6 +168,25 @@ static int dec_reply(msg_dec *d, const msgpack_object *m, hp_reply *r)
 	return 0;
 }
 
+static int dec_bnote(msg_dec *d, const msgpack_object *m, hp_bnote *b)
+{
+	const char *state = NULL;
+	uint64_t crashes = 0;
+	int rc;
+	if ((rc = msg_dec_str(d, m, "key", 0, &b->key)) || (rc = msg_dec_str(d, m, "state", 0, &state)) ||
+	    (rc = msg_dec_str(d, m, "detail", MSG_DEC_TEXT, &b->detail)) ||
+	    (rc = msg_dec_u64(d, m, "crashes", 0, UINT32_MAX, &crashes)))
+		return rc;
+	b->crashes = (uint32_t)crashes;
+	for (size_t s = 0; s < N_BSTATE; s++) {
+		if (strcmp(state, bstate_names[s]) == 0) {
+			b->state = (hp_bstate)s;
+			return 0;
+		}
+	}
+	return msg_dec_fail(d, "state", "unknown builder state \"%.64s\"", state);
+}
+
 int hp_decode(const uint8_t *buf, size_t len, arena *a, hp_msg *out, char *err, size_t errsz)
 {
 	msgpack_unpacked u;
@@ -187,6 +221,9 @@ int hp_decode(const uint8_t *buf, size_t len, arena *a, hp_msg *out, char *err, 
 	} else if (strcmp(t, "reply") == 0) {
 		out->type = HP_T_REPLY;
 		rc = dec_reply(&d, m, &out->u.reply);
+	} else if (strcmp(t, "builder") == 0) {
+		out->type = HP_T_BUILDER;
+		rc = dec_bnote(&d, m, &out->u.builder);
 	} else {
 		rc = msg_dec_fail(&d, "t", "unknown message \"%.64s\"", t);
 	}
@@ -302,5 +339,21 @@ int hp_encode_reply(msgpack_sbuffer *sb, const hp_reply *m)
 	msg_enc_strs(&e, &m->stderr_tail);
 	msg_enc_str(&e, "duration_us");
 	msg_enc_u64(&e, m->duration_us);
+	return msg_enc_done(&e);
+}
+
+int hp_encode_builder(msgpack_sbuffer *sb, const hp_bnote *m)
+{
+	msg_enc e;
+	msg_enc_init(&e, sb);
+	enc_t(&e, 5, "builder");
+	msg_enc_str(&e, "key");
+	msg_enc_str(&e, m->key);
+	msg_enc_str(&e, "state");
+	msg_enc_str(&e, hp_bstate_name(m->state));
+	msg_enc_str(&e, "detail");
+	msg_enc_str(&e, m->detail);
+	msg_enc_str(&e, "crashes");
+	msg_enc_u64(&e, m->crashes);
 	return msg_enc_done(&e);
 }

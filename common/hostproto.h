@@ -24,6 +24,13 @@
  *            to be a map whose "type" matches the request). Otherwise frame
  *            is nil and status says what went wrong; detail is a sentence for
  *            the job log ("killed by signal 11 (Segmentation fault)").
+ *   builder  {t:"builder", key, state, detail, crashes}: the restart state of
+ *            the persistent builder key on this host changed. state "backoff":
+ *            it crashed (crashes in a row) and restarts for the next frame
+ *            after a short gap; "given_up": it crashed too often, frames for it
+ *            are answered "spawn_failed" until a cool-down ends; "ok": it
+ *            replied successfully again. detail is a sentence for the log.
+ *            Sent for information; nothing has to answer it.
  */
 #ifndef KILN_HOSTPROTO_H
 #define KILN_HOSTPROTO_H
@@ -62,7 +69,15 @@ typedef struct hp_bytes {
 	size_t len;
 } hp_bytes;
 
-typedef enum hp_type { HP_T_RUN, HP_T_CANCEL, HP_T_SHUTDOWN, HP_T_HELLO, HP_T_LOG, HP_T_REPLY } hp_type;
+typedef enum hp_type {
+	HP_T_RUN,
+	HP_T_CANCEL,
+	HP_T_SHUTDOWN,
+	HP_T_HELLO,
+	HP_T_LOG,
+	HP_T_REPLY,
+	HP_T_BUILDER,
+} hp_type;
 
 typedef struct hp_run {
 	uint64_t id;
@@ -84,11 +99,24 @@ typedef struct hp_reply {
 	uint64_t id;
 	uint32_t idx;
 	hp_status status;
-	const char *detail;   /* "" when status is ok */
-	hp_bytes frame;       /* data NULL unless status is ok */
+	const char *detail; /* "" when status is ok */
+	hp_bytes frame;     /* data NULL unless status is ok */
 	msg_strs stderr_tail;
 	uint64_t duration_us;
 } hp_reply;
+
+typedef enum hp_bstate { HP_BSTATE_OK = 0, HP_BSTATE_BACKOFF, HP_BSTATE_GIVEN_UP } hp_bstate;
+
+/* "ok", "backoff", "given_up" */
+const char *hp_bstate_name(hp_bstate s);
+
+/* The "builder" message: a persistent builder's restart state. */
+typedef struct hp_bnote {
+	const char *key;
+	hp_bstate state;
+	const char *detail;
+	uint32_t crashes; /* in a row; 0 once it is "ok" again */
+} hp_bnote;
 
 /* One decoded message of either direction. */
 typedef struct hp_msg {
@@ -99,6 +127,7 @@ typedef struct hp_msg {
 		int64_t hello_pid;
 		hp_log log;
 		hp_reply reply;
+		hp_bnote builder;
 	} u;
 } hp_msg;
 
@@ -113,5 +142,6 @@ int hp_encode_shutdown(msgpack_sbuffer *sb);
 int hp_encode_hello(msgpack_sbuffer *sb, int64_t pid);
 int hp_encode_log(msgpack_sbuffer *sb, const hp_log *m);
 int hp_encode_reply(msgpack_sbuffer *sb, const hp_reply *m);
+int hp_encode_builder(msgpack_sbuffer *sb, const hp_bnote *m);
 
 #endif

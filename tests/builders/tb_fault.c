@@ -14,14 +14,27 @@
  *   partial    half a frame, then _exit(2)       closeout      close stdout and sleep
  *   env        one log frame describing its sandbox (context), then ok
  *   stubborn   reply ok, then ignore shutdown and end of input
+ *   net        connect to 127.0.0.1:$KILN_TEST_PORT, log how it went, then ok
+ *   writeout   write $KILN_TEST_OUTSIDE and inside.txt in its cwd, log how
+ *              each went, then ok
+ *   eatmem     allocate and touch twice its address-space limit (or
+ *              $KILN_TEST_EAT_MB MiB when unlimited) in 16 MiB steps; out of
+ *              memory: an "E:" line and abort(); otherwise a log and ok
+ *   diestart   (argv[1] only) exit 1 at start, before reading anything
  *
  * describe is always answered; shutdown and end of input end the process. */
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -98,7 +111,7 @@ static void fmt_limit(char *buf, size_t n, int res)
 
 static void report_env(void)
 {
-	char cwd[4096], nofile[32], core[32], as[32], cpu[32], fds[256] = "";
+	char cwd[4096], nofile[32], core[32], as[32], cpu[32], fsize[32], fds[256] = "";
 	struct sigaction sa;
 	DIR *d = opendir("/proc/self/fd");
 	if (d) {
@@ -121,7 +134,15 @@ static void report_env(void)
 	fmt_limit(core, sizeof(core), RLIMIT_CORE);
 	fmt_limit(as, sizeof(as), RLIMIT_AS);
 	fmt_limit(cpu, sizeof(cpu), RLIMIT_CPU);
+	fmt_limit(fsize, sizeof(fsize), RLIMIT_FSIZE);
 	sigaction(SIGPIPE, NULL, &sa);
+	char netns[64] = "?", uid[32], nnp[8], killhost[64];
+	ssize_t nl = readlink("/proc/self/ns/net", netns, sizeof(netns) - 1);
+	netns[nl > 0 ? nl : 0] = '\0';
+	snprintf(uid, sizeof(uid), "%d", (int)getuid());
+	snprintf(nnp, sizeof(nnp), "%d", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+	/* Signal 0 only asks whether a signal would be allowed. */
+	snprintf(killhost, sizeof(killhost), "%s", kill(getppid(), 0) == 0 ? "allowed" : strerror(errno));
 	const char *tmp = getenv("TMPDIR"), *kv = getenv("KILN_TEST_VAR");
 	msg_kv ctx[] = {
 	    {"cwd", cwd},
@@ -135,8 +156,74 @@ static void report_env(void)
 	    {"fds", fds},
 	    {"own_group", getpgrp() == getpid() ? "yes" : "no"},
 	    {"sigpipe", sa.sa_handler == SIG_DFL ? "default" : "changed"},
+	    {"fsize", fsize},
+	    {"netns", netns},
+	    {"uid", uid},
+	    {"no_new_privs", nnp},
+	    {"kill_host", killhost},
 	};
 	send_log("env", ctx, sizeof(ctx) / sizeof(ctx[0]));
+}
+
+static void try_connect(void)
+{
+	char text[160];
+	const char *port = getenv("KILN_TEST_PORT");
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)(port ? atoi(port) : 9));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		snprintf(text, sizeof(text), "connect: socket: %s", strerror(errno));
+	else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		snprintf(text, sizeof(text), "connect: %s", strerror(errno));
+	else
+		snprintf(text, sizeof(text), "connect: connected");
+	if (fd >= 0)
+		close(fd);
+	send_log(text, NULL, 0);
+}
+
+static void try_write(const char *label, const char *path)
+{
+	char text[4200];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(text, sizeof(text), "write %s: %s", label, strerror(errno));
+	} else {
+		ssize_t w = write(fd, "escaped\n", 8);
+		snprintf(text, sizeof(text), "write %s: %s", label, w == 8 ? "written" : strerror(errno));
+		close(fd);
+	}
+	send_log(text, NULL, 0);
+}
+
+static void eat_memory(void)
+{
+	struct rlimit rl;
+	size_t want_mb = 256, got_mb = 0;
+	const char *env = getenv("KILN_TEST_EAT_MB");
+	char text[96];
+
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		want_mb = (size_t)(rl.rlim_cur >> 20) * 2;
+	else if (env)
+		want_mb = (size_t)atol(env);
+	while (got_mb < want_mb) {
+		char *p = malloc(16u << 20);
+		if (!p) {
+			fprintf(stderr, "E: out of memory after %zu MiB\n", got_mb);
+			fflush(stderr);
+			abort();
+		}
+		/* Touch every page so the memory is really used. */
+		memset(p, 0x5a, 16u << 20);
+		got_mb += 16;
+	}
+	snprintf(text, sizeof(text), "ate %zu MiB", got_mb);
+	send_log(text, NULL, 0);
 }
 
 static void act(const char *mode)
@@ -205,6 +292,17 @@ static void act(const char *mode)
 	} else if (strcmp(mode, "env") == 0) {
 		report_env();
 		reply_ok();
+	} else if (strcmp(mode, "net") == 0) {
+		try_connect();
+		reply_ok();
+	} else if (strcmp(mode, "writeout") == 0) {
+		const char *out = getenv("KILN_TEST_OUTSIDE");
+		try_write("outside", out ? out : "/tmp/kiln-tb-fault-outside");
+		try_write("inside", "inside.txt");
+		reply_ok();
+	} else if (strcmp(mode, "eatmem") == 0) {
+		eat_memory();
+		reply_ok();
 	} else {
 		reply_ok();
 	}
@@ -212,6 +310,8 @@ static void act(const char *mode)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "diestart") == 0)
+		return 1;
 	for (;;) {
 		uint8_t *buf = NULL;
 		size_t len = 0;

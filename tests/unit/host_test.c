@@ -1,7 +1,15 @@
 /* host_test.c: runs the real kiln-builder-host with this test acting as the
  * supervisor: an NNG pair socket listening on a fresh ipc path, runs sent,
  * logs and replies checked. The builders are tests/builders/tb_echo (the
- * SDK, well behaved) and tb_fault (breaks the protocol in many ways). */
+ * SDK, well behaved) and tb_fault (breaks the protocol in many ways).
+ *
+ * Also: the restart policy of persistent builders (gaps, giving up, the
+ * cool-down, healing) and the sandbox's isolation layers, each checked from
+ * outside (a TCP listener that must not see a connection, a file that must
+ * not appear) with the layers the host says it turned on, under each
+ * KILN_SANDBOX setting and, when the test runs as root, for a host running
+ * as an unprivileged user. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
 #include <libgen.h>
@@ -12,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,7 +37,11 @@
 #include "msg.h"
 #include "test.h"
 
+extern char **environ;
+
 static char tmpdir[PATH_MAX];
+static int listen_fd = -1; /* 127.0.0.1:listen_port; builders must not reach it */
+static int listen_port;
 static char host_bin[PATH_MAX], echo_bin[PATH_MAX], fault_bin[PATH_MAX];
 
 /* ---- helpers ---- */
@@ -89,7 +104,10 @@ typedef struct result {
 	hp_log *logs;
 	size_t n_logs, cap_logs;
 	hp_reply replies[16];
+	uint64_t reply_ms[16]; /* when each reply arrived */
 	size_t n_replies;
+	hp_bnote notes[32]; /* "builder" state messages */
+	size_t n_notes;
 	int unexpected;
 } result;
 
@@ -118,16 +136,27 @@ static int sup_recv(sup *s, arena *a, hp_msg *m)
 	return 0;
 }
 
-static bool sup_start(sup *s, const char *name)
+#define NOBODY 65534
+
+/* Starts a host with extra "NAME=value" entries in its environment (extra
+ * may be NULL; NULL-terminated), as user nobody when as_nobody. */
+static bool sup_start_ex(sup *s, const char *name, const char *const *extra, bool as_nobody)
 {
-	char url[PATH_MAX + 16];
+	char url[PATH_MAX + 16], sock[PATH_MAX + 8];
+	char *argv[] = {host_bin, "--connect", url, "--id", "7", NULL};
+	char **envp = NULL;
+	size_t n_env = 0, n_extra = 0;
+
 	memset(s, 0, sizeof(*s));
 	path_join(s->dir, tmpdir, name);
 	path_join(s->scratch, s->dir, "scratch");
 	path_join(s->log, s->dir, "host.log");
 	if (mkdir(s->dir, 0700) != 0 || mkdir(s->scratch, 0700) != 0)
 		return false;
-	snprintf(url, sizeof(url), "ipc://%s/h.sock", s->dir);
+	if (as_nobody && (chmod(s->dir, 0755) != 0 || chown(s->scratch, NOBODY, NOBODY) != 0))
+		return false;
+	snprintf(sock, sizeof(sock), "%s/h.sock", s->dir);
+	snprintf(url, sizeof(url), "ipc://%s", sock);
 	if (nng_pair1_open(&s->s) != 0)
 		return false;
 	s->open = true;
@@ -136,23 +165,73 @@ static bool sup_start(sup *s, const char *name)
 	nng_socket_set_size(s->s, NNG_OPT_RECVMAXSZ, 0);
 	if (nng_listen(s->s, url, NULL, 0) != 0)
 		return false;
+	if (as_nobody && chmod(sock, 0777) != 0)
+		return false;
+
+	/* The environment is built before fork(): NNG runs threads, so the
+	 * child may only make async-signal-safe calls. */
+	while (environ[n_env])
+		n_env++;
+	while (extra && extra[n_extra])
+		n_extra++;
+	envp = calloc(n_env + n_extra + 1, sizeof(*envp));
+	if (!envp)
+		return false;
+	memcpy(envp, environ, n_env * sizeof(*envp));
+	memcpy(envp + n_env, extra, n_extra * sizeof(*envp));
 
 	s->host = fork();
-	if (s->host < 0)
+	if (s->host < 0) {
+		free(envp);
 		return false;
+	}
 	if (s->host == 0) {
 		int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd < 0 || dup2(fd, 2) < 0 || chdir(s->scratch) != 0)
 			_exit(126);
-		execl(host_bin, host_bin, "--connect", url, "--id", "7", (char *)NULL);
+		if (as_nobody && (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0))
+			_exit(125);
+		execve(host_bin, argv, envp);
 		_exit(127);
 	}
+	free(envp);
 
 	arena *a = arena_new();
 	hp_msg m;
 	bool ok = a && sup_recv(s, a, &m) == 0 && m.type == HP_T_HELLO && m.u.hello_pid == s->host;
 	arena_free(a);
 	return ok;
+}
+
+static bool sup_start(sup *s, const char *name)
+{
+	return sup_start_ex(s, name, NULL, false);
+}
+
+/* The host's log so far; malloc'd, "" when unreadable. */
+static char *sup_log(const sup *s)
+{
+	FILE *f = fopen(s->log, "r");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	char chunk[4096];
+	size_t n;
+	while (f && m && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, m);
+	if (f)
+		fclose(f);
+	if (m)
+		fclose(m);
+	return buf ? buf : strdup("");
+}
+
+static size_t count_str(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
 }
 
 /* Waits up to ms for the host to exit; returns its wait status or -1. */
@@ -232,7 +311,10 @@ static int sup_collect(sup *s, uint64_t id, size_t n, result *r)
 			r->logs[r->n_logs++] = m.u.log;
 		} else if (m.type == HP_T_REPLY && m.u.reply.id == id && r->n_replies < 16) {
 			CHECK_EQ_INT(m.u.reply.idx, r->n_replies);
+			r->reply_ms[r->n_replies] = ms_now();
 			r->replies[r->n_replies++] = m.u.reply;
+		} else if (m.type == HP_T_BUILDER && r->n_notes < 32) {
+			r->notes[r->n_notes++] = m.u.builder;
 		} else {
 			r->unexpected++;
 		}
@@ -537,6 +619,18 @@ static void test_faults(sup *s)
 		int pid = log_pid(&r, 1);
 		CHECK(pid > 0 && pid != prev);
 		prev = pid;
+		/* The supervisor heard of the crash and of the recovery. */
+		CHECK_EQ_INT(r.n_notes, 2);
+		if (r.n_notes == 2) {
+			CHECK_EQ_STR(r.notes[0].key, "fault");
+			CHECK_EQ_INT(r.notes[0].state, HP_BSTATE_BACKOFF);
+			CHECK_EQ_INT(r.notes[0].crashes, 1);
+			CHECK(has(r.notes[0].detail, "crashed 1 time in a row (last: "));
+			CHECK(has(r.notes[0].detail, fc->detail));
+			CHECK_EQ_INT(r.notes[1].state, HP_BSTATE_OK);
+			CHECK_EQ_INT(r.notes[1].crashes, 0);
+			CHECK_EQ_STR(r.notes[1].detail, "replied again after 1 crash in a row");
+		}
 		result_free(&r);
 		frames_free(f, 2);
 	}
@@ -646,6 +740,47 @@ static void test_spawn_failure(sup *s)
 	CHECK_EQ_STR(r.replies[0].detail, want);
 	result_free(&r);
 
+	/* A script whose #! interpreter is missing: execve says ENOENT, the
+	 * detail names the interpreter rather than the script. */
+	char script[PATH_MAX];
+	path_join(script, s->dir, "badinterp.sh");
+	FILE *sf = fopen(script, "w");
+	CHECK(sf != NULL);
+	if (sf) {
+		fputs("#!/nonexistent/interp -x\nexit 0\n", sf);
+		fclose(sf);
+	}
+	chmod(script, 0755);
+	hp_builder bi = {
+	    .key = "badinterp", .exec = script, .persistent = true, .timeout_s = 5, .memory_mb = 512};
+	sup_run(s, &bi, "", f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_SPAWN_FAILED);
+	snprintf(want, sizeof(want),
+	         "cannot start %s: its interpreter /nonexistent/interp (from the #! line) does not exist",
+	         script);
+	CHECK_EQ_STR(r.replies[0].detail, want);
+	result_free(&r);
+
+	/* Not executable (even root cannot run a file without an x bit). */
+	chmod(script, 0644);
+	sup_run(s, &bi, "", f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_SPAWN_FAILED);
+	snprintf(want, sizeof(want), "cannot start %s: Permission denied", script);
+	CHECK_EQ_STR(r.replies[0].detail, want);
+	result_free(&r);
+
+	/* A script without a #! line. */
+	sf = fopen(script, "w");
+	if (sf) {
+		fputs("exit 0\n", sf);
+		fclose(sf);
+	}
+	chmod(script, 0755);
+	sup_run(s, &bi, "", f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_SPAWN_FAILED);
+	CHECK(has(r.replies[0].detail, "Exec format error (a script needs a #! line)"));
+	result_free(&r);
+
 	/* A one-shot builder whose job folder is missing. */
 	hp_builder b2 = echo_spec("echo-badcwd", false);
 	sup_run(s, &b2, "/nonexistent-kiln-dir/job", f, 1, &r);
@@ -690,6 +825,8 @@ static void test_sandbox(sup *s)
 		CHECK_EQ_STR(ctx_get(l, "fds"), "0,1,2");
 		CHECK_EQ_STR(ctx_get(l, "own_group"), "yes");
 		CHECK_EQ_STR(ctx_get(l, "sigpipe"), "default");
+		CHECK_EQ_STR(ctx_get(l, "fsize"), "4294967296");
+		CHECK_EQ_STR(ctx_get(l, "no_new_privs"), "1");
 	}
 	result_free(&r);
 
@@ -811,6 +948,384 @@ static void test_shutdown(sup *s)
 			CHECK(pid_gone(lru_pids[i], 1000));
 }
 
+/* ---- the restart policy ---- */
+
+static void check_note(const result *r, size_t i, const char *key, hp_bstate st, uint32_t crashes)
+{
+	CHECK(i < r->n_notes);
+	if (i >= r->n_notes)
+		return;
+	CHECK_EQ_STR(r->notes[i].key, key);
+	CHECK_EQ_INT(r->notes[i].state, st);
+	CHECK_EQ_INT(r->notes[i].crashes, crashes);
+}
+
+/* A builder that crashes on every request: restarted after 50, 100, 200 and
+ * 400 ms (plus jitter), given up after the fifth crash, refused at once
+ * during the cool-down (KILN_HOST_COOLDOWN_MS=1500 here), one more try after
+ * it, and healthy again after one good reply. */
+static void test_restart(sup *s)
+{
+	const char *segv[] = {"segv"};
+	hp_builder b = {.key = "crashy",
+	                .exec = fault_bin,
+	                .args = {segv, 1},
+	                .persistent = true,
+	                .timeout_s = 5,
+	                .memory_mb = 512};
+	hp_bytes f[8];
+	result r;
+
+	for (size_t i = 0; i < 8; i++)
+		f[i] = frame_cj("x");
+	uint64_t t0 = ms_now();
+	sup_run(s, &b, "", f, 8, &r);
+	uint64_t took = ms_now() - t0;
+	for (size_t i = 0; i < 5; i++) {
+		CHECK_EQ_INT(r.replies[i].status, HP_CRASHED);
+		CHECK(has(r.replies[i].detail, "killed by signal 11"));
+	}
+	for (size_t i = 5; i < 8; i++) {
+		CHECK_EQ_INT(r.replies[i].status, HP_SPAWN_FAILED);
+		CHECK(has(r.replies[i].detail,
+		          "builder given up after 5 crashes in a row (last: killed by signal 11 "
+		          "(Segmentation fault)); next try in "));
+	}
+	/* The gaps: 50 + 100 + 200 + 400 ms at least, each at most a quarter
+	 * more; the given-up frames cost nothing. */
+	fprintf(stderr, "restart: 5 crashes and 3 refusals took %llu ms\n", (unsigned long long)took);
+	CHECK(took >= 750 && took < 2500);
+	CHECK(r.reply_ms[7] - r.reply_ms[5] < 100);
+	CHECK(r.reply_ms[2] - r.reply_ms[1] >= 100);
+	CHECK(r.reply_ms[4] - r.reply_ms[3] >= 400);
+	CHECK_EQ_INT(r.n_notes, 5);
+	for (uint32_t i = 0; i < 4; i++)
+		check_note(&r, i, "crashy", HP_BSTATE_BACKOFF, i + 1);
+	check_note(&r, 4, "crashy", HP_BSTATE_GIVEN_UP, 5);
+	if (r.n_notes == 5)
+		CHECK(has(r.notes[4].detail, "builder given up after 5 crashes in a row"));
+	char *log = sup_log(s);
+	CHECK_EQ_INT(count_str(log, "started builder crashy "), 5);
+	free(log);
+	uint64_t given_up_at = r.reply_ms[4];
+	result_free(&r);
+
+	/* After the cool-down: one more try, which crashes, so it is given up
+	 * again at once. */
+	while (ms_now() < given_up_at + 1600)
+		nap_ms(50);
+	sup_run(s, &b, "", f, 2, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_CRASHED);
+	CHECK_EQ_INT(r.replies[1].status, HP_SPAWN_FAILED);
+	CHECK(has(r.replies[1].detail, "after 6 crashes in a row"));
+	CHECK_EQ_INT(r.n_notes, 1);
+	check_note(&r, 0, "crashy", HP_BSTATE_GIVEN_UP, 6);
+	given_up_at = r.reply_ms[0];
+	result_free(&r);
+
+	/* Fixed (the same key without the crash argument): healthy again. */
+	hp_builder fixed = b;
+	fixed.args.n = 0;
+	while (ms_now() < given_up_at + 1600)
+		nap_ms(50);
+	hp_bytes g[1] = {frame_cj("ok")};
+	sup_run(s, &fixed, "", g, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	CHECK_EQ_INT(r.n_notes, 1);
+	check_note(&r, 0, "crashy", HP_BSTATE_OK, 0);
+	if (r.n_notes == 1)
+		CHECK_EQ_STR(r.notes[0].detail, "replied again after 6 crashes in a row");
+	result_free(&r);
+	frames_free(g, 1);
+	frames_free(f, 8);
+}
+
+/* A builder that dies at every start, before reading anything (here: at
+ * describe) does not spin: five starts, then frames are refused. */
+static void test_diestart(sup *s)
+{
+	const char *die[] = {"diestart"};
+	hp_builder b = {.key = "diestart",
+	                .exec = fault_bin,
+	                .args = {die, 1},
+	                .persistent = true,
+	                .timeout_s = 5,
+	                .memory_mb = 512};
+	hp_bytes f[7];
+	result r;
+	for (size_t i = 0; i < 7; i++)
+		f[i] = frame_describe();
+	uint64_t t0 = ms_now();
+	sup_run(s, &b, "", f, 7, &r);
+	uint64_t took = ms_now() - t0;
+	for (size_t i = 0; i < 5; i++) {
+		CHECK_EQ_INT(r.replies[i].status, HP_CRASHED);
+		CHECK(has(r.replies[i].detail, "exited with code 1 before replying"));
+	}
+	CHECK_EQ_INT(r.replies[5].status, HP_SPAWN_FAILED);
+	CHECK_EQ_INT(r.replies[6].status, HP_SPAWN_FAILED);
+	CHECK(has(r.replies[6].detail,
+	          "given up after 5 crashes in a row (last: exited with code 1 before replying)"));
+	CHECK(took < 2500);
+	char *log = sup_log(s);
+	CHECK_EQ_INT(count_str(log, "started builder diestart "), 5);
+	free(log);
+	result_free(&r);
+	frames_free(f, 7);
+}
+
+/* One bad file among many: each crash costs one short gap, and the builder
+ * is never given up. */
+static void test_one_bad_file(sup *s)
+{
+	static const char *const modes[12] = {"ok", "ok",   "segv", "ok", "ok",   "ok",
+	                                      "ok", "segv", "ok",   "ok", "segv", "ok"};
+	hp_builder b = fault_spec("mixed", 5);
+	hp_bytes f[12];
+	result r;
+	for (size_t i = 0; i < 12; i++)
+		f[i] = frame_cj(modes[i]);
+	sup_run(s, &b, "", f, 12, &r);
+	uint64_t worst = 0;
+	for (size_t i = 0; i < 12; i++) {
+		bool bad = strcmp(modes[i], "segv") == 0;
+		CHECK_EQ_INT(r.replies[i].status, bad ? HP_CRASHED : HP_OK);
+		if (bad && i + 1 < 12) {
+			uint64_t gap = r.reply_ms[i + 1] - r.reply_ms[i];
+			fprintf(stderr, "restart: crash reply to the next reply (a fresh builder): %llu ms\n",
+			        (unsigned long long)gap);
+			if (gap > worst)
+				worst = gap;
+		}
+	}
+	CHECK(worst >= 50 && worst < 400);
+	CHECK_EQ_INT(r.n_notes, 6);
+	for (size_t i = 0; i + 1 < r.n_notes; i += 2) {
+		check_note(&r, i, "mixed", HP_BSTATE_BACKOFF, 1);
+		check_note(&r, i + 1, "mixed", HP_BSTATE_OK, 0);
+	}
+	result_free(&r);
+	frames_free(f, 12);
+}
+
+/* ---- memory ---- */
+
+static void test_memory(sup *s)
+{
+	hp_builder b = {
+	    .key = "eat", .exec = fault_bin, .persistent = true, .timeout_s = 20, .memory_mb = 128};
+	hp_bytes f[2] = {frame_cj("eatmem"), frame_cj("ok")};
+	result r;
+	sup_run(s, &b, "", f, 2, &r);
+#ifdef __SANITIZE_ADDRESS__
+	/* No address-space limit under AddressSanitizer (see sandbox.c). */
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	CHECK(find_log(&r, MSG_LEVEL_INFO, "ate ") != NULL);
+#else
+	CHECK_EQ_INT(r.replies[0].status, HP_CRASHED);
+	CHECK(has(r.replies[0].detail, "killed by signal 6 (Aborted)"));
+	const hp_log *l = find_log(&r, MSG_LEVEL_ERROR, "out of memory after ");
+	CHECK(l != NULL);
+	if (l)
+		CHECK(atoi(l->message + strlen("out of memory after ")) < 128);
+#endif
+	/* The host survived, and the next frame got a fresh builder. */
+	CHECK_EQ_INT(r.replies[1].status, HP_OK);
+	result_free(&r);
+	frames_free(f, 2);
+}
+
+/* ---- isolation ---- */
+
+typedef struct layers {
+	bool netns;
+	int landlock_abi;
+} layers;
+
+/* Reads which layers the host turned on from its one "sandbox:" line. */
+static bool host_layers(const sup *s, layers *out)
+{
+	char *log = sup_log(s);
+	const char *line = strstr(log, "] sandbox: process group");
+	bool ok = line != NULL;
+	memset(out, 0, sizeof(*out));
+	if (line) {
+		out->netns = strstr(line, "netns=on") != NULL;
+		const char *ll = strstr(line, "landlock=on (ABI ");
+		if (ll)
+			out->landlock_abi = atoi(ll + strlen("landlock=on (ABI "));
+		CHECK_EQ_INT(count_str(log, "] sandbox: process group"), 1);
+	}
+	free(log);
+	return ok;
+}
+
+/* True when a connection waits on the listener (it is then accepted and
+ * closed, so that the next check starts clean). */
+static bool connection_arrived(void)
+{
+	for (int i = 0; i < 20; i++) {
+		int fd = accept(listen_fd, NULL, NULL);
+		if (fd >= 0) {
+			close(fd);
+			return true;
+		}
+		nap_ms(10);
+	}
+	return false;
+}
+
+/* Runs the env, net and writeout modes on host s and checks each layer the
+ * host says is on (and that what a missing layer would block gets through,
+ * so the checks can tell the difference). */
+static void check_isolation(sup *s, const char *label, const char *outside, uid_t uid)
+{
+	layers ly;
+	result r;
+	char job[PATH_MAX], self_ns[64] = "", want[64], inside[PATH_MAX + 16];
+	const hp_log *l;
+
+	CHECK(host_layers(s, &ly));
+	fprintf(stderr, "isolation %s: netns=%s landlock ABI %d\n", label, ly.netns ? "on" : "off",
+	        ly.landlock_abi);
+	ssize_t n = readlink("/proc/self/ns/net", self_ns, sizeof(self_ns) - 1);
+	self_ns[n > 0 ? n : 0] = '\0';
+
+	/* A one-shot builder in a job folder. */
+	path_join(job, s->dir, "job");
+	mkdir(job, 0777);
+	chmod(job, 0777);
+	const char *env_args[] = {"env"};
+	hp_builder be = {
+	    .key = "env1", .exec = fault_bin, .args = {env_args, 1}, .timeout_s = 5, .memory_mb = 512};
+	hp_bytes f[1] = {frame_cj("x")};
+	sup_run(s, &be, job, f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	l = find_log(&r, MSG_LEVEL_INFO, "env");
+	CHECK(l != NULL);
+	if (l) {
+		snprintf(want, sizeof(want), "%d", (int)uid);
+		CHECK_EQ_STR(ctx_get(l, "uid"), want);
+		CHECK_EQ_STR(ctx_get(l, "no_new_privs"), "1");
+		const char *ns = ctx_get(l, "netns");
+		CHECK(ns && (strcmp(ns, self_ns) != 0) == ly.netns);
+		CHECK_EQ_STR(ctx_get(l, "kill_host"),
+		             ly.landlock_abi >= 6 ? "Operation not permitted" : "allowed");
+	}
+	result_free(&r);
+
+	/* The network: nothing reaches the test's listener. */
+	const char *net_args[] = {"net"};
+	hp_builder bn = {.key = "net",
+	                 .exec = fault_bin,
+	                 .args = {net_args, 1},
+	                 .persistent = true,
+	                 .timeout_s = 5,
+	                 .memory_mb = 512};
+	sup_run(s, &bn, "", f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	l = find_log(&r, MSG_LEVEL_INFO, "connect: ");
+	CHECK(l != NULL);
+	bool arrived = connection_arrived();
+	if (l)
+		fprintf(stderr, "isolation %s: %s; arrived: %s\n", label, l->message, arrived ? "yes" : "no");
+	if (ly.landlock_abi >= 4) {
+		/* Landlock's hook runs before the stack sees the address. */
+		CHECK(l && strcmp(l->message, "connect: Permission denied") == 0);
+		CHECK(!arrived);
+	} else if (ly.netns) {
+		CHECK(l && strcmp(l->message, "connect: Network is unreachable") == 0);
+		CHECK(!arrived);
+	} else {
+		CHECK(l && strcmp(l->message, "connect: connected") == 0);
+		CHECK(arrived);
+	}
+	result_free(&r);
+
+	/* Files: nothing appears outside the write root; the builder's own
+	 * folder stays writable. */
+	unlink(outside);
+	snprintf(inside, sizeof(inside), "%s/inside.txt", s->scratch);
+	unlink(inside);
+	const char *w_args[] = {"writeout"};
+	hp_builder bw = {.key = "writeout",
+	                 .exec = fault_bin,
+	                 .args = {w_args, 1},
+	                 .persistent = true,
+	                 .timeout_s = 5,
+	                 .memory_mb = 512};
+	sup_run(s, &bw, "", f, 1, &r);
+	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	l = find_log(&r, MSG_LEVEL_INFO, "write outside: ");
+	bool appeared = access(outside, F_OK) == 0;
+	if (l)
+		fprintf(stderr, "isolation %s: %s; appeared: %s\n", label, l->message,
+		        appeared ? "yes" : "no");
+	if (ly.landlock_abi > 0) {
+		CHECK(l && strcmp(l->message, "write outside: Permission denied") == 0);
+		CHECK(!appeared);
+	} else {
+		CHECK(l && strcmp(l->message, "write outside: written") == 0);
+		CHECK(appeared);
+	}
+	l = find_log(&r, MSG_LEVEL_INFO, "write inside: ");
+	CHECK(l && strcmp(l->message, "write inside: written") == 0);
+	CHECK(access(inside, F_OK) == 0);
+	unlink(outside);
+	result_free(&r);
+	frames_free(f, 1);
+}
+
+/* One host per KILN_SANDBOX setting (and one as nobody when root): each
+ * says which layers it has, warns once per missing layer, and enforces
+ * exactly those. */
+static void test_isolation(void)
+{
+	static const struct {
+		const char *name, *value;
+		bool nobody;
+	} cases[] = {
+	    {"iso-default", NULL, false},
+	    {"iso-none", "KILN_SANDBOX=none", false},
+	    {"iso-netns", "KILN_SANDBOX=netns", false},
+	    {"iso-landlock", "KILN_SANDBOX=landlock", false},
+	    {"iso-nobody", NULL, true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char outside[PATH_MAX + 16], outside_env[PATH_MAX + 64];
+		sup s;
+		if (cases[i].nobody && geteuid() != 0)
+			continue;
+		/* Outside the host's write root (its dir), in a folder anybody
+		 * may write, so only the sandbox can stop the write. */
+		snprintf(outside, sizeof(outside), "%s/outside/%s.txt", tmpdir, cases[i].name);
+		snprintf(outside_env, sizeof(outside_env), "KILN_TEST_OUTSIDE=%s", outside);
+		const char *extra[3] = {outside_env, cases[i].value, NULL};
+		bool started = sup_start_ex(&s, cases[i].name, extra, cases[i].nobody);
+		CHECK(started);
+		if (started) {
+			check_isolation(&s, cases[i].name, outside, cases[i].nobody ? NOBODY : geteuid());
+			char *log = sup_log(&s);
+			layers ly;
+			host_layers(&s, &ly);
+			/* A layer that is off is named once, with the reason. */
+			CHECK_EQ_INT(count_str(log, "WARN [host-7] sandbox: netns=off: "), ly.netns ? 0 : 1);
+			CHECK_EQ_INT(count_str(log, "WARN [host-7] sandbox: landlock=off: "),
+			             ly.landlock_abi ? 0 : 1);
+			if (cases[i].value && strcmp(cases[i].value, "KILN_SANDBOX=none") == 0) {
+				CHECK(!ly.netns && ly.landlock_abi == 0);
+				CHECK(has(log, "netns=off: turned off by KILN_SANDBOX"));
+			}
+			if (cases[i].value && strcmp(cases[i].value, "KILN_SANDBOX=netns") == 0)
+				CHECK_EQ_INT(ly.landlock_abi, 0);
+			if (cases[i].value && strcmp(cases[i].value, "KILN_SANDBOX=landlock") == 0)
+				CHECK(!ly.netns);
+			free(log);
+		}
+		sup_stop(&s, test_failed_ > 0 || getenv("KILN_HOST_TEST_LOG"));
+	}
+}
+
 static void test_peer_gone(void)
 {
 	sup s;
@@ -853,7 +1368,30 @@ int main(void)
 	/* The host passes KILN_* on to builders and holds other variables back. */
 	setenv("KILN_TEST_VAR", "yes", 1);
 	setenv("SECRET_TOKEN", "hunter2", 1);
+	/* A given-up builder gets its next try after 1.5 s instead of 60. */
+	setenv("KILN_HOST_COOLDOWN_MS", "1500", 1);
 	signal(SIGPIPE, SIG_IGN);
+
+	/* The listener that sandboxed builders try to reach. */
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(listen_fd, 8) != 0 || getsockname(listen_fd, (struct sockaddr *)&sa, &salen) != 0)
+		return 1;
+	listen_port = ntohs(sa.sin_port);
+	char port[16];
+	snprintf(port, sizeof(port), "%d", listen_port);
+	setenv("KILN_TEST_PORT", port, 1);
+	/* Tests that run as nobody need to reach their folders. */
+	chmod(tmpdir, 0755);
+	char outside_dir[PATH_MAX];
+	path_join(outside_dir, tmpdir, "outside");
+	mkdir(outside_dir, 0777);
+	chmod(outside_dir, 0777);
 
 	sup s;
 	bool started = sup_start(&s, "main");
@@ -870,11 +1408,17 @@ int main(void)
 		test_sandbox(&s);
 		test_cancel(&s);
 		test_stubborn(&s);
+		test_restart(&s);
+		test_diestart(&s);
+		test_one_bad_file(&s);
+		test_memory(&s);
 		test_lru(&s);
 		test_shutdown(&s);
 	}
 	sup_stop(&s, test_failed_ > 0 || getenv("KILN_HOST_TEST_LOG"));
 	test_peer_gone();
+	test_isolation();
+	close(listen_fd);
 
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	TEST_DONE();
