@@ -8,7 +8,8 @@
  * The project root is made once per process: Assets/ and Shared/ to scan,
  * and bin/kiln-copy plus tools/b.sh as executables, so that inputs reach
  * the checks behind folders and builders and not only the parser. Every
- * input must end in a config or an error message, never a crash or a leak. */
+ * input must end in a config or an error message, never a crash or a leak,
+ * and a configuration error must name a line and column of the input. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Every error names the file first. */
 		if (c || strncmp(err, "kiln.json", 9) != 0)
 			abort();
+		/* A configuration error also names a line and column that
+		 * exist in the input, and says something after them. */
+		if (rc == KILN_E_CONFIG) {
+			int line = 0, col = 0, end = 0;
+			size_t lines = 1;
+			for (size_t i = 0; i < size; i++)
+				lines += data[i] == '\n';
+			if (sscanf(err, "kiln.json:%d:%d: %n", &line, &col, &end) != 2 || end == 0 ||
+			    err[end] == '\0' || line < 1 || col < 1 || (size_t)line > lines) {
+				fprintf(stderr, "config error without a usable position: %s\n", err);
+				abort();
+			}
+		}
 	}
 	return 0;
 }
