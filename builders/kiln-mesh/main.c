@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deps.h"
 #include "kiln_builder.h"
 #include "path.h"
 #include "process.h"
@@ -30,10 +31,28 @@ static const char *const mesh_patterns[] = {
 /* --import-timeout SECONDS from the builder's args; 0 = by model size. */
 static unsigned import_timeout;
 
+/* One job per platform; the files the model reads besides itself (an
+ * OBJ's .mtl, a glTF's .bin) are source dependencies, so that editing them
+ * rebuilds the meshes. */
 static int mesh_create_jobs(kb_ctx *ctx, const msg_create_jobs_req *req, msg_create_jobs_resp *resp, arena *a)
 {
+	const char **paths;
+	size_t n;
 	(void)ctx;
-	return kb_jobs_per_platform(req, resp, a, "mesh");
+	int rc = kb_jobs_per_platform(req, resp, a, "mesh");
+	if (rc)
+		return rc;
+	if ((rc = mesh_deps_scan(req->full_path, req->source_file, a, &paths, &n)))
+		return rc;
+	if (!n)
+		return 0;
+	resp->deps = arena_alloc(a, n * sizeof *resp->deps);
+	if (!resp->deps)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		resp->deps[i] = (msg_source_dep){.path = paths[i]};
+	resp->n_deps = n;
+	return 0;
 }
 
 static int mesh_process_job(kb_ctx *ctx, const msg_process_job_req *req, msg_process_job_resp *resp, arena *a)

@@ -155,19 +155,24 @@ int mesh_product_path(const char *source_file, const char *name, uint32_t sub_id
 	return (w < 0 || (size_t)w >= outsz) ? KILN_E_TOOBIG : 0;
 }
 
-/* The sidecar: the one the supervisor passed among the dependencies, or the
- * file beside the model. out gets its path either way; mesh_info_load tells
- * whether it exists. */
+/* The sidecar: the one the supervisor passed among the dependencies (it
+ * may sit in another scan folder than the model, under the same relative
+ * path), or else the file beside the model. out gets a path either way;
+ * mesh_info_load tells whether it exists. */
 static void sidecar_path(const msg_process_job_req *req, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "%s.assetinfo", req->full_path);
+	char tail[KILN_PATH_MAX];
+	snprintf(tail, sizeof tail, "/%s.assetinfo", req->source_file);
+	size_t tl = strlen(tail);
 	for (size_t i = 0; i < req->source_file_dependencies.n; i++) {
 		const char *d = req->source_file_dependencies.items[i];
-		if (d && strcasecmp(d, out) == 0) {
+		size_t dl = d ? strlen(d) : 0;
+		if (dl >= tl && strcasecmp(d + dl - tl, tail) == 0) {
 			snprintf(out, outsz, "%s", d);
 			return;
 		}
 	}
+	snprintf(out, outsz, "%s.assetinfo", req->full_path);
 }
 
 static const char *mesh_label(const struct aiMesh *m, const mref *r)

@@ -94,6 +94,31 @@ kiln batch
 expect_rc 0
 expect_match "$(summary)" '^0 jobs: 0 completed, 0 with warnings, 0 with errors, 0 failed; 0 products; ' "no-op summary"
 
+step "editing an OBJ's material library rebuilds that model only"
+echo "# edited" >>"$A/obj/spider.mtl"
+kiln batch
+expect_rc 0
+expect_match "$(summary)" '^2 jobs: 2 completed, ' "after the .mtl edit"
+expect_eq "$(sql "SELECT DISTINCT s.path FROM jobs j JOIN sources s ON s.id = j.source_id ORDER BY j.completed_at DESC LIMIT 1")" obj/spider.obj "rebuilt source"
+
+step "editing a glTF's buffer file rebuilds that model only"
+printf '\0\0\0\0' >>"$A/gltf/BoxTextured0.bin"
+kiln batch
+expect_rc 0
+expect_match "$(summary)" '^2 jobs: 2 completed, ' "after the .bin edit"
+
+step "a new sidecar rebuilds its model, which reads it"
+echo '{"optimize": false}' >"$A/dae/duck.dae.assetinfo"
+kiln batch
+expect_rc 0
+expect_match "$(summary)" '^2 jobs: 2 completed, ' "after the sidecar appeared"
+kiln job "$(sql "SELECT j.id FROM jobs j JOIN sources s ON s.id = j.source_id WHERE s.path = 'dae/duck.dae' AND j.platform = 'pc'")" --json
+expect_match "$(printf '%s' "$OUT" | json_get '"\n".join(l["message"] for l in d["lines"])')" 'options from /.*/dae/duck\.dae\.assetinfo' "sidecar read"
+rm "$A/dae/duck.dae.assetinfo"
+kiln batch
+expect_rc 0
+expect_match "$(summary)" '^2 jobs: 2 completed, ' "after the sidecar went"
+
 step "a rebuild from an empty cache gives the same sub_ids and paths"
 rm -rf "$P/Cache"
 kiln batch
