@@ -60,18 +60,24 @@ UVPLY="$M/PLY/cube_uv.ply"
 head -c $(($(stat -c %s "$UVPLY") / 2)) "$UVPLY" >"$A/broken/crash.ply"
 cp "$M/Collada/cameras.dae" "$A/broken/cameras.dae"
 
-job_of() { sql "SELECT j.id FROM jobs j JOIN sources s ON s.id = j.source_id WHERE s.path = '$1'"; }
-status_of() { sql "SELECT j.status || ' ' || coalesce(j.reason, '-') FROM jobs j JOIN sources s ON s.id = j.source_id WHERE s.path = '$1'"; }
+# One query for every job: "path|status reason|products|job id".
+JOBS=""
+load_jobs() {
+	JOBS=$(sql "SELECT s.path, j.status || ' ' || coalesce(j.reason, '-'), (SELECT count(*) FROM products p WHERE p.job_id = j.id), j.id FROM jobs j JOIN sources s ON s.id = j.source_id")
+}
+field_of() { printf '%s\n' "$JOBS" | awk -F'|' -v p="$1" -v f="$2" '$1 == p { print $f }'; }
+status_of() { field_of "$1" 2; }
+products_of() { field_of "$1" 3; }
 log_of() { # the job's log lines as "level: message"
-	kiln job "$(job_of "$1")" --json
+	kiln job "$(field_of "$1" 4)" --json
 	printf '%s' "$OUT" | json_get '"\n".join("%s: %s" % (l["level"], l["message"]) for l in d["lines"])'
 }
-products_of() { sql "SELECT count(*) FROM products p JOIN jobs j ON p.job_id = j.id JOIN sources s ON s.id = j.source_id WHERE s.path = '$1'"; }
 
 step "one batch: statuses follow the sidecars and the damage"
 kiln batch
 expect_rc 1
 expect_match "$(summary)" '^11 jobs: 2 completed, 1 with warnings, 1 with errors, 7 failed; 4 products; ' "summary"
+load_jobs
 expect_eq "$(status_of side/plain.obj)" "completed -" "no sidecar"
 expect_eq "$(status_of side/uvs.obj)" "completed -" "tangents with UVs"
 expect_eq "$(status_of side/custom.obj)" "completed_warning -" "custom normals missing"
@@ -110,5 +116,6 @@ step "after the sidecar is fixed, the failed job runs again and reads it"
 printf '{\n  "normals": "custom",\n  "tangents": true\n}\n' >"$A/side/unknown.obj.assetinfo"
 kiln batch
 expect_rc 1
+load_jobs
 expect_eq "$(status_of side/unknown.obj)" "completed_error -" "fixed sidecar (tangents without UVs, custom normals missing)"
 echo "ok"
