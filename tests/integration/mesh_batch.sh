@@ -89,6 +89,11 @@ for line in open(listing):
 print("checked", n)
 PYEOF
 
+step "no sanitizer report in any job log (sanitizer builds)"
+if grep -rlE 'Sanitizer|runtime error:' "$P/Cache/logs/jobs" >"$T/san"; then
+	fail "sanitizer reports in $(cat "$T/san")"
+fi
+
 step "a second batch runs nothing"
 kiln batch
 expect_rc 0

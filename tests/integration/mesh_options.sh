@@ -112,6 +112,11 @@ assert layout("side/nouvs/box_*.kmesh") == 0x3, "no tangents without UVs"
 assert layout("side/uvs/tri_*.kmesh") == 0xf, "position|normal|tangent|uv0"
 PYEOF
 
+step "no sanitizer report in any job log (sanitizer builds)"
+if grep -rlE 'Sanitizer|runtime error:' "$P/Cache/logs/jobs" >"$T/san"; then
+	fail "sanitizer reports in $(cat "$T/san")"
+fi
+
 step "after the sidecar is fixed, the failed job runs again and reads it"
 printf '{\n  "normals": "custom",\n  "tangents": true\n}\n' >"$A/side/unknown.obj.assetinfo"
 kiln batch
