@@ -407,7 +407,8 @@ void eng_deps_fingerprint(engine *e, size_t si, fp_state *f, json_t *parts)
 	for (size_t i = 0; i < seen.n; i++)
 		e->src[seen.items[i]].seen = false;
 	free(seen.items);
-	qsort(hs, n, sizeof *hs, cmp_dep_hash);
+	if (n > 1)
+		qsort(hs, n, sizeof *hs, cmp_dep_hash);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(hs[i].name, hs[i - 1].name) == 0)
 			continue;

@@ -225,7 +225,8 @@ int scan_run(const kiln_config *cfg, kpattern *const *excludes, size_t n_exclude
 		if (rc)
 			goto fail;
 	}
-	qsort(out->files, out->n, sizeof *out->files, cmp_files);
+	if (out->n > 1)
+		qsort(out->files, out->n, sizeof *out->files, cmp_files);
 	/* Keep the first of each key: the lowest-order folder's file. */
 	size_t j = 0;
 	for (size_t i = 0; i < out->n; i++) {
