@@ -116,6 +116,8 @@ typedef struct host {
 	uint64_t cool_ms;  /* how long a given-up builder is refused */
 	sandbox_caps caps;
 	char *write_root; /* builders may write below it (Landlock): the parent of scratch */
+	char *extra_write[HOST_MAX_EXTRA_WRITE]; /* KILN_SANDBOX_WRITE, and the test call log */
+	size_t n_extra_write;
 } host;
 
 /* The self-pipe: the signal handler and NNG's pipe callback (on an NNG
@@ -438,9 +440,13 @@ static int hb_spawn(host *h, const hp_builder *spec, const char *cwd, hb **out, 
 	if (h->caps.landlock_abi > 0) {
 		/* The write root holds every job's temp dir; a one-shot builder's
 		 * own folder is added in case a caller put it elsewhere. */
-		const char *dirs[2] = {h->write_root, cwd};
+		const char *paths[HOST_MAX_EXTRA_WRITE + 2] = {h->write_root, cwd};
+		size_t np = 2;
+		for (size_t i = 0; i < h->n_extra_write; i++)
+			paths[np++] = h->extra_write[i];
 		char why[256];
-		rc = sandbox_fs_ruleset(h->caps.landlock_abi, dirs, 2, &cs.iso.ruleset_fd, why, sizeof(why));
+		rc =
+		    sandbox_fs_ruleset(h->caps.landlock_abi, paths, np, &cs.iso.ruleset_fd, why, sizeof(why));
 		if (rc != 0) {
 			snprintf(err, errsz, "cannot start %s: sandbox: %s", b->exec, why);
 			goto fail;
@@ -1331,12 +1337,48 @@ static int setup_signals(void)
 	return 0;
 }
 
+static int add_extra_write(host *h, const char *path)
+{
+	if (!path || !path[0])
+		return 0;
+	if (h->n_extra_write == HOST_MAX_EXTRA_WRITE) {
+		klog(KLOG_WARN, "sandbox: more than %d extra writable paths; ignoring %s",
+		     HOST_MAX_EXTRA_WRITE, path);
+		return 0;
+	}
+	char *p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	h->extra_write[h->n_extra_write++] = p;
+	return 0;
+}
+
+/* KILN_SANDBOX_WRITE: colon-separated files or folders that builders may
+ * write besides the write root. KILN_TEST_CALL_LOG is a test hook: the
+ * integration scenarios' builders append every request to that one file
+ * (tests/integration/lib.sh). */
+static int setup_extra_write(host *h)
+{
+	const char *env = getenv("KILN_SANDBOX_WRITE");
+	char *copy = env ? strdup(env) : NULL;
+	char *save = NULL;
+	int rc = 0;
+	if (env && !copy)
+		return -ENOMEM;
+	for (char *w = copy ? strtok_r(copy, ":", &save) : NULL; w && rc == 0; w = strtok_r(NULL, ":", &save))
+		rc = add_extra_write(h, w);
+	free(copy);
+	if (rc == 0)
+		rc = add_extra_write(h, getenv("KILN_TEST_CALL_LOG"));
+	return rc;
+}
+
 /* Finds out which isolation layers this machine allows and says so once:
  * one INFO line with every layer, and one WARN line for each that is off. */
 static void setup_sandbox(host *h)
 {
 	sandbox_want want;
-	char bad[256];
+	char bad[256], extra[1024] = "";
 	const char *env = getenv("KILN_SANDBOX");
 
 	sandbox_want_parse(env, &want, bad, sizeof(bad));
@@ -1346,15 +1388,16 @@ static void setup_sandbox(host *h)
 	char ll[64] = "off";
 	if (h->caps.landlock_abi > 0)
 		snprintf(ll, sizeof(ll), "on (ABI %d)", h->caps.landlock_abi);
+	for (size_t i = 0; i < h->n_extra_write && h->caps.landlock_abi > 0; i++)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ", %s", h->extra_write[i]);
 	klog(KLOG_INFO,
-	     "sandbox: process group, clean environment, rlimits (%s, file size %llu MiB, CPU 2 x timeout + "
-	     "10 s, "
-	     "no core dumps, %u open files), no_new_privs; memory=%s netns=%s landlock=%s; writes only below "
-	     "%s",
+	     "sandbox: process group, clean environment, rlimits (%s, file size %llu MiB, "
+	     "CPU 2 x timeout + 10 s, no core dumps, %u open files), no_new_privs; "
+	     "memory=%s netns=%s landlock=%s; writes only below %s%s",
 	     sandbox_memory_limited() ? "address space = memory_mb" : "no address-space limit",
 	     (unsigned long long)(SANDBOX_FSIZE_BYTES >> 20), SANDBOX_NOFILE,
 	     sandbox_memory_limited() ? "on" : "off", h->caps.netns ? "on" : "off", ll,
-	     h->caps.landlock_abi > 0 ? h->write_root : "(anywhere: no Landlock)");
+	     h->caps.landlock_abi > 0 ? h->write_root : "(anywhere: no Landlock)", extra);
 	if (!sandbox_memory_limited())
 		klog(KLOG_WARN, "sandbox: memory=off: this is a sanitizer build, whose shadow memory rules "
 		                "out an address-space limit; builders may use any amount of memory");
@@ -1425,6 +1468,10 @@ int host_main(const host_opts *o)
 		if (end && *end == '\0' && v > 0 && v <= 3600000ull)
 			h.cool_ms = v;
 	}
+	if ((rc = setup_extra_write(&h)) != 0) {
+		klog(KLOG_ERROR, "out of memory");
+		goto out;
+	}
 	/* Before any thread exists: the probe forks. */
 	setup_sandbox(&h);
 	if ((rc = setup_signals()) != 0) {
@@ -1471,6 +1518,8 @@ out:
 	free(h.pfd_pid);
 	free(h.scratch);
 	free(h.write_root);
+	for (size_t i = 0; i < h.n_extra_write; i++)
+		free(h.extra_write[i]);
 	while (h.keys) {
 		hkey *k = h.keys;
 		h.keys = k->next;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -270,14 +271,22 @@ static const char *const dev_files[] = {
     "/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/random", "/dev/urandom", NULL,
 };
 
-static int add_path_rule(int rfd, const char *path, uint64_t allowed, bool dir)
+/* Allows `allowed` below path when it is a folder; on anything else only the
+ * rights that apply to files (a rule on a file may carry no others). */
+static int add_path_rule(int rfd, const char *path, uint64_t allowed, uint64_t file_rights)
 {
 	struct landlock_path_beneath_attr pb;
-	int pfd = open(path, O_PATH | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+	struct stat st;
+	int pfd = open(path, O_PATH | O_CLOEXEC);
 	if (pfd < 0)
 		return -errno;
+	if (fstat(pfd, &st) != 0) {
+		int e = errno;
+		close(pfd);
+		return -e;
+	}
 	memset(&pb, 0, sizeof(pb));
-	pb.allowed_access = allowed;
+	pb.allowed_access = S_ISDIR(st.st_mode) ? allowed : allowed & file_rights;
 	pb.parent_fd = pfd;
 	long rc = syscall(SYS_landlock_add_rule, rfd, KL_RULE_PATH, &pb, 0);
 	int e = errno;
@@ -285,7 +294,7 @@ static int add_path_rule(int rfd, const char *path, uint64_t allowed, bool dir)
 	return rc < 0 ? -e : 0;
 }
 
-int sandbox_fs_ruleset(int abi, const char *const *dirs, size_t n, int *fd, char *err, size_t errsz)
+int sandbox_fs_ruleset(int abi, const char *const *paths, size_t n, int *fd, char *err, size_t errsz)
 {
 	struct kiln_ruleset_attr attr;
 	size_t size = sizeof(attr.handled_access_fs);
@@ -312,21 +321,20 @@ int sandbox_fs_ruleset(int abi, const char *const *dirs, size_t n, int *fd, char
 		return rc;
 	}
 	rfd = (int)r;
+	uint64_t fw = KL_FS_WRITE_FILE | (abi >= 3 ? KL_FS_TRUNCATE : 0);
 	for (size_t i = 0; i < n; i++) {
-		if (!dirs[i] || !dirs[i][0])
+		if (!paths[i] || !paths[i][0])
 			continue;
-		rc = add_path_rule(rfd, dirs[i], w, true);
+		rc = add_path_rule(rfd, paths[i], w, fw);
 		if (rc == -ENOENT || rc == -ENOTDIR)
 			continue;
 		if (rc != 0) {
-			snprintf(err, errsz, "landlock_add_rule %s: %s", dirs[i], strerror(-rc));
+			snprintf(err, errsz, "landlock_add_rule %s: %s", paths[i], strerror(-rc));
 			goto fail;
 		}
 	}
-	/* A rule on a file may only carry rights that apply to files. */
-	uint64_t fw = KL_FS_WRITE_FILE | (abi >= 3 ? KL_FS_TRUNCATE : 0);
 	for (size_t i = 0; dev_files[i]; i++) {
-		rc = add_path_rule(rfd, dev_files[i], fw, false);
+		rc = add_path_rule(rfd, dev_files[i], fw, fw);
 		if (rc != 0 && rc != -ENOENT && rc != -EACCES && rc != -ENXIO) {
 			snprintf(err, errsz, "landlock_add_rule %s: %s", dev_files[i], strerror(-rc));
 			goto fail;

@@ -96,14 +96,14 @@ typedef struct sandbox_iso {
 } sandbox_iso;
 
 /* Makes a Landlock ruleset for ABI abi (>= 1) that denies every kind of
- * write except below the n folders in dirs (those that do not exist are
- * skipped) and to /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/random and
+ * write except below the n paths (a folder: anything below it; a file: writing
+ * it; those that do not exist are skipped) and to /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/random and
  * /dev/urandom; from ABI 4 on it also denies TCP bind and connect, from ABI 6
  * on signals and abstract unix sockets that leave the builder's own domain.
  * Reading and executing stay allowed everywhere. On success *fd (OUT) is a
  * close-on-exec descriptor that belongs to the caller. On failure err holds a
  * sentence and the return is -errno. */
-int sandbox_fs_ruleset(int abi, const char *const *dirs, size_t n, int *fd, char *err, size_t errsz);
+int sandbox_fs_ruleset(int abi, const char *const *paths, size_t n, int *fd, char *err, size_t errsz);
 
 /* In the child between fork() and exec(): the user and network namespaces
  * (with the caller's uid and gid mapped to themselves), PR_SET_NO_NEW_PRIVS,
