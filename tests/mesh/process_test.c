@@ -87,6 +87,23 @@ static int product_header(const char *tag, const char *file, unsigned *layout, u
 	return size == (long)(80 + *vcount * stride + *icount * isize) ? 0 : -3;
 }
 
+/* The normal of a product's first vertex (layout position|normal...). */
+static int first_normal(const char *tag, const char *file, float n[3])
+{
+	char p[1024];
+	unsigned char b[104];
+	snprintf(p, sizeof p, "%s/out-%s/%s", dir, tag, file);
+	FILE *f = fopen(p, "rb");
+	if (!f)
+		return -1;
+	size_t got = fread(b, 1, sizeof b, f);
+	fclose(f);
+	if (got != sizeof b || !(b[8] & MESH_ATTR_NORMAL))
+		return -2;
+	memcpy(n, b + 80 + 12, 12); /* little-endian host */
+	return 0;
+}
+
 /* Two boxes as separate objects, without normals or UVs; the second has a
  * material whose diffuse map lives in a sibling folder. */
 static const char two_boxes[] = "mtllib boxes.mtl\n"
@@ -185,6 +202,27 @@ static void test_sidecars(void)
 	if (r.n_products == 1)
 		CHECK_EQ_INT(product_header("uv", r.products[0].file, &layout, &vc, &ic), 0);
 	CHECK_EQ_INT(layout, MESH_ATTR_POSITION | MESH_ATTR_NORMAL | MESH_ATTR_TANGENT | MESH_ATTR_UV0);
+
+	/* A triangle in the z = 0 plane whose file normal points along x:
+	 * kept by default, recomputed by "generate", gone with "none". */
+	static const char sideways[] = "v 0 0 0\nv 1 0 0\nv 1 1 0\nvn 1 0 0\nf 1//1 2//1 3//1\n";
+	float n[3] = {0};
+	write_file("s/keep.obj", sideways);
+	CHECK_EQ_INT(run("s/keep.obj", "keep", a, &r, 0), MSG_RESULT_SUCCESS);
+	CHECK_EQ_INT(first_normal("keep", r.n_products ? r.products[0].file : "", n), 0);
+	CHECK(n[0] == 1.0f && n[2] == 0.0f);
+	write_file("s/gen.obj", sideways);
+	write_file("s/gen.obj.assetinfo", "{\"normals\": \"generate\"}");
+	CHECK_EQ_INT(run("s/gen.obj", "gen", a, &r, 0), MSG_RESULT_SUCCESS);
+	CHECK_EQ_INT(first_normal("gen", r.n_products ? r.products[0].file : "", n), 0);
+	CHECK(n[0] == 0.0f && n[2] == 1.0f);
+	write_file("s/none.obj", sideways);
+	write_file("s/none.obj.assetinfo", "{\"normals\": \"none\"}");
+	CHECK_EQ_INT(run("s/none.obj", "none", a, &r, 0), MSG_RESULT_SUCCESS);
+	layout = 0;
+	if (r.n_products == 1)
+		CHECK_EQ_INT(product_header("none", r.products[0].file, &layout, &vc, &ic), 0);
+	CHECK_EQ_INT(layout, MESH_ATTR_POSITION);
 
 	write_file("s/bad.obj", two_boxes);
 	write_file("s/bad.obj.assetinfo", "{\n  \"normals\": \"custom\",\n  \"tangent\": true\n}\n");
