@@ -20,13 +20,37 @@ purpose when a source's file name asks for it:
   *warn*      process_job: logs a warning (frame) and works
   *error*     process_job: logs an error on stderr ("E: ") and works
   *cjcrash*   create_jobs: SIGSEGV
+  *endless*   process_job: long stderr lines forever (the timeout must end it)
+  *symlink*   process_job: the product is a symbolic link in the temp dir
+              that points out of it (at the source file)
+  *dupsub*    process_job: two products with the same sub_id
+  *fork*      process_job: forks a child that sleeps ("grandchild <pid>" on
+              stderr), then exits 0 without replying
+  *eatmem*    process_job: allocates and touches twice its address-space
+              limit (or $KILN_TEST_EAT_MB MiB when unlimited) in 16 MiB steps
+  *net*       process_job: connects to 127.0.0.1:$KILN_TEST_PORT, says how
+              it went on stderr ("W: connect: ..."), then works
+  *writeout*  process_job: writes <watch_folder>/hacked-<name>.txt and
+              $KILN_TEST_OUTSIDE, says how each went ("W: write ..."), then
+              works
 
 Every request is appended to $KILN_TEST_CALL_LOG (if set) as one line
 "<pid> <type> <source_file>", so tests can prove that no builder was asked
-anything. argv[1], if given, overrides the builder name and uuid seed.
+anything; with --note-starts every start too, as "<pid> start -", so tests
+can count restarts.
+
+Arguments: the first one that does not start with "--" overrides the
+builder name and uuid seed. Flags for whole-builder faults:
+  --crash-at=start     SIGSEGV at start, before reading anything
+  --crash-at=describe  SIGSEGV when asked to describe itself
+  --crash-if=PATH      SIGSEGV at start when PATH exists (so a builder whose
+                       describe is cached can be made to crash on every start)
+  --note-starts        log every start to $KILN_TEST_CALL_LOG
 """
 import os
+import resource
 import signal
+import socket
 import struct
 import sys
 import time
@@ -34,7 +58,9 @@ import uuid
 
 import msgpack
 
-NAME = sys.argv[1] if len(sys.argv) > 1 else "rogue"
+POSITIONAL = [a for a in sys.argv[1:] if not a.startswith("--")]
+FLAGS = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "") for a in sys.argv[1:] if a.startswith("--"))
+NAME = POSITIONAL[0] if POSITIONAL else "rogue"
 UUID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kiln-test-builder:" + NAME))
 VERSION = os.environ.get("KILN_TEST_ROGUE_VERSION", "1")
 PATTERNS = ["*.rog", "*.txt"]
@@ -65,6 +91,47 @@ def note(kind, src):
     if path:
         with open(path, "a") as f:
             f.write("%d %s %s\n" % (os.getpid(), kind, src))
+
+
+def crash():
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def stderr(line):
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def eat_memory():
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        want = int(os.environ.get("KILN_TEST_EAT_MB", "256"))
+    else:
+        want = 2 * (soft >> 20)
+    hoard = []
+    while len(hoard) * 16 < want:
+        # bytes(n) touches every page (it is zero-filled by the allocator
+        # only when asked; bytearray writes the zeros itself).
+        hoard.append(bytearray(b"\x5a" * (16 << 20)))
+    stderr("ate %d MiB" % (len(hoard) * 16))
+
+
+def try_connect():
+    port = int(os.environ.get("KILN_TEST_PORT", "9"))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            stderr("W: connect: connected")
+    except OSError as e:
+        stderr("W: connect: %s" % e)
+
+
+def try_write(path):
+    try:
+        with open(path, "w") as f:
+            f.write("escaped\n")
+        stderr("W: write %s: written" % path)
+    except OSError as e:
+        stderr("W: write %s: %s" % (path, e))
 
 
 def create_jobs(req):
@@ -107,6 +174,28 @@ def process_job(req):
     if "wrongtype" in name:
         send({"type": "process_job", "result": "success", "products": "oops"})
         return
+    if "endless" in name:
+        pad = "." * 1000
+        i = 0
+        while True:
+            sys.stderr.write("endless line %d %s\n" % (i, pad))
+            i += 1
+    if "fork" in name:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(3600)
+            os._exit(0)
+        stderr("grandchild %d" % pid)
+        os._exit(0)
+    if "eatmem" in name:
+        eat_memory()
+    if "net" in name:
+        try_connect()
+    if "writeout" in name:
+        try_write(os.path.join(req["watch_folder"], "hacked-%s.txt" % os.path.splitext(name)[0]))
+        outside = os.environ.get("KILN_TEST_OUTSIDE")
+        if outside:
+            try_write(outside)
     if "warn" in name:
         send({"type": "log", "level": "warning", "message": "this is a warning", "context": {"file": src}})
     if "error" in name:
@@ -119,7 +208,18 @@ def process_job(req):
         send({"type": "process_job", "result": "success", "products": []})
         return
     product = src
-    if "escape" in name:
+    extra = []
+    if "symlink" in name:
+        product = "link.bin"
+        os.symlink(req["full_path"], os.path.join(tmp, product))
+    elif "dupsub" in name:
+        for f in ("one.bin", "two.bin"):
+            with open(os.path.join(tmp, f), "wb") as g:
+                g.write(f.encode())
+        product = "one.bin"
+        extra = [{"file": "two.bin", "asset_type": "rogue", "sub_id": 0, "dependencies": [],
+                  "path_dependencies": [], "dependencies_handled": True, "intermediate": False}]
+    elif "escape" in name:
         product = "../../escaped.bin"
     elif "absolute" in name:
         product = "/tmp/absolute.bin"
@@ -132,11 +232,17 @@ def process_job(req):
             g.write(f.read())
     send({"type": "process_job", "result": "success",
           "products": [{"file": product, "asset_type": "rogue", "sub_id": 0, "dependencies": [],
-                        "path_dependencies": [], "dependencies_handled": True, "intermediate": False}],
+                        "path_dependencies": [], "dependencies_handled": True, "intermediate": False}] + extra,
           "sources_to_reprocess": []})
 
 
 def main():
+    if "note-starts" in FLAGS:
+        note("start", "-")
+    if FLAGS.get("crash-at") == "start":
+        crash()
+    if FLAGS.get("crash-if") and os.path.exists(FLAGS["crash-if"]):
+        crash()
     while True:
         req = read_frame()
         if req is None:
@@ -144,6 +250,8 @@ def main():
         t = req.get("type")
         if t == "describe":
             note("describe", "-")
+            if FLAGS.get("crash-at") == "describe":
+                crash()
             send({"type": "describe", "name": NAME, "uuid": UUID, "version": VERSION,
                   "analysis_fingerprint": "1", "patterns": PATTERNS})
         elif t == "create_jobs":
