@@ -13,12 +13,16 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
@@ -49,6 +53,7 @@
 #define BATCH_MAX         64 /* requests handled per control_on_readable() */
 #define SWEEP_INTERVAL_MS 1000
 #define ADDR_MAX          64
+#define PROBE_INTERVAL_MS 5000
 
 /* A peer that sent at least one request. */
 typedef struct cclient {
@@ -79,6 +84,14 @@ typedef struct refused {
 	char reason[64];
 } refused;
 
+/* An ipc listener and what the watchdog needs to probe it. */
+typedef struct door {
+	nng_socket s;
+	nng_listener l;
+	const char *path;
+	uint16_t probe_proto; /* an SP protocol the socket refuses to pair with */
+} door;
+
 struct control {
 	control_ops ops;
 	const kiln_config *cfg;
@@ -106,13 +119,25 @@ struct control {
 	cfg_cidr *nets;
 	size_t n_nets;
 
-	/* Shared with the pipe callbacks. */
+	/* The two ipc listeners, watched by the watchdog thread (which
+	 * alone touches the listener handles after control_open). */
+	door doors[2];
+	pthread_t wd_thread;
+	bool wd_started;
+
+	/* Shared with the pipe callbacks and the watchdog, under mu. */
 	pthread_mutex_t mu;
 	bool mu_init;
+	pthread_cond_t wd_cond;
+	bool cond_init;
+	bool wd_stop;
+	int probe_ms;
+	uint64_t restarts, restarts_logged;
 	refused refused[REFUSED_KEEP]; /* a ring: the newest REFUSED_KEEP */
 	uint64_t n_refused;            /* ever */
 	uint64_t n_refused_logged;
-	int subscribers;
+	uint32_t *subs; /* ids of the subscribers' pipes */
+	size_t n_subs, cap_subs;
 };
 
 static int64_t now_ms(void)
@@ -197,9 +222,9 @@ static void rep_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	nng_sockaddr sa;
 	char a[ADDR_MAX];
 
-	if (ev != NNG_PIPE_EV_ADD_PRE)
+	if (ev != NNG_PIPE_EV_ADD_PRE || nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0)
 		return;
-	if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0 || !is_tcp(&sa))
+	if (!is_tcp(&sa))
 		return;
 	if (addr_allowed(c, &sa))
 		return;
@@ -211,12 +236,29 @@ static void rep_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 static void pub_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	control *c = arg;
-	(void)p;
+	uint32_t id = (uint32_t)nng_pipe_id(p);
+	/* Pipes that the socket refused (the watchdog's probe) are removed
+	 * without having been added: only added ones are subscribers. */
 	pthread_mutex_lock(&c->mu);
-	if (ev == NNG_PIPE_EV_ADD_POST)
-		c->subscribers++;
-	else if (ev == NNG_PIPE_EV_REM_POST && c->subscribers > 0)
-		c->subscribers--;
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		if (c->n_subs == c->cap_subs) {
+			size_t cap = c->cap_subs ? c->cap_subs * 2 : 16;
+			uint32_t *n = realloc(c->subs, cap * sizeof *n);
+			if (n) {
+				c->subs = n;
+				c->cap_subs = cap;
+			}
+		}
+		if (c->n_subs < c->cap_subs)
+			c->subs[c->n_subs++] = id;
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		for (size_t i = 0; i < c->n_subs; i++) {
+			if (c->subs[i] == id) {
+				c->subs[i] = c->subs[--c->n_subs];
+				break;
+			}
+		}
+	}
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -248,7 +290,8 @@ static int nng_err(int rv, const char *what, const char *where, char *err, size_
 
 /* Listens on url with the socket file private to the user (ipc), checked
  * afterwards as well: the socket file is the only door to the API. */
-static int listen_on(nng_socket s, const char *url, const char *file, char *err, size_t errsz)
+static int listen_on(nng_socket s, const char *url, const char *file, nng_listener *out, char *err,
+                     size_t errsz)
 {
 	nng_listener l;
 	struct stat st;
@@ -265,10 +308,133 @@ static int listen_on(nng_socket s, const char *url, const char *file, char *err,
 		return nng_err(rv, "cannot listen on", url, err, errsz);
 	}
 	if (file && (stat(file, &st) != 0 || (st.st_mode & 0777) != 0600) && chmod(file, 0600) != 0) {
-		snprintf(err, errsz, "cannot make %s private (mode 0600): %s", file, strerror(errno));
-		return -errno;
+		int e = errno;
+		nng_listener_close(l);
+		snprintf(err, errsz, "cannot make %s private (mode 0600): %s", file, strerror(e));
+		return -e;
 	}
+	if (out)
+		*out = l;
 	return 0;
+}
+
+/* ---- the watchdog ----
+ *
+ * NNG 1.5.2's ipc listener stops accepting for good when a peer closes its
+ * connection in the middle of the SP handshake (the transport reports the
+ * failed handshake as "closed", which the listener takes for its own
+ * closing; later NNG versions translate the code). Any client that connects
+ * and goes away at once (a crash, Ctrl-C, a probe) could so lock every later
+ * client out. The watchdog checks each ipc listener every probe_ms: it
+ * connects and sends an SP header naming a protocol the socket does not
+ * pair with. A listener that works completes the handshake, hands the pipe
+ * to the socket, which refuses it and hangs up: the probe sees the end of
+ * the stream. A stuck listener completes the handshake but never hands the
+ * pipe on, so the stream stays open; the listener is then replaced. The
+ * probe never hangs up first while the handshake may still run, so it
+ * cannot cause what it looks for. Cooked REQ clients that were connected
+ * reconnect by themselves and send their request again. */
+
+#define PROBE_WAIT_MS 3000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool wd_stopping(control *c)
+{
+	pthread_mutex_lock(&c->mu);
+	bool stop = c->wd_stop;
+	pthread_mutex_unlock(&c->mu);
+	return stop;
+}
+
+/* True when the door let the probe in (or it could not be probed this
+ * time, or the control is closing). */
+static bool probe(control *c, const door *d)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	uint8_t hdr[8] = {0, 'S', 'P', 0, (uint8_t)(d->probe_proto >> 8), (uint8_t)d->probe_proto, 0, 0};
+	uint8_t buf[64];
+	bool ok = true;
+	int fd;
+
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", d->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* A full backlog (EAGAIN) or a missing file says nothing about the
+	 * listener; the next round tries again. */
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    send(fd, hdr, sizeof hdr, MSG_NOSIGNAL) != (ssize_t)sizeof hdr)
+		goto out;
+	pthread_mutex_lock(&c->mu);
+	int wait_ms = c->probe_ms < PROBE_WAIT_MS ? (c->probe_ms < 500 ? 500 : c->probe_ms) : PROBE_WAIT_MS;
+	pthread_mutex_unlock(&c->mu);
+	int64_t deadline = mono_ms() + wait_ms;
+	ok = false;
+	while (!ok) {
+		int64_t left = deadline - mono_ms();
+		if (left <= 0 || wd_stopping(c)) {
+			ok = left > 0;
+			break;
+		}
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, left > 100 ? 100 : (int)left) <= 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			ok = true; /* the socket hung up on the probe */
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void restart_door(door *d)
+{
+	char url[KILN_PATH_MAX + 16], err[256];
+	nng_listener l;
+	nng_listener_close(d->l);
+	snprintf(url, sizeof url, "ipc://%s", d->path);
+	if (listen_on(d->s, url, d->path, &l, err, sizeof err) == 0)
+		d->l = l;
+}
+
+static void *watchdog(void *arg)
+{
+	control *c = arg;
+	pthread_mutex_lock(&c->mu);
+	while (!c->wd_stop) {
+		struct timespec ts;
+		int64_t until = mono_ms() + c->probe_ms;
+		ts.tv_sec = (time_t)(until / 1000);
+		ts.tv_nsec = (long)(until % 1000) * 1000000L;
+		pthread_cond_timedwait(&c->wd_cond, &c->mu, &ts);
+		for (int i = 0; i < 2 && !c->wd_stop; i++) {
+			pthread_mutex_unlock(&c->mu);
+			bool ok = probe(c, &c->doors[i]);
+			if (!ok && !wd_stopping(c))
+				restart_door(&c->doors[i]);
+			pthread_mutex_lock(&c->mu);
+			if (!ok)
+				c->restarts++;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+void control_set_probe_interval(control *c, int ms)
+{
+	if (!c || ms < 10)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->probe_ms = ms;
+	pthread_cond_broadcast(&c->wd_cond);
+	pthread_mutex_unlock(&c->mu);
 }
 
 int control_open(const kiln_config *cfg, const control_ops *ops, control **out, char *err, size_t errsz)
@@ -306,6 +472,20 @@ int control_open(const kiln_config *cfg, const control_ops *ops, control **out, 
 		return -ENOMEM;
 	}
 	c->mu_init = true;
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		int crc = pthread_cond_init(&c->wd_cond, &ca);
+		pthread_condattr_destroy(&ca);
+		if (crc != 0) {
+			snprintf(err, errsz, "cannot create a condition variable");
+			rc = -ENOMEM;
+			goto fail;
+		}
+		c->cond_init = true;
+	}
+	c->probe_ms = PROBE_INTERVAL_MS;
 
 	if (snprintf(c->sock_path, sizeof c->sock_path, "%s/kiln.sock", cfg->cache) >=
 	        (int)sizeof c->sock_path ||
@@ -350,11 +530,14 @@ int control_open(const kiln_config *cfg, const control_ops *ops, control **out, 
 		goto fail;
 	}
 	snprintf(url, sizeof url, "ipc://%s", c->sock_path);
-	if ((rc = listen_on(c->rep, url, c->sock_path, err, errsz)) != 0)
+	if ((rc = listen_on(c->rep, url, c->sock_path, &c->doors[0].l, err, errsz)) != 0)
 		goto fail;
+	c->doors[0].s = c->rep;
+	c->doors[0].path = c->sock_path;
+	c->doors[0].probe_proto = 0x31; /* REP: a REP socket pairs with REQ only */
 	if (c->tcp_on) {
 		snprintf(url, sizeof url, "tcp://%s", c->tcp);
-		if ((rc = listen_on(c->rep, url, NULL, err, errsz)) != 0)
+		if ((rc = listen_on(c->rep, url, NULL, NULL, err, errsz)) != 0)
 			goto fail;
 	}
 	if ((rv = nng_socket_get_int(c->rep, NNG_OPT_RECVFD, &c->fd)) != 0) {
@@ -376,8 +559,17 @@ int control_open(const kiln_config *cfg, const control_ops *ops, control **out, 
 		goto fail;
 	}
 	snprintf(url, sizeof url, "ipc://%s", c->events_path);
-	if ((rc = listen_on(c->pub, url, c->events_path, err, errsz)) != 0)
+	if ((rc = listen_on(c->pub, url, c->events_path, &c->doors[1].l, err, errsz)) != 0)
 		goto fail;
+	c->doors[1].s = c->pub;
+	c->doors[1].path = c->events_path;
+	c->doors[1].probe_proto = 0x20; /* PUB: a PUB socket pairs with SUB only */
+	if (pthread_create(&c->wd_thread, NULL, watchdog, c) != 0) {
+		snprintf(err, errsz, "cannot start the control watchdog thread");
+		rc = -EAGAIN;
+		goto fail;
+	}
+	c->wd_started = true;
 	*out = c;
 	return 0;
 fail:
@@ -389,6 +581,13 @@ void control_close(control *c)
 {
 	if (!c)
 		return;
+	if (c->wd_started) {
+		pthread_mutex_lock(&c->mu);
+		c->wd_stop = true;
+		pthread_cond_broadcast(&c->wd_cond);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->wd_thread, NULL);
+	}
 	/* Closing waits for NNG's callbacks to finish, so the mutex they use
 	 * goes only after both sockets are closed. */
 	if (c->rep_open)
@@ -402,6 +601,9 @@ void control_close(control *c)
 	free(c->tcp);
 	free(c->token);
 	free(c->nets);
+	free(c->subs);
+	if (c->cond_init)
+		pthread_cond_destroy(&c->wd_cond);
 	if (c->mu_init)
 		pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -1007,8 +1209,9 @@ static json_t *do_connections(req *r)
 	for (size_t i = 0; c->tcp_on && i < c->cfg->control.n_allow; i++)
 		json_array_append_new(allowed, json_string(c->cfg->control.allow[i]));
 	pthread_mutex_lock(&c->mu);
-	subs = c->subscribers;
+	subs = (int)c->n_subs;
 	n_ref = c->n_refused;
+	uint64_t restarts = c->restarts;
 	uint64_t first = n_ref > REFUSED_KEEP ? n_ref - REFUSED_KEEP : 0;
 	for (uint64_t i = first; i < n_ref; i++) {
 		const refused *f = &c->refused[i % REFUSED_KEEP];
@@ -1023,6 +1226,7 @@ static json_t *do_connections(req *r)
 	pthread_mutex_unlock(&c->mu);
 	json_object_set_new(rep, "refused_total", json_integer((json_int_t)n_ref));
 	json_object_set_new(rep, "subscribers", json_integer(subs));
+	json_object_set_new(rep, "listener_restarts", json_integer((json_int_t)restarts));
 	json_object_set_new(rep, "requests", json_integer((json_int_t)c->requests_total));
 	json_object_set_new(rep, "errors", json_integer((json_int_t)c->errors_total));
 	json_object_set_new(rep, "untracked_requests", json_integer((json_int_t)c->untracked));
@@ -1171,7 +1375,13 @@ static void log_refused(control *c)
 	uint64_t n = c->n_refused, from = c->n_refused_logged;
 	refused last = n ? c->refused[(n - 1) % REFUSED_KEEP] : (refused){{0}, 0, {0}};
 	c->n_refused_logged = n;
+	uint64_t restarts = c->restarts - c->restarts_logged;
+	c->restarts_logged = c->restarts;
 	pthread_mutex_unlock(&c->mu);
+	if (restarts)
+		klog(KLOG_WARN,
+		     "control: an ipc listener stopped accepting connections and was restarted (%" PRIu64 ")",
+		     restarts);
 	if (n > from)
 		klog(KLOG_INFO,
 		     "control: refused %" PRIu64 " connection%s or request%s, the last from %s (%s)",

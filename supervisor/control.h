@@ -79,4 +79,10 @@ void control_reply(control *c, control_token token, json_t *reply);
  * borrowed. */
 void control_publish(control *c, const char *topic, json_t *body);
 
+/* How often (ms, default 5000) the control checks that its ipc listeners
+ * still accept connections, and replaces one that stopped: NNG 1.5.2's ipc
+ * listener stops for good when a peer hangs up in the middle of the
+ * connection handshake. For tests and tuning. */
+void control_set_probe_interval(control *c, int ms);
+
 #endif
