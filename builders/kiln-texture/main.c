@@ -145,7 +145,7 @@ static int convert_main(int argc, char **argv)
 {
 	texconv_mode mode = TEXCONV_BC;
 	texconv_info info;
-	struct timespec t0, t1;
+	struct timespec t0, t1, c0, c1;
 	char err[512];
 
 	if (argc == 6 && strcmp(argv[4], "--format") == 0) {
@@ -158,27 +158,56 @@ static int convert_main(int argc, char **argv)
 		return 2;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
 	int rc = texconv_file(argv[2], argv[3], mode, &info, NULL, err, sizeof(err));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
 	if (rc) {
 		fprintf(stderr, "E: kiln-texture: %s: %s\n", argv[2], err);
 		return 1;
 	}
 	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("%s: %ux%u %s, %u mips, %llu -> %llu bytes, %.3f s\n", argv[2], info.width, info.height,
-	       dds_format_name(info.format), info.mips, (unsigned long long)info.src_bytes,
-	       (unsigned long long)info.dds_bytes, s);
+	double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+	printf("%s: %ux%u %s, %u mips, %llu -> %llu bytes, %.3f s, %.3f s CPU\n", argv[2], info.width,
+	       info.height, dds_format_name(info.format), info.mips, (unsigned long long)info.src_bytes,
+	       (unsigned long long)info.dds_bytes, s, cpu);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The analysis fingerprint: the supervisor calls create_jobs again only
+ * when it changes, and the --rgba8 list decides the jobs' params, so the
+ * list (sorted, without repeats) is part of it. Returns 0 or KILN_E_TOOBIG. */
+static int make_fingerprint(texture_cfg *cfg, char *out, size_t outsz)
+{
+	qsort(cfg->rgba8, cfg->n_rgba8, sizeof(cfg->rgba8[0]), cmp_str);
+	int n = snprintf(out, outsz, "1 rgba8=");
+	if (n < 0 || (size_t)n >= outsz)
+		return KILN_E_TOOBIG;
+	size_t o = (size_t)n;
+	for (size_t i = 0; i < cfg->n_rgba8; i++) {
+		if (i > 0 && strcmp(cfg->rgba8[i], cfg->rgba8[i - 1]) == 0)
+			continue;
+		n = snprintf(out + o, outsz - o, "%s%s", i > 0 ? "," : "", cfg->rgba8[i]);
+		if (n < 0 || (size_t)n >= outsz - o)
+			return KILN_E_TOOBIG;
+		o += (size_t)n;
+	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static texture_cfg cfg;
+	static char fingerprint[4096];
 	static const kb_builder b_template = {
 	    .name = "kiln-texture",
 	    .uuid = "5b0f3c7e-8f4d-4a51-9d2e-6c1a7e93b4f0",
 	    .version = "1",
-	    .analysis_fingerprint = "1",
 	    .patterns = texture_patterns,
 	    .create_jobs = texture_create_jobs,
 	    .process_job = texture_process_job,
@@ -208,5 +237,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (make_fingerprint(&cfg, fingerprint, sizeof(fingerprint)) != 0) {
+		fprintf(stderr, "E: kiln-texture: the --rgba8 platform list is too long\n");
+		return 2;
+	}
+	b.analysis_fingerprint = fingerprint;
 	return kb_main(&b, argc, argv);
 }
