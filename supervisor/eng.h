@@ -142,7 +142,7 @@ typedef struct ejob {
 	size_t n_jdeps;
 	char *jdeps_json;
 	char *fp_parts;    /* JSON of the last good run's fingerprint inputs */
-	char *new_fp_parts;
+	char *new_fp_parts; /* malloc'd while the job runs */
 	uint64_t run_fp_src; /* the source hash this run saw */
 	const char *fail_reason; /* the reason of the last failure (static string) */
 } ejob;
@@ -250,8 +250,10 @@ void eng_maybe_commit(engine *e, bool force);
 const char *eng_folder_abs(engine *e, const esource *s);
 bool eng_platform_selected(engine *e, const char *platform);
 bool eng_folder_has_platform(engine *e, int32_t folder, const char *platform);
-char *eng_job_key(engine *e, size_t src, int builder, const char *key, const char *platform);
-char *eng_product_key(engine *e, const char *platform, const char *path);
+/* Map keys, written into buf (KEYBUF bytes do); callers that insert copy them. */
+#define KEYBUF (2 * KILN_PATH_MAX + 64)
+const char *eng_job_key(char *buf, size_t sz, size_t src, int builder, const char *key, const char *platform);
+const char *eng_product_key(char *buf, size_t sz, const char *platform, const char *path);
 void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz);
 void eng_full_path(engine *e, const esource *s, char *out, size_t outsz);
 void eng_job_set_jdeps_json(engine *e, size_t ji, const char *js);

@@ -58,7 +58,8 @@ static void analysis_failed(engine *e, size_t si, int bi, const char *reason, co
 	esource *s = &e->src[si];
 	const char *platform = e->cfg->platforms[0];
 	size_t ji;
-	char *mk = eng_job_key(e, si, bi, "create_jobs", platform);
+	char kb[KEYBUF];
+	const char *mk = eng_job_key(kb, sizeof kb, si, bi, "create_jobs", platform);
 	ejob *j;
 	if (hmap_get(&e->job_by_key, mk, &ji))
 		j = &e->jobs[ji];
@@ -187,7 +188,8 @@ void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep)
 		}
 		size_t ji;
 		ejob *j;
-		char *mk = eng_job_key(e, si, r->builder, d->job_key, d->platform);
+		char kb[KEYBUF];
+		const char *mk = eng_job_key(kb, sizeof kb, si, r->builder, d->job_key, d->platform);
 		if (hmap_get(&e->job_by_key, mk, &ji)) {
 			j = &e->jobs[ji];
 		} else {

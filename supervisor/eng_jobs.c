@@ -149,7 +149,8 @@ static const char *check_products(engine *e, erun *r, ejob *j, const msg_process
 		}
 		size_t pi;
 		const char *plat = p->intermediate ? "intermediate" : j->platform;
-		if (hmap_get(&e->prod_by_path, eng_product_key(e, plat, L[i].rel), &pi) &&
+		char kb[KEYBUF];
+		if (hmap_get(&e->prod_by_path, eng_product_key(kb, sizeof kb, plat, L[i].rel), &pi) &&
 		    e->prods[pi].job_id != j->id) {
 			size_t oj;
 			const char *other = "another job";
@@ -260,7 +261,8 @@ static void land_products(engine *e, erun *r, ejob *j, const msg_process_job_res
 				eng_product_file(e, op, of, sizeof of);
 				if (unlink(of) == 0)
 					path_prune_empty_parents(of, e->cfg->cache);
-				hmap_del(&e->prod_by_path, eng_product_key(e, op->platform, op->path));
+				char kb[KEYBUF];
+				hmap_del(&e->prod_by_path, eng_product_key(kb, sizeof kb, op->platform, op->path));
 				op->deleted = true;
 			}
 		}
@@ -388,7 +390,7 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 	j->status = status;
 	j->has_fp = true;
 	j->fp = j->new_fp;
-	j->fp_parts = j->new_fp_parts;
+	j->fp_parts = NULL; /* read again from the row when needed */
 	j->requested = false;
 	j->product_missing = false;
 	j->escalated = false;
@@ -401,6 +403,8 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 		e->st->errors++;
 out:
 	j->running = false;
+	free(j->new_fp_parts);
+	j->new_fp_parts = NULL;
 	eng_emit_job(e, ji);
 	eng_jdeps_job_done(e, ji, fp_changed);
 	free(L);
@@ -419,7 +423,7 @@ static uint64_t job_fingerprint(engine *e, size_t ji, char **parts_out)
 	const ebuilder *b = &e->b[j->builder];
 	fp_state f;
 	char hex[17];
-	json_t *parts = json_object(), *deps = json_object();
+	json_t *parts = parts_out ? json_object() : NULL, *deps = parts_out ? json_object() : NULL;
 
 	fp_init(&f);
 	fp_str(&f, b->uuid);
@@ -460,6 +464,22 @@ static uint64_t job_fingerprint(engine *e, size_t ji, char **parts_out)
 	json_decref(deps);
 	json_decref(parts);
 	return all;
+}
+
+/* The parts of a job's last good fingerprint, read from its row on demand
+ * (they are needed only when the fingerprint changed). */
+static const char *stored_parts(engine *e, ejob *j)
+{
+	if (j->fp_parts)
+		return j->fp_parts;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(e->db->h, "SELECT fp_parts FROM jobs WHERE id = ?1", -1, 0, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, j->id);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			j->fp_parts = arena_strdup(e->ar, (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	return j->fp_parts;
 }
 
 /* Says which input changed between the last good run (old) and now (new). */
@@ -665,10 +685,7 @@ void eng_job_consider(engine *e, size_t ji)
 		return; /* weighed again when its create_jobs call answers */
 	if (!eng_platform_selected(e, j->platform))
 		return;
-	char *parts = NULL;
-	j->new_fp = job_fingerprint(e, ji, &parts);
-	j->new_fp_parts = parts ? arena_strdup(e->ar, parts) : NULL;
-	free(parts);
+	j->new_fp = job_fingerprint(e, ji, NULL);
 	const char *why = NULL;
 	if (j->requested)
 		why = "asked for by a user";
@@ -680,8 +697,13 @@ void eng_job_consider(engine *e, size_t ji)
 		why = j->has_fp ? "interrupted before it finished" : "new job";
 	else if (!j->has_fp)
 		why = "new job";
-	else if (j->fp != j->new_fp)
-		why = why_changed(e, j->fp_parts, j->new_fp_parts);
+	else if (j->fp != j->new_fp) {
+		/* Only now are the parts worth printing, to say which changed. */
+		char *parts = NULL;
+		job_fingerprint(e, ji, &parts);
+		why = why_changed(e, stored_parts(e, j), parts);
+		free(parts);
+	}
 	else if (j->product_missing)
 		why = "a product is missing from the cache";
 	if (!why)
@@ -758,8 +780,8 @@ bool eng_job_dispatch(engine *e)
 		 * dependency ran, an intermediate appeared): print it now. */
 		char *parts = NULL;
 		j->new_fp = job_fingerprint(e, it.job, &parts);
-		j->new_fp_parts = parts ? arena_strdup(e->ar, parts) : NULL;
-		free(parts);
+		free(j->new_fp_parts);
+		j->new_fp_parts = parts; /* malloc'd; freed when the run ends */
 		if (start_job(e, it.job) != 0) {
 			if (runq_push(&e->q, it.job, true, j->critical, j->priority) == 0)
 				j->queued = true;

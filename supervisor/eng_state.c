@@ -94,14 +94,16 @@ bool eng_folder_has_platform(engine *e, int32_t folder, const char *platform)
 	return false;
 }
 
-char *eng_job_key(engine *e, size_t src, int builder, const char *key, const char *platform)
+const char *eng_job_key(char *buf, size_t sz, size_t src, int builder, const char *key, const char *platform)
 {
-	return arena_printf(e->ar, "%zu\x1f%d\x1f%s\x1f%s", src, builder, key, platform);
+	snprintf(buf, sz, "%zu\x1f%d\x1f%s\x1f%s", src, builder, key, platform);
+	return buf;
 }
 
-char *eng_product_key(engine *e, const char *platform, const char *path)
+const char *eng_product_key(char *buf, size_t sz, const char *platform, const char *path)
 {
-	return arena_printf(e->ar, "%s/%s", platform, path);
+	snprintf(buf, sz, "%s/%s", platform, path);
+	return buf;
 }
 
 void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz)
@@ -162,7 +164,9 @@ ejob *eng_job_add(engine *e, size_t src, int builder, const char *key, const cha
 	j->params = "{}";
 	j->next_in_src = e->src[src].first_job;
 	e->src[src].first_job = e->n_jobs;
-	hmap_put(&e->job_by_key, eng_job_key(e, src, builder, key, platform), e->n_jobs);
+	char kb[KEYBUF];
+	hmap_put(&e->job_by_key, arena_strdup(e->ar, eng_job_key(kb, sizeof kb, src, builder, key, platform)),
+		 e->n_jobs);
 	*idx_out = e->n_jobs;
 	e->n_jobs++;
 	return j;
@@ -187,7 +191,8 @@ void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids)
 		sqlite3_stmt *s = db_stmt_get(e->db, DBS_PRODUCT_DELETE);
 		sqlite3_bind_int64(s, 1, p->id);
 		db_step_done(e->db, s);
-		hmap_del(&e->prod_by_path, eng_product_key(e, p->platform, p->path));
+		char kb[KEYBUF];
+		hmap_del(&e->prod_by_path, eng_product_key(kb, sizeof kb, p->platform, p->path));
 		p->deleted = true;
 		e->catalog_dirty = true;
 		size_t pj;
@@ -341,8 +346,6 @@ static int load_jobs_and_products(engine *e)
 		j->requested = sqlite3_column_int(s, 10);
 		j->escalated = sqlite3_column_int(s, 11);
 		j->analysis_failure = strcmp(j->job_key, "create_jobs") == 0 && j->status == ST_FAILED;
-		if (sqlite3_column_text(s, 12))
-			j->fp_parts = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 12));
 		if (sqlite3_column_text(s, 13))
 			eng_job_set_jdeps_json(e, ji, (const char *)sqlite3_column_text(s, 13));
 		hmap_put_int(&e->job_by_id, j->id, ji);
@@ -384,7 +387,8 @@ void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_i
 			  const char *path, bool intermediate)
 {
 	size_t known;
-	char *key = eng_product_key(e, plat, path);
+	char kb[KEYBUF];
+	const char *key = eng_product_key(kb, sizeof kb, plat, path);
 	if (hmap_get(&e->prod_by_path, key, &known) && !e->prods[known].deleted && e->prods[known].job_id == job_id) {
 		e->prods[known].sub_id = sub_id;
 		e->prods[known].id = pid;
@@ -405,7 +409,7 @@ void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_i
 	if (hmap_get_int(&e->prod_by_job, job_id, &head))
 		np->next_in_job = head;
 	hmap_put_int(&e->prod_by_job, job_id, e->n_prods);
-	hmap_put(&e->prod_by_path, key, e->n_prods);
+	hmap_put(&e->prod_by_path, arena_strdup(e->ar, key), e->n_prods);
 	e->n_prods++;
 }
 

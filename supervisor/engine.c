@@ -205,6 +205,8 @@ void eng_close(engine *e)
 	}
 	free(e->runs);
 	free(e->src);
+	for (size_t i = 0; i < e->n_jobs; i++)
+		free(e->jobs[i].new_fp_parts);
 	free(e->jobs);
 	free(e->prods);
 	free(e->analysis_fp);
