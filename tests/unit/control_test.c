@@ -1119,6 +1119,34 @@ out:
 	F.ctl = NULL;
 }
 
+/* Runs argv with a time limit; returns its exit status (-1 on a signal or
+ * timeout). Its stdout goes to out. */
+static int run_child(char *const argv[], char *out, size_t outsz, int timeout_s)
+{
+	int pfd[2];
+	if (pipe(pfd) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		alarm((unsigned)timeout_s);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	size_t used = 0;
+	ssize_t n;
+	while ((n = read(pfd[0], out + used, outsz - 1 - used)) > 0 && used + 1 < outsz)
+		used += (size_t)n;
+	out[used] = '\0';
+	close(pfd[0]);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static void test_tcp(void)
 {
 	kiln_config cfg = make_cfg(cache2);
@@ -1221,40 +1249,24 @@ static void test_tcp(void)
 		r = ASK(k, "{\"type\": \"status\"}");
 		CHECK(ok_of(r));
 		json_decref(r);
+		/* The Python client over TCP (8-byte length frames, no type byte). */
+		if (access("/usr/bin/python3", X_OK) == 0) {
+			char client_py[1200], out[4096];
+			snprintf(client_py, sizeof client_py, "%s/common/python/kiln_client.py", src_dir);
+			char *argv[] = {"/usr/bin/python3", client_py, "--token", "s3cret", url,
+			                "status",           NULL};
+			CHECK_EQ_INT(run_child(argv, out, sizeof out, 30), 0);
+			CHECK(strstr(out, "\"idle\"") != NULL);
+			char *nok[] = {"/usr/bin/python3", client_py, url, "status", NULL};
+			CHECK_EQ_INT(run_child(nok, out, sizeof out, 30), 1);
+			CHECK(strstr(out, "must carry") != NULL);
+		}
 	}
 	kclient_close(k);
 	kclient_close(kt);
 	server_stop(&s);
 	control_close(ctl);
 	F.ctl = NULL;
-}
-
-/* Runs argv with a time limit; returns its exit status (-1 on a signal or
- * timeout). Its stdout goes to out. */
-static int run_child(char *const argv[], char *out, size_t outsz, int timeout_s)
-{
-	int pfd[2];
-	if (pipe(pfd) != 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(pfd[1], 1);
-		close(pfd[0]);
-		close(pfd[1]);
-		alarm((unsigned)timeout_s);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	size_t used = 0;
-	ssize_t n;
-	while ((n = read(pfd[0], out + used, outsz - 1 - used)) > 0 && used + 1 < outsz)
-		used += (size_t)n;
-	out[used] = '\0';
-	close(pfd[0]);
-	int st = 0;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static void test_python(void)
