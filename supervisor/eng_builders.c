@@ -59,6 +59,30 @@ static void builder_set_patterns(engine *e, ebuilder *b, const char *const *item
 	b->n_patterns = n;
 }
 
+/* What the describe cache is keyed on besides the path and arguments: the
+ * executable's size and time, and those of every argument that names a file
+ * (a script run by an interpreter, `python3 tools/x.py`), so that editing
+ * the script asks the builder again. */
+static int64_t exec_signature(const ebuilder *b, const struct stat *xst)
+{
+	fp_state f;
+	fp_init(&f);
+	fp_u64(&f, (uint64_t)xst->st_size);
+	fp_u64(&f, (uint64_t)xst->st_mtim.tv_sec);
+	fp_u64(&f, (uint64_t)xst->st_mtim.tv_nsec);
+	for (size_t i = 0; i < b->hp.args.n; i++) {
+		struct stat ast;
+		const char *a = b->hp.args.items[i];
+		if (a[0] != '/' || stat(a, &ast) != 0 || !S_ISREG(ast.st_mode))
+			continue;
+		fp_str(&f, a);
+		fp_u64(&f, (uint64_t)ast.st_size);
+		fp_u64(&f, (uint64_t)ast.st_mtim.tv_sec);
+		fp_u64(&f, (uint64_t)ast.st_mtim.tv_nsec);
+	}
+	return (int64_t)fp_final(&f);
+}
+
 static int builder_store(engine *e, ebuilder *b, const struct stat *xst, const char *args_json, bool described)
 {
 	char *pj = eng_json_str_array(b->patterns, b->n_patterns);
@@ -69,7 +93,7 @@ static int builder_store(engine *e, ebuilder *b, const struct stat *xst, const c
 	db_bind_text(s, 1, b->cfg->exec_abs);
 	db_bind_text(s, 2, args_json);
 	sqlite3_bind_int64(s, 3, described ? (int64_t)xst->st_size : -1);
-	sqlite3_bind_int64(s, 4, described ? (int64_t)xst->st_mtim.tv_sec * 1000000000LL + xst->st_mtim.tv_nsec : -1);
+	sqlite3_bind_int64(s, 4, described ? exec_signature(b, xst) : -1);
 	db_bind_text(s, 5, b->name);
 	db_bind_text(s, 6, b->uuid);
 	db_bind_text(s, 7, b->version);
@@ -99,7 +123,7 @@ static bool builder_from_cache(engine *e, ebuilder *b, const struct stat *xst, c
 	db_bind_text(s, 1, b->cfg->exec_abs);
 	db_bind_text(s, 2, args_json);
 	bool hit = false;
-	int64_t mt = (int64_t)xst->st_mtim.tv_sec * 1000000000LL + xst->st_mtim.tv_nsec;
+	int64_t mt = exec_signature(b, xst);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (sqlite3_column_int64(s, 1) != (int64_t)xst->st_size || sqlite3_column_int64(s, 2) != mt ||
 		    sqlite3_column_type(s, 7) == SQLITE_NULL)
@@ -132,8 +156,13 @@ void eng_on_describe_reply(engine *e, erun *r, const hp_reply *rep)
 	arena *a = arena_new();
 	msg_describe d;
 	if (rep->status != HP_OK) {
-		b->why_disabled = arena_printf(e->ar, "describe failed (%s): %s", hp_status_name(rep->status),
-					       rep->detail ? rep->detail : "");
+		char tail[1024] = "";
+		size_t tl = 0;
+		for (size_t i = rep->stderr_tail.n > 5 ? rep->stderr_tail.n - 5 : 0; i < rep->stderr_tail.n; i++)
+			tl += (size_t)snprintf(tail + tl, tl < sizeof tail ? sizeof tail - tl : 0, "%s%s",
+					       tl ? " | " : "; stderr: ", rep->stderr_tail.items[i]);
+		b->why_disabled = arena_printf(e->ar, "describe failed (%s): %s%s", hp_status_name(rep->status),
+					       rep->detail ? rep->detail : "", tail);
 		b->ok = false;
 		goto out;
 	}

@@ -307,7 +307,19 @@ int eng_open(engine *e, char *err, size_t errsz)
 		snprintf(b->key, sizeof b->key, "b%zu", i);
 		b->hp.key = b->key;
 		b->hp.exec = b->cfg->exec_abs;
-		b->hp.args.items = (const char **)b->cfg->args;
+		/* An argument naming a file of the project (a script for an
+		 * interpreter) is made absolute: builders run in their temp dir. */
+		const char **args = arena_alloc(e->ar, (b->cfg->n_args + 1) * sizeof *args);
+		for (size_t k = 0; args && k < b->cfg->n_args; k++) {
+			const char *a = b->cfg->args[k];
+			char full[KILN_PATH_MAX];
+			struct stat ast;
+			args[k] = a;
+			if (a[0] != '/' && a[0] != '-' && snprintf(full, sizeof full, "%s/%s", cfg->root, a) > 0 &&
+			    stat(full, &ast) == 0 && S_ISREG(ast.st_mode))
+				args[k] = arena_strdup(e->ar, full);
+		}
+		b->hp.args.items = args ? args : (const char **)b->cfg->args;
 		b->hp.args.n = b->cfg->n_args;
 		b->hp.persistent = b->cfg->persistent;
 		b->hp.timeout_s = b->cfg->timeout_s;
