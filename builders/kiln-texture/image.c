@@ -10,6 +10,7 @@
 
 #include "image.h"
 #include "kerr.h"
+#include "stbi_impl.h"
 
 #define STBI_NO_STDIO
 #include <stb/stb_image.h>
@@ -106,8 +107,17 @@ int img_load_memory(const uint8_t *buf, size_t len, img_image *out, char *err, s
 	 * limit) bounds what it could allocate. */
 	r.pos = 0;
 	r.past_end = false;
+	stbi_impl_reset_oom();
 	px = stbi_load_from_callbacks(&rd_io, &r, &lw, &lh, &comp, 4);
 	if (!px) {
+		if (stbi_impl_oom()) {
+			if (header_ok)
+				snprintf(err, errsz, "out of memory decoding %dx%d pixels (raise memory_mb?)",
+				         w, h);
+			else
+				snprintf(err, errsz, "out of memory decoding it (raise memory_mb?)");
+			return -ENOMEM;
+		}
 		if (r.past_end) {
 			snprintf(err, errsz, TRUNCATED);
 			return KILN_E_PROTO;

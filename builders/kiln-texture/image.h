@@ -25,8 +25,9 @@ typedef struct img_image {
  * out is left empty and err holds the reason, without the path (for
  * example "Corrupt PNG", "the file ends before the image does", "7000x40000
  * pixels is over the limit of 16384 per side"). Returns 0, -errno for a file
- * that cannot be read, KILN_E_TOOBIG for an image over the limits, or
- * KILN_E_PROTO for data the decoder rejects. */
+ * that cannot be read, KILN_E_TOOBIG for an image over the limits,
+ * -ENOMEM when the decoder ran out of memory, or KILN_E_PROTO for data the
+ * decoder rejects. */
 int img_load(const char *path, img_image *out, char *err, size_t errsz);
 
 /* The same for an image already in memory. */

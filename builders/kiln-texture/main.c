@@ -120,7 +120,7 @@ static int texture_process_job(kb_ctx *ctx, const msg_process_job_req *req, msg_
 		const char *values[] = {req->source_file, err, NULL};
 		kb_log_ctx(ctx, MSG_LEVEL_ERROR, keys, values, "cannot %s %s: %s",
 		           input_error ? "decode" : "convert", req->source_file, err);
-		return rc == -ENOMEM ? -ENOMEM : 0;
+		return 0;
 	}
 
 	char w[16], h[16], m[16];
@@ -219,7 +219,11 @@ int main(int argc, char **argv)
 		return convert_main(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		char *list = NULL;
-		if (strcmp(argv[i], "--rgba8") == 0 && i + 1 < argc)
+		if (strcmp(argv[i], "--rgba8") == 0 && i + 1 == argc) {
+			fprintf(stderr, "E: kiln-texture: --rgba8 needs a list of platforms (pc,mobile)\n");
+			return 2;
+		}
+		if (strcmp(argv[i], "--rgba8") == 0)
 			list = argv[++i];
 		else if (strncmp(argv[i], "--rgba8=", 8) == 0)
 			list = argv[i] + 8;

@@ -78,13 +78,18 @@ int texconv_write(const uint8_t *rgba, uint32_t w, uint32_t h, texconv_mode mode
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
-	errno = 0;
 	f = fopen(dst, "wbe");
-	if (!f && errno == ENOENT && path_mkdirs_for(dst, 0755) == 0)
+	if (!f && errno == ENOENT) {
+		rc = path_mkdirs_for(dst, 0755);
+		if (rc) {
+			snprintf(err, errsz, "cannot create the folders of %s: %s", dst, strerror(-rc));
+			goto fail;
+		}
 		f = fopen(dst, "wbe");
+	}
 	if (!f) {
 		rc = -errno;
-		snprintf(err, errsz, "cannot create %s: %s", dst, strerror(errno));
+		snprintf(err, errsz, "cannot create %s: %s", dst, strerror(-rc));
 		goto fail;
 	}
 	setvbuf(f, NULL, _IOFBF, 1u << 20);

@@ -172,11 +172,31 @@ static void test_failures(void)
 	CHECK_EQ_INT(texconv_mode_parse(NULL, &(texconv_mode){0}), KILN_E_PROTO);
 }
 
-/* A wide and a tall extreme: 4096x2 and 2x4096 (13 levels). */
+/* Wide and tall extremes, up to the side limit: 16384x32 has 15 levels. */
 static void test_extremes(void)
 {
 	convert_and_check(4096, 2, 1, TEXCONV_BC);
 	convert_and_check(2, 4096, 0, TEXCONV_BC);
+	convert_and_check(16384, 32, 0, TEXCONV_BC);
+	convert_and_check(3, 16384, 1, TEXCONV_RGBA8);
+}
+
+/* A source folder that does not exist yet is created; one that cannot be
+ * (a file in the way) is a clear error. */
+static void test_folders(void)
+{
+	char dst[300], err[256];
+	texconv_info ti;
+	uint8_t px[2 * 2 * 4] = {0};
+	struct stat st;
+
+	snprintf(dst, sizeof(dst), "%s/a/b/c/t.dds", dir);
+	CHECK_EQ_INT(texconv_write(px, 2, 2, TEXCONV_BC, dst, &ti, err, sizeof(err)), 0);
+	CHECK(stat(dst, &st) == 0 && (uint64_t)st.st_size == ti.dds_bytes);
+	CHECK_EQ_INT(ti.format, DDS_BC3); /* alpha 0 everywhere */
+	snprintf(dst, sizeof(dst), "%s/a/b/c/t.dds/d/u.dds", dir);
+	CHECK(texconv_write(px, 2, 2, TEXCONV_BC, dst, &ti, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "cannot create") != NULL);
 }
 
 int main(void)
@@ -189,6 +209,7 @@ int main(void)
 	test_opaque_rgba();
 	test_failures();
 	test_extremes();
+	test_folders();
 	path_rmtree(dir);
 	TEST_DONE();
 }
