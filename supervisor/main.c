@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@
 #include "path.h"
 #include "pool.h"
 #include "query.h"
+#include "kclient.h"
+#include "uuid.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -149,6 +152,31 @@ out:
 	return rc;
 }
 
+static int cmd_run(kiln_config *cfg, const char *self_dir, int argc, char **argv)
+{
+	engine_opts o = {.self_dir = self_dir};
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--hosts") == 0 && i + 1 < argc) {
+			if (parse_uint(argv[++i], &o.hosts) != 0 || o.hosts < 1 || o.hosts > 256) {
+				fprintf(stderr, "kiln run: --hosts takes a number from 1 to 256\n");
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(argv[i], "--hash") == 0) {
+			o.hash = true;
+		} else {
+			fprintf(stderr, "kiln run: unknown argument \"%s\"\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	char err[2048] = "";
+	int rc = engine_live(cfg, &o, err, sizeof err);
+	if (rc != 0) {
+		fprintf(stderr, "kiln run: %s\n", err[0] ? err : kiln_strerror(rc));
+		return rc == KILN_E_CONFIG || rc == KILN_E_STATE ? EXIT_USAGE : EXIT_FAILED;
+	}
+	return 0;
+}
+
 static int cmd_logs(const kiln_config *cfg, int argc, char **argv)
 {
 	bool follow = false;
@@ -188,10 +216,209 @@ static int cmd_logs(const kiln_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* A running supervisor for this project, or NULL. */
+static kclient *connect_supervisor(const kiln_config *cfg)
+{
+	kclient *c = NULL;
+	char sock[KILN_PATH_MAX];
+	snprintf(sock, sizeof sock, "%s/kiln.sock", cfg->cache);
+	if (access(sock, F_OK) != 0)
+		return NULL;
+	/* A socket file left by a supervisor that died answers nothing: the
+	 * cache's lock tells whether a supervisor lives. */
+	char lock[KILN_PATH_MAX];
+	snprintf(lock, sizeof lock, "%s/kiln.lock", cfg->cache);
+	int lfd = open(lock, O_RDONLY | O_CLOEXEC);
+	if (lfd < 0)
+		return NULL;
+	bool alive = flock(lfd, LOCK_SH | LOCK_NB) != 0;
+	close(lfd);
+	if (!alive)
+		return NULL;
+	/* It lives; it may be busy, or replacing a listener a broken client
+	 * jammed: try for a while before giving up. */
+	int64_t deadline = pool_now_ms() + 15000;
+	while (pool_now_ms() < deadline) {
+		if (kclient_open(cfg->cache, &c) == 0) {
+			json_t *req = json_pack("{s:s}", "type", "status"), *rep = NULL;
+			int rc = kclient_request(c, req, &rep, 3000);
+			json_decref(req);
+			json_decref(rep);
+			if (rc == 0)
+				return c;
+			kclient_close(c);
+			c = NULL;
+		}
+		struct timespec ts = {0, 200 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static int print_json_or(json_t *v, bool json, void (*text)(json_t *))
+{
+	if (json || !text) {
+		json_dumpf(v, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	} else {
+		text(v);
+	}
+	return 0;
+}
+
+static void status_text(json_t *v)
+{
+	const char *k;
+	json_t *x;
+	json_object_foreach(v, k, x)
+	{
+		if (json_is_string(x))
+			printf("%-20s %s\n", k, json_string_value(x));
+		else if (json_is_null(x))
+			printf("%-20s -\n", k);
+		else {
+			char *d = json_dumps(x, JSON_ENCODE_ANY | JSON_COMPACT);
+			printf("%-20s %s\n", k, d ? d : "?");
+			free(d);
+		}
+	}
+}
+
+/* Sends one request; prints an error reply. Returns the reply or NULL. */
+static json_t *ask(kclient *c, json_t *req, int timeout_ms, const char *cmd)
+{
+	json_t *rep = NULL;
+	int rc = kclient_request(c, req, &rep, timeout_ms);
+	json_decref(req);
+	if (rc != 0) {
+		fprintf(stderr, "kiln %s: the supervisor did not answer: %s\n", cmd, kiln_strerror(rc));
+		return NULL;
+	}
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		fprintf(stderr, "kiln %s: %s\n", cmd, json_string_value(json_object_get(rep, "error")) ?: "refused");
+		json_decref(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+static bool has_flag(int argc, char **argv, const char *flag)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return true;
+	return false;
+}
+
+static int cmd_live_client(const kiln_config *cfg, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	bool json = has_flag(argc, argv, "--json");
+	kclient *c = connect_supervisor(cfg);
+	int rc = 0;
+	if (!c) {
+		if (strcmp(cmd, "status") == 0 || strcmp(cmd, "reprocess") == 0)
+			return query_run(cfg, argc, argv); /* from the database */
+		fprintf(stderr, "kiln %s: no supervisor is running for %s (start one with kiln run)\n", cmd, cfg->root);
+		return EXIT_NO_SUPERVISOR;
+	}
+	if (strcmp(cmd, "status") == 0) {
+		json_t *rep = ask(c, json_pack("{s:s}", "type", "status"), 10000, cmd);
+		if (!rep) {
+			rc = EXIT_FAILED;
+			goto out;
+		}
+		json_t *st = json_object_get(rep, "status");
+		print_json_or(json_is_object(st) ? st : rep, json, status_text);
+		json_decref(rep);
+	} else if (strcmp(cmd, "scan") == 0) {
+		json_t *rep = ask(c, json_pack("{s:s}", "type", "rescan"), 600000, cmd);
+		rc = rep ? 0 : EXIT_FAILED;
+		if (rep)
+			printf("scan started\n");
+		json_decref(rep);
+	} else if (strcmp(cmd, "reprocess") == 0) {
+		json_t *paths = json_array();
+		for (int i = 1; i < argc; i++)
+			if (argv[i][0] != '-')
+				json_array_append_new(paths, json_string(argv[i]));
+		if (!json_array_size(paths)) {
+			json_decref(paths);
+			fprintf(stderr, "kiln reprocess: name at least one source\n");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		json_t *rep = ask(c, json_pack("{s:s, s:o}", "type", "reprocess", "paths", paths), 60000, cmd);
+		if (!rep) {
+			rc = EXIT_FAILED;
+			goto out;
+		}
+		printf("%lld jobs of %lld sources will run again now\n",
+		       (long long)json_integer_value(json_object_get(rep, "jobs")),
+		       (long long)json_integer_value(json_object_get(rep, "sources")));
+		json_decref(rep);
+	} else if (strcmp(cmd, "compile") == 0) {
+		const char *path = NULL, *platform = NULL;
+		double timeout = 0;
+		for (int i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "--platform") == 0 && i + 1 < argc)
+				platform = argv[++i];
+			else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+				char *end;
+				timeout = strtod(argv[++i], &end);
+				if (*end || timeout < 0 || timeout > 86400) {
+					fprintf(stderr, "kiln compile: --timeout takes seconds\n");
+					rc = EXIT_USAGE;
+					goto out;
+				}
+			} else if (strcmp(argv[i], "--json") == 0)
+				continue;
+			else if (!path && argv[i][0] != '-')
+				path = argv[i];
+			else {
+				fprintf(stderr, "kiln compile: unexpected argument \"%s\"\n", argv[i]);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+		}
+		if (!path) {
+			fprintf(stderr, "kiln compile: name the asset (a path or a UUID)\n");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		/* A path relative to the current folder is made absolute, since the
+		 * supervisor may run elsewhere. */
+		char abs[KILN_PATH_MAX];
+		if (path[0] != '/' && access(path, F_OK) == 0 && realpath(path, abs))
+			path = abs;
+		kuuid u;
+		json_t *req = json_pack("{s:s, s:s}", "type", "compile", uuid_parse(path, &u) == 0 ? "uuid" : "path", path);
+		if (platform)
+			json_object_set_new(req, "platform", json_string(platform));
+		if (timeout > 0)
+			json_object_set_new(req, "timeout_ms", json_integer((json_int_t)(timeout * 1000)));
+		json_t *rep = ask(c, req, timeout > 0 ? (int)(timeout * 1000) + 5000 : -1, cmd);
+		if (!rep) {
+			rc = EXIT_FAILED;
+			goto out;
+		}
+		const char *result = json_string_value(json_object_get(rep, "result"));
+		json_object_del(rep, "ok");
+		if (json)
+			print_json_or(rep, true, NULL);
+		else
+			printf("%s: %s\n", path, result ? result : "?");
+		rc = result && strcmp(result, "completed") == 0 ? 0 : EXIT_FAILED;
+		json_decref(rep);
+	}
+out:
+	kclient_close(c);
+	return rc;
+}
+
 static bool is_query(const char *c)
 {
-	static const char *const q[] = {"status", "jobs", "job", "assets", "asset", "products", "product",
-					"builders", "reprocess", NULL};
+	static const char *const q[] = {"jobs", "job", "assets", "asset", "products", "product", "builders", NULL};
 	for (int i = 0; q[i]; i++)
 		if (strcmp(q[i], c) == 0)
 			return true;
@@ -286,13 +513,11 @@ int main(int argc, char **argv)
 		rc = query_run(cfg, n, args);
 	} else if (strcmp(cmd, "logs") == 0) {
 		rc = cmd_logs(cfg, n, args);
-	} else if (strcmp(cmd, "compile") == 0 || strcmp(cmd, "scan") == 0) {
-		fprintf(stderr, "kiln %s: no supervisor is running for %s (start one with kiln run)\n", cmd,
-			cfg->root);
-		rc = EXIT_NO_SUPERVISOR;
+	} else if (strcmp(cmd, "compile") == 0 || strcmp(cmd, "scan") == 0 || strcmp(cmd, "status") == 0 ||
+		   strcmp(cmd, "reprocess") == 0) {
+		rc = cmd_live_client(cfg, n, args);
 	} else if (strcmp(cmd, "run") == 0) {
-		fprintf(stderr, "kiln run: live mode is not available in this build yet; use kiln batch\n");
-		rc = EXIT_USAGE;
+		rc = cmd_run(cfg, self_dir, n, args);
 	}
 out:
 	config_free(cfg);

@@ -217,6 +217,10 @@ static int spawn_host(pool *p, host *h)
 		for (int s = 1; s < NSIG; s++)
 			signal(s, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* A process group of its own: Ctrl-C at a terminal reaches the
+		 * supervisor, which stops its hosts in order, and not the hosts
+		 * behind its back. */
+		setpgid(0, 0);
 		if (devnull >= 0)
 			dup2(devnull, 0);
 		if (p->log_fd >= 0) {
