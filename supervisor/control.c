@@ -5,9 +5,11 @@
  * header (the pipe id and the request's backtrace) and can answer in any
  * order by sending a message that carries that header back: a compile that
  * waits for jobs holds on to its header while other requests are answered.
- * Everything here runs on the supervisor's thread, except the pipe
- * callbacks, which NNG runs on its own threads: they only look at the peer's
- * address, close a refused pipe, and note it in a list under a mutex. */
+ * Everything here runs on the supervisor's thread, except two things: the
+ * pipe callbacks, which NNG runs on its own threads (they only look at the
+ * peer's address, close a refused pipe, note it in a list under a mutex,
+ * and count subscribers), and the watchdog thread, which probes the ipc
+ * listeners and replaces one that NNG stopped (see "the watchdog"). */
 #include "control.h"
 
 #include <arpa/inet.h>
@@ -42,7 +44,7 @@
 #define REQ_MAX  ((size_t)1 << 20)
 #define RECV_MAX ((size_t)4 << 20)
 
-#define ARG_MAX           4096 /* paths, filters */
+#define PATH_ARG_MAX      4096 /* paths, filters */
 #define NAME_MAX_LEN      128  /* hello's name */
 #define SHORT_MAX         256  /* platforms, sorts, status lists, uuids, tokens */
 #define REPROCESS_MAX     100000
@@ -75,7 +77,6 @@ typedef struct pending {
 	control_token token;
 	uint32_t pipe;
 	nng_msg *hdr; /* holds the request's header, to be sent back */
-	int64_t since_ms;
 } pending;
 
 typedef struct refused {
@@ -102,7 +103,7 @@ struct control {
 	char events_path[KILN_PATH_MAX];
 
 	cclient *clients;
-	size_t n_clients;
+	size_t n_clients, cap_clients;
 	uint64_t next_client_id;
 	uint64_t untracked; /* requests from peers beyond CLIENTS_MAX */
 	pending *pend;
@@ -652,6 +653,14 @@ static void sweep(control *c)
 	c->last_sweep_ms = now_ms();
 }
 
+static cclient *client_find(control *c, uint32_t pipe)
+{
+	for (size_t i = 0; i < c->n_clients; i++)
+		if (c->clients[i].pipe == pipe)
+			return &c->clients[i];
+	return NULL;
+}
+
 /* The entry of the peer on pipe, made on its first request. NULL when the
  * pipe is already gone (*gone set) or the table is full. */
 static cclient *client_for(control *c, uint32_t pipe, bool *gone, bool *tcp)
@@ -675,10 +684,15 @@ static cclient *client_for(control *c, uint32_t pipe, bool *gone, bool *tcp)
 		c->untracked++;
 		return NULL;
 	}
-	if (!c->clients) {
-		c->clients = calloc(CLIENTS_MAX, sizeof *c->clients);
-		if (!c->clients)
+	if (c->n_clients == c->cap_clients) {
+		size_t cap = c->cap_clients ? c->cap_clients * 2 : 16;
+		cclient *n = realloc(c->clients, cap * sizeof *n);
+		if (!n) {
+			c->untracked++;
 			return NULL;
+		}
+		c->clients = n;
+		c->cap_clients = cap;
 	}
 	cclient *cl = &c->clients[c->n_clients++];
 	memset(cl, 0, sizeof *cl);
@@ -803,7 +817,8 @@ static int get_path_or_uuid(req *r, const char **out)
 {
 	const char *p = NULL, *u = NULL;
 	int rc;
-	if ((rc = get_str(r, "path", false, ARG_MAX, &p)) || (rc = get_str(r, "uuid", false, SHORT_MAX, &u)))
+	if ((rc = get_str(r, "path", false, PATH_ARG_MAX, &p)) ||
+	    (rc = get_str(r, "uuid", false, SHORT_MAX, &u)))
 		return rc;
 	if ((p && u) || (!p && !u))
 		return msg_dec_fail(&r->d, NULL, "give exactly one of \"path\" and \"uuid\"");
@@ -919,7 +934,7 @@ static json_t *do_query(req *r)
 	argv[argc++] = (char *)t;
 	if (strcmp(t, "jobs") == 0) {
 		static const char *const keys[] = {"filter", "status", "sort", NULL};
-		if ((rc = check_keys(r, keys)) || (rc = get_str(r, "filter", false, ARG_MAX, &filter)) ||
+		if ((rc = check_keys(r, keys)) || (rc = get_str(r, "filter", false, PATH_ARG_MAX, &filter)) ||
 		    (rc = get_status_list(r, status, sizeof status)) ||
 		    (rc = get_str(r, "sort", false, SHORT_MAX, &sort)))
 			return bad(r, rc);
@@ -947,7 +962,7 @@ static json_t *do_query(req *r)
 		argv[argc++] = idbuf;
 	} else if (strcmp(t, "assets") == 0 || strcmp(t, "products") == 0) {
 		static const char *const keys[] = {"filter", NULL};
-		if ((rc = check_keys(r, keys)) || (rc = get_str(r, "filter", false, ARG_MAX, &filter)))
+		if ((rc = check_keys(r, keys)) || (rc = get_str(r, "filter", false, PATH_ARG_MAX, &filter)))
 			return bad(r, rc);
 		if (filter) {
 			argv[argc++] = "--filter";
@@ -962,7 +977,7 @@ static json_t *do_query(req *r)
 	} else if (strcmp(t, "product") == 0) {
 		static const char *const keys[] = {"path", "asset_id", "platform", NULL};
 		const char *aid = NULL;
-		if ((rc = check_keys(r, keys)) || (rc = get_str(r, "path", false, ARG_MAX, &path)) ||
+		if ((rc = check_keys(r, keys)) || (rc = get_str(r, "path", false, PATH_ARG_MAX, &path)) ||
 		    (rc = get_str(r, "asset_id", false, SHORT_MAX, &aid)) ||
 		    (rc = get_str(r, "platform", false, SHORT_MAX, &platform)))
 			return bad(r, rc);
@@ -1033,8 +1048,11 @@ static json_t *do_compile(req *r)
 		return error_reply("timeout_ms: must be from 0 (no timeout) to a week");
 	if (!c->ops.compile)
 		return error_reply("compile is not available");
-	if (c->n_pend >= PENDING_MAX)
+	if (c->n_pend >= PENDING_MAX) {
+		/* The sweep moves entries: find ours again. */
 		sweep(c);
+		r->cl = client_find(c, nng_msg_get_pipe(r->msg).id);
+	}
 	if (c->n_pend >= PENDING_MAX || (r->cl && r->cl->pending >= PENDING_PER_PIPE))
 		return error_reply("too many compile requests are waiting already");
 	if (!c->pend && !(c->pend = calloc(PENDING_MAX, sizeof *c->pend)))
@@ -1051,7 +1069,6 @@ static json_t *do_compile(req *r)
 	p->token = token;
 	p->pipe = nng_msg_get_pipe(r->msg).id;
 	p->hdr = hdr;
-	p->since_ms = now_ms();
 	if (r->cl)
 		r->cl->pending++;
 	rc = c->ops.compile(c->ops.ud, arg, platform, timeout_ms, token, err, sizeof err);
@@ -1093,11 +1110,11 @@ static json_t *do_reprocess(req *r)
 			         msg_dec_type_name(o));
 			return error_reply(r->err);
 		}
-		if (o->via.str.size == 0 || o->via.str.size > ARG_MAX ||
+		if (o->via.str.size == 0 || o->via.str.size > PATH_ARG_MAX ||
 		    memchr(o->via.str.ptr, '\0', o->via.str.size)) {
 			snprintf(r->err, sizeof r->err,
 			         "paths[%" PRIu32 "]: empty, longer than %d bytes or holding a NUL byte", i,
-			         ARG_MAX);
+			         PATH_ARG_MAX);
 			return error_reply(r->err);
 		}
 		paths[i] = arena_strndup(r->d.a, o->via.str.ptr, o->via.str.size);
@@ -1188,6 +1205,7 @@ static json_t *do_connections(req *r)
 	if ((rc = check_keys(r, NULL)))
 		return bad(r, rc);
 	sweep(c);
+	r->cl = client_find(c, nng_msg_get_pipe(r->msg).id);
 	rep = json_object();
 	clients = json_array();
 	refused_arr = json_array();
