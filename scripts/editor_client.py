@@ -87,8 +87,7 @@ def main(argv):
             field = {"uuid": asset} if _looks_like_uuid(asset) else {"path": asset}
             t0 = time.monotonic()
             try:
-                r = client.compile(platform=args.platform, timeout_ms=int(args.timeout * 1000) or None,
-                                   timeout=None, **field)
+                r = client.compile(platform=args.platform, timeout_ms=int(args.timeout * 1000) or None, **field)
             except kiln_client.RequestError as e:
                 say("compile %s: error: %s", asset, e)
                 status = 1

@@ -43,7 +43,7 @@ import time
 import msgpack
 
 __all__ = ["Client", "Subscription", "KilnError", "RequestError", "Timeout", "ConnectionLost",
-           "resolve"]
+           "resolve", "DEFAULT"]
 
 PROTO_REQ = 0x30
 PROTO_REP = 0x31
@@ -189,6 +189,10 @@ class _Pipe:
         return body
 
 
+# "Use the client's default timeout"; None means "wait for ever".
+DEFAULT = object()
+
+
 def _deadline(timeout):
     return None if timeout is None else time.monotonic() + timeout
 
@@ -233,14 +237,15 @@ class Client:
         self._next_id = (self._next_id + 1) & 0x7FFFFFFF
         return self._next_id | 0x80000000
 
-    def send_raw(self, payload, timeout=None):
+    def send_raw(self, payload, timeout=DEFAULT):
         """Sends payload bytes as one request and returns the reply map. For
-        tests of the server's error handling: payload need not be a map."""
+        tests of the server's error handling: payload need not be a map.
+        timeout: seconds, None for ever, DEFAULT for the client's."""
         if self._pipe is None:
             raise KilnError("the client is closed")
         rid = self._new_id()
         self._pipe.send(struct.pack(">I", rid) + payload)
-        deadline = _deadline(self.timeout if timeout is None else timeout)
+        deadline = _deadline(self.timeout if timeout is DEFAULT else timeout)
         while True:
             body = self._pipe.recv(deadline)
             if len(body) < 4:
@@ -249,9 +254,10 @@ class Client:
                 continue  # the late reply of an abandoned request
             return _decode_map(body[4:])
 
-    def request(self, type_, timeout=None, **fields):
+    def request(self, type_, timeout=DEFAULT, **fields):
         """Sends {"type": type_, **fields} and returns the reply map, whether
-        ok is true or false. Fields whose value is None are left out."""
+        ok is true or false. Fields whose value is None are left out.
+        timeout: seconds, None for ever, DEFAULT for the client's."""
         req = {"type": type_}
         req.update({k: v for k, v in fields.items() if v is not None})
         if self.token is not None and "token" not in req:
@@ -261,7 +267,7 @@ class Client:
             raise ValueError("the request is %d bytes; the limit is %d" % (len(payload), MAX_REQUEST))
         return self.send_raw(payload, timeout)
 
-    def call(self, type_, timeout=None, **fields):
+    def call(self, type_, timeout=DEFAULT, **fields):
         """Like request(), but raises RequestError when ok is false."""
         reply = self.request(type_, timeout=timeout, **fields)
         if not reply.get("ok"):
@@ -284,11 +290,13 @@ class Client:
                 raise Timeout("not ready in time")
             time.sleep(poll)
 
-    def compile(self, path=None, uuid=None, platform=None, timeout_ms=None, timeout=None):
+    def compile(self, path=None, uuid=None, platform=None, timeout_ms=None, timeout=DEFAULT):
         """Escalates an asset and waits until its jobs are done; returns the
-        reply ({"result": "completed"|"failed"|"missing"|"timeout", "jobs"})."""
-        if timeout is None and timeout_ms:
-            timeout = timeout_ms / 1000.0 + 10.0
+        reply ({"result": "completed"|"failed"|"missing"|"timeout", "jobs"}).
+        Without timeout_ms the supervisor waits as long as the jobs take, and
+        so does this call (unless timeout says otherwise)."""
+        if timeout is DEFAULT:
+            timeout = timeout_ms / 1000.0 + 10.0 if timeout_ms else None
         return self.call("compile", timeout=timeout, path=path, uuid=uuid, platform=platform,
                          timeout_ms=timeout_ms)
 
@@ -421,7 +429,7 @@ def main(argv):
             fields[k] = v
     try:
         with Client(args.where, token=args.token) as c:
-            reply = c.request(args.type, timeout=None, **fields)
+            reply = c.request(args.type, timeout=None, **fields)  # a compile may take long
     except (KilnError, OSError) as e:
         print("kiln_client: %s" % e, file=sys.stderr)
         return 3
