@@ -134,6 +134,7 @@ struct control {
 	bool wd_stop;
 	int probe_ms;
 	uint64_t restarts, restarts_logged;
+	char restart_err[512];         /* why the last restart failed, until logged */
 	refused refused[REFUSED_KEEP]; /* a ring: the newest REFUSED_KEEP */
 	uint64_t n_refused;            /* ever */
 	uint64_t n_refused_logged;
@@ -394,14 +395,17 @@ out:
 	return ok;
 }
 
-static void restart_door(door *d)
+/* Replaces the door's listener; on failure err says why. */
+static int restart_door(door *d, char *err, size_t errsz)
 {
-	char url[KILN_PATH_MAX + 16], err[256];
+	char url[KILN_PATH_MAX + 16];
 	nng_listener l;
+	int rc;
 	nng_listener_close(d->l);
 	snprintf(url, sizeof url, "ipc://%s", d->path);
-	if (listen_on(d->s, url, d->path, &l, err, sizeof err) == 0)
+	if ((rc = listen_on(d->s, url, d->path, &l, err, errsz)) == 0)
 		d->l = l;
+	return rc;
 }
 
 static void *watchdog(void *arg)
@@ -415,13 +419,17 @@ static void *watchdog(void *arg)
 		ts.tv_nsec = (long)(until % 1000) * 1000000L;
 		pthread_cond_timedwait(&c->wd_cond, &c->mu, &ts);
 		for (int i = 0; i < 2 && !c->wd_stop; i++) {
+			char err[512] = "";
+			int rc = 0;
 			pthread_mutex_unlock(&c->mu);
 			bool ok = probe(c, &c->doors[i]);
 			if (!ok && !wd_stopping(c))
-				restart_door(&c->doors[i]);
+				rc = restart_door(&c->doors[i], err, sizeof err);
 			pthread_mutex_lock(&c->mu);
 			if (!ok)
 				c->restarts++;
+			if (rc != 0)
+				snprintf(c->restart_err, sizeof c->restart_err, "%s", err);
 		}
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -1385,9 +1393,10 @@ out:
 	nng_msg_free(m);
 }
 
-/* Logs connections refused since the last look, from this thread (the
- * callbacks do not log). */
-static void log_refused(control *c)
+/* Logs what the other threads noted since the last look: refused
+ * connections and requests, and listener restarts (the callbacks and the
+ * watchdog do not log themselves). */
+static void log_news(control *c)
 {
 	pthread_mutex_lock(&c->mu);
 	uint64_t n = c->n_refused, from = c->n_refused_logged;
@@ -1395,7 +1404,12 @@ static void log_refused(control *c)
 	c->n_refused_logged = n;
 	uint64_t restarts = c->restarts - c->restarts_logged;
 	c->restarts_logged = c->restarts;
+	char restart_err[sizeof c->restart_err];
+	memcpy(restart_err, c->restart_err, sizeof restart_err);
+	c->restart_err[0] = '\0';
 	pthread_mutex_unlock(&c->mu);
+	if (restart_err[0])
+		klog(KLOG_ERROR, "control: an ipc listener could not be restarted: %s", restart_err);
 	if (restarts)
 		klog(KLOG_WARN,
 		     "control: an ipc listener stopped accepting connections and was restarted (%" PRIu64 ")",
@@ -1418,7 +1432,7 @@ void control_on_readable(control *c)
 	}
 	if (now_ms() - c->last_sweep_ms >= SWEEP_INTERVAL_MS)
 		sweep(c);
-	log_refused(c);
+	log_news(c);
 }
 
 void control_reply(control *c, control_token token, json_t *reply)
