@@ -133,11 +133,13 @@ for f in $GOOD; do
 	expect_eq "$3" "$want" "compression of pc/$f"
 	expect_match "$(identify -verbose "$d" | grep -i 'compression:')" "$want" "ImageMagick sees $want in pc/$f"
 	psnr=$(compare -metric PSNR "$(reference "$A/$f")" "$d[0]" null: 2>&1 || true)
-	# README.md: at least 26 dB on real textures, 30 dB on these; an image
-	# of one or two blocks of unrelated colours (Tiny.bmp, 3x5 plasma) is
-	# outside what the bound speaks of.
-	min=30
+	# README.md: at least 26 dB on real textures, 28 dB on these (ImageMagick's
+	# fractal plasma is grainier than most textures: measured 30.1 dB and
+	# up); an image of one or two blocks of unrelated colours (Tiny.bmp, 3x5
+	# plasma) is outside what the bound speaks of.
+	min=28
 	case "$f" in real/*) min=26 ;; misc/Tiny.bmp) min=10 ;; esac
+	echo "   pc/$f: $3, PSNR $psnr dB"
 	awk -v p="$psnr" -v m="$min" 'BEGIN { exit !(p == "inf" || p + 0 >= m) }' ||
 		fail "PSNR of pc/$f is $psnr dB, below $min"
 done
