@@ -1374,7 +1374,9 @@ static int setup_extra_write(host *h)
 }
 
 /* Finds out which isolation layers this machine allows and says so once:
- * one INFO line with every layer, and one WARN line for each that is off. */
+ * one INFO line with every layer, and one WARN line for each isolation
+ * layer that is off (the missing memory limit of a sanitizer build is a
+ * choice of the build, not news about the machine: INFO). */
 static void setup_sandbox(host *h)
 {
 	sandbox_want want;
@@ -1399,7 +1401,7 @@ static void setup_sandbox(host *h)
 	     sandbox_memory_limited() ? "on" : "off", h->caps.netns ? "on" : "off", ll,
 	     h->caps.landlock_abi > 0 ? h->write_root : "(anywhere: no Landlock)", extra);
 	if (!sandbox_memory_limited())
-		klog(KLOG_WARN, "sandbox: memory=off: this is a sanitizer build, whose shadow memory rules "
+		klog(KLOG_INFO, "sandbox: memory=off: this is a sanitizer build, whose shadow memory rules "
 		                "out an address-space limit; builders may use any amount of memory");
 	if (!h->caps.netns)
 		klog(KLOG_WARN, "sandbox: netns=off: %s; builders can use the network%s", h->caps.net_why,

@@ -211,6 +211,7 @@ static void eat_memory(void)
 		want_mb = (size_t)(rl.rlim_cur >> 20) * 2;
 	else if (env)
 		want_mb = (size_t)atol(env);
+	void *chain = NULL; /* each chunk starts with a pointer to the previous one */
 	while (got_mb < want_mb) {
 		char *p = malloc(16u << 20);
 		if (!p) {
@@ -220,10 +221,18 @@ static void eat_memory(void)
 		}
 		/* Touch every page so the memory is really used. */
 		memset(p, 0x5a, 16u << 20);
+		memcpy(p, &chain, sizeof(chain));
+		chain = p;
 		got_mb += 16;
 	}
 	snprintf(text, sizeof(text), "ate %zu MiB", got_mb);
 	send_log(text, NULL, 0);
+	while (chain) {
+		void *prev;
+		memcpy(&prev, chain, sizeof(prev));
+		free(chain);
+		chain = prev;
+	}
 }
 
 static void act(const char *mode)

@@ -178,7 +178,8 @@ static bool sup_start_ex(sup *s, const char *name, const char *const *extra, boo
 	if (!envp)
 		return false;
 	memcpy(envp, environ, n_env * sizeof(*envp));
-	memcpy(envp + n_env, extra, n_extra * sizeof(*envp));
+	if (n_extra)
+		memcpy(envp + n_env, extra, n_extra * sizeof(*envp));
 
 	s->host = fork();
 	if (s->host < 0) {
