@@ -113,6 +113,8 @@ static const char *const migrations[] = {
 	/* 2 -> 3: the describe cache keeps the builder's own patterns apart
 	 * from the ones kiln.json puts in force */
 	"ALTER TABLE builders ADD COLUMN described_patterns TEXT;",
+	/* 3 -> 4: source path dependencies resolve through lower(path) */
+	"CREATE INDEX sources_lpath ON sources(lower(path));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

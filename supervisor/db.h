@@ -34,7 +34,8 @@
  * sources.origin_job and sources.chain (intermediate assets: the job that
  * made them and the builders along their chain). Version 3 adds
  * builders.described_patterns (the builder's own patterns, for the describe
- * cache; builders.patterns holds the ones in force).
+ * cache; builders.patterns holds the ones in force). Version 4 indexes
+ * sources by lower(path), for resolving source path dependencies.
  */
 #ifndef KILN_DB_H
 #define KILN_DB_H
@@ -44,7 +45,7 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 /* Statements compiled once per connection. */
 typedef enum db_stmt {

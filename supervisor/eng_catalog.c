@@ -3,7 +3,11 @@
  * Cache/<platform>/assetcatalog.json maps every product's asset id to its
  * path, type, size and dependencies (asset ids, with path dependencies
  * resolved to the products they name). It is written whole to a temporary
- * file and renamed into place, so a game never reads half a catalog. */
+ * file and renamed into place, so a game never reads half a catalog.
+ *
+ * The file is streamed: products come from one query and their resolved
+ * dependencies from another, both in asset id order, merged as they go, so
+ * memory stays flat whatever the number of products. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,122 +20,133 @@
 #include "kerr.h"
 #include "klog.h"
 
-static char *asset_id(const char *uuid, int64_t sub)
+/* A JSON string literal, escaped by jansson. */
+static void put_str(FILE *f, const char *s)
 {
-	char *s = NULL;
-	if (asprintf(&s, "{%s}:%x", uuid, (unsigned)(uint32_t)sub) < 0)
-		return NULL;
-	return s;
+	json_t *j = json_string(s ? s : "");
+	char *d = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+	fputs(d ? d : "\"\"", f);
+	free(d);
+	json_decref(j);
+}
+
+/* Dependencies of the platform's products, resolved in SQL, ordered like
+ * the products (by source uuid, then sub id). Path dependencies name a
+ * product path (kind product_path) or a source (kind source_path: every
+ * product of that source on this platform); asset ids are kept as given. */
+static const char *const DEPS_SQL =
+	"SELECT s.uuid, p.sub_id, d.dep_asset_id FROM product_deps d JOIN products p ON p.id = d.product_id"
+	" JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id"
+	" WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_asset_id IS NOT NULL"
+	" UNION"
+	" SELECT s.uuid, p.sub_id, '{' || s2.uuid || '}:' || printf('%x', p2.sub_id)"
+	" FROM product_deps d JOIN products p ON p.id = d.product_id"
+	" JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id"
+	" JOIN products p2 ON p2.platform = p.platform AND p2.path = lower(d.dep_path) AND p2.id <> p.id"
+	" JOIN jobs j2 ON j2.id = p2.job_id JOIN sources s2 ON s2.id = j2.source_id"
+	" WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_kind = 'product_path'"
+	" UNION"
+	" SELECT s.uuid, p.sub_id, '{' || s2.uuid || '}:' || printf('%x', p2.sub_id)"
+	" FROM product_deps d JOIN products p ON p.id = d.product_id"
+	" JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id"
+	" JOIN sources s2 ON lower(s2.path) = lower(d.dep_path)"
+	" JOIN jobs j2 ON j2.source_id = s2.id JOIN products p2 ON p2.job_id = j2.id AND p2.platform = p.platform"
+	" AND p2.intermediate = 0 AND p2.id <> p.id"
+	" WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_kind = 'source_path'"
+	" ORDER BY 1, 2, 3";
+
+static int cmp_key(const char *u1, int64_t s1, const char *u2, int64_t s2)
+{
+	int c = strcmp(u1, u2);
+	if (c)
+		return c;
+	return (s1 > s2) - (s1 < s2);
 }
 
 static int write_platform(engine *e, const char *plat)
 {
 	sqlite3 *h = e->db->h;
 	sqlite3_stmt *ps = NULL, *ds = NULL;
-	json_t *root = json_object(), *assets = json_object();
-	json_t *by_path = json_object(), *by_source = json_object(), *by_id = json_object();
+	FILE *f = NULL;
 	int rc = KILN_E_DB;
-	char path[KILN_PATH_MAX], tmp[KILN_PATH_MAX];
+	char path[KILN_PATH_MAX], tmp[KILN_PATH_MAX], ts[32];
 
 	if (sqlite3_prepare_v2(h,
-			       "SELECT p.id, s.uuid, p.sub_id, p.path, p.asset_type, p.size, s.path FROM products p"
+			       "SELECT s.uuid, p.sub_id, p.path, p.asset_type, p.size, s.path FROM products p"
 			       " JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id"
 			       " WHERE p.platform = ?1 AND p.intermediate = 0 ORDER BY s.uuid, p.sub_id",
-			       -1, &ps, NULL) != SQLITE_OK)
+			       -1, &ps, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h, DEPS_SQL, -1, &ds, NULL) != SQLITE_OK) {
+		klog(KLOG_ERROR, "asset catalog: %s", db_errmsg(e->db));
 		goto out;
+	}
 	sqlite3_bind_text(ps, 1, plat, -1, SQLITE_STATIC);
-	while (sqlite3_step(ps) == SQLITE_ROW) {
-		char *id = asset_id((const char *)sqlite3_column_text(ps, 1), sqlite3_column_int64(ps, 2));
-		if (!id)
-			continue;
-		json_t *a = json_object();
-		json_object_set_new(a, "path", json_string((const char *)sqlite3_column_text(ps, 3)));
-		json_object_set_new(a, "type", json_string((const char *)sqlite3_column_text(ps, 4)));
-		json_object_set_new(a, "size", json_integer(sqlite3_column_int64(ps, 5)));
-		json_object_set_new(a, "source", json_string((const char *)sqlite3_column_text(ps, 6)));
-		json_object_set_new(a, "dependencies", json_array());
-		json_object_set_new(assets, id, a);
-		json_object_set_new(by_path, (const char *)sqlite3_column_text(ps, 3), json_string(id));
-		char pid[32];
-		snprintf(pid, sizeof pid, "%lld", (long long)sqlite3_column_int64(ps, 0));
-		json_object_set_new(by_id, pid, json_string(id));
-		/* products of each source, for "source" path dependencies */
-		char skey[KILN_PATH_MAX];
-		snprintf(skey, sizeof skey, "%s", (const char *)sqlite3_column_text(ps, 6));
-		path_lower(skey);
-		json_t *list = json_object_get(by_source, skey);
-		if (!list) {
-			list = json_array();
-			json_object_set_new(by_source, skey, list);
-		}
-		json_array_append_new(list, json_string(id));
-		free(id);
-	}
-	if (sqlite3_prepare_v2(h,
-			       "SELECT d.product_id, d.dep_asset_id, d.dep_path, d.dep_kind FROM product_deps d"
-			       " JOIN products p ON p.id = d.product_id WHERE p.platform = ?1 AND p.intermediate = 0",
-			       -1, &ds, NULL) != SQLITE_OK)
-		goto out;
 	sqlite3_bind_text(ds, 1, plat, -1, SQLITE_STATIC);
-	while (sqlite3_step(ds) == SQLITE_ROW) {
-		char pid[32];
-		snprintf(pid, sizeof pid, "%lld", (long long)sqlite3_column_int64(ds, 0));
-		const char *self = json_string_value(json_object_get(by_id, pid));
-		if (!self)
-			continue;
-		json_t *deps = json_object_get(json_object_get(assets, self), "dependencies");
-		const char *aid = (const char *)sqlite3_column_text(ds, 1);
-		const char *dpath = (const char *)sqlite3_column_text(ds, 2);
-		const char *kind = (const char *)sqlite3_column_text(ds, 3);
-		if (aid) {
-			json_array_append_new(deps, json_string(aid));
-			continue;
-		}
-		if (!dpath)
-			continue;
-		char k[KILN_PATH_MAX];
-		if (path_normalize(dpath, k, sizeof k) != 0)
-			continue;
-		path_lower(k);
-		if (kind && strcmp(kind, "source_path") == 0) {
-			json_t *list = json_object_get(by_source, k);
-			size_t i;
-			json_t *v;
-			json_array_foreach(list, i, v)
-			{
-				if (strcmp(json_string_value(v), self) != 0)
-					json_array_append(deps, v);
-			}
-		} else {
-			json_t *v = json_object_get(by_path, k);
-			if (v && strcmp(json_string_value(v), self) != 0)
-				json_array_append(deps, v);
-		}
-	}
-	char ts[32];
-	iso8601_ms(wall_ms(), ts);
-	json_object_set_new(root, "kiln_catalog", json_integer(1));
-	json_object_set_new(root, "platform", json_string(plat));
-	json_object_set_new(root, "generated_at", json_string(ts));
-	json_object_set(root, "assets", assets);
 	snprintf(path, sizeof path, "%s/%s/assetcatalog.json", e->cfg->cache, plat);
 	snprintf(tmp, sizeof tmp, "%s/%s/.assetcatalog.json.tmp", e->cfg->cache, plat);
 	path_mkdirs_for(path, 0755);
-	if (json_dump_file(root, tmp, JSON_COMPACT | JSON_SORT_KEYS) != 0 || rename(tmp, path) != 0) {
-		klog(KLOG_ERROR, "writing %s: %s", path, strerror(errno));
-		unlink(tmp);
+	f = fopen(tmp, "we");
+	if (!f) {
+		rc = -errno;
+		klog(KLOG_ERROR, "asset catalog: %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	iso8601_ms(wall_ms(), ts);
+	fputs("{\"kiln_catalog\":1,\"platform\":", f);
+	put_str(f, plat);
+	fprintf(f, ",\"generated_at\":\"%s\",\"assets\":{", ts);
+	int drc = sqlite3_step(ds);
+	bool first = true;
+	while (sqlite3_step(ps) == SQLITE_ROW) {
+		const char *uuid = (const char *)sqlite3_column_text(ps, 0);
+		int64_t sub = sqlite3_column_int64(ps, 1);
+		fprintf(f, "%s\"{%s}:%x\":{\"path\":", first ? "" : ",", uuid, (unsigned)(uint32_t)sub);
+		first = false;
+		put_str(f, (const char *)sqlite3_column_text(ps, 2));
+		fputs(",\"type\":", f);
+		put_str(f, (const char *)sqlite3_column_text(ps, 3));
+		fprintf(f, ",\"size\":%lld,\"source\":", (long long)sqlite3_column_int64(ps, 4));
+		put_str(f, (const char *)sqlite3_column_text(ps, 5));
+		fputs(",\"dependencies\":[", f);
+		/* Skip dependency rows of products that are gone, then take ours. */
+		bool dfirst = true;
+		while (drc == SQLITE_ROW) {
+			int c = cmp_key((const char *)sqlite3_column_text(ds, 0), sqlite3_column_int64(ds, 1), uuid, sub);
+			if (c > 0)
+				break;
+			if (c == 0) {
+				if (!dfirst)
+					fputc(',', f);
+				put_str(f, (const char *)sqlite3_column_text(ds, 2));
+				dfirst = false;
+			}
+			drc = sqlite3_step(ds);
+		}
+		fputs("]}", f);
+	}
+	fputs("}}\n", f);
+	if (ferror(f) || fclose(f) != 0) {
+		f = NULL;
 		rc = -EIO;
+		klog(KLOG_ERROR, "asset catalog: writing %s failed", tmp);
+		unlink(tmp);
+		goto out;
+	}
+	f = NULL;
+	if (rename(tmp, path) != 0) {
+		rc = -errno;
+		klog(KLOG_ERROR, "asset catalog: %s: %s", path, strerror(errno));
+		unlink(tmp);
 		goto out;
 	}
 	rc = 0;
 out:
+	if (f) {
+		fclose(f);
+		unlink(tmp);
+	}
 	sqlite3_finalize(ps);
 	sqlite3_finalize(ds);
-	json_decref(root);
-	json_decref(assets);
-	json_decref(by_path);
-	json_decref(by_source);
-	json_decref(by_id);
 	return rc;
 }
 

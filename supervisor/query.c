@@ -684,3 +684,166 @@ void q_table_free(qtable *t)
 	free(t->cells);
 	free(t);
 }
+
+/* ---- paging ---- */
+
+/* A decimal number without sign, spaces or leading junk, at most max. */
+static int parse_count(const char *s, int64_t max, int64_t *out)
+{
+	int64_t v = 0;
+	if (!s || !*s)
+		return -1;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (*p - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int q_parse_page(qctx *q, const char *limit, const char *offset, qpage *pg)
+{
+	pg->on = limit || offset;
+	pg->limit = 200;
+	pg->offset = 0;
+	if (limit && (parse_count(limit, Q_PAGE_MAX, &pg->limit) != 0 || pg->limit < 1)) {
+		q_err(q, "--limit takes a number from 1 to %d", Q_PAGE_MAX);
+		return Q_USAGE;
+	}
+	if (offset && parse_count(offset, Q_OFFSET_MAX, &pg->offset) != 0) {
+		q_err(q, "--offset takes a number from 0 to %d", Q_OFFSET_MAX);
+		return Q_USAGE;
+	}
+	return 0;
+}
+
+void q_page_sql(const qpage *pg, char *sql, size_t sqlsz)
+{
+	size_t n = strlen(sql);
+	if (pg->on && n < sqlsz)
+		snprintf(sql + n, sqlsz - n, " LIMIT %" PRId64 " OFFSET %" PRId64, pg->limit, pg->offset);
+}
+
+int q_count(qctx *q, sqlite3_stmt *st, int64_t *n)
+{
+	int src = sqlite3_step(st);
+	if (src != SQLITE_ROW)
+		return q_step_failed(q, src);
+	*n = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+json_t *q_page_doc(const qpage *pg, int64_t total, const char *key, json_t *arr)
+{
+	json_t *o = json_object();
+	if (!o || !arr) {
+		json_decref(o);
+		json_decref(arr);
+		return NULL;
+	}
+	q_set(o, "total", json_integer(total));
+	q_set(o, "offset", json_integer(pg->offset));
+	q_set(o, "limit", json_integer(pg->limit));
+	json_object_set_new(o, key, arr);
+	return o;
+}
+
+void q_page_note(const qpage *pg, int64_t total, size_t shown)
+{
+	if (!pg->on)
+		return;
+	if (shown == 0)
+		printf("no rows at offset %" PRId64 " of %" PRId64 "\n", pg->offset, total);
+	else
+		printf("rows %" PRId64 "-%" PRId64 " of %" PRId64 "\n", pg->offset + 1, pg->offset + (int64_t)shown,
+		       total);
+}
+
+/* ---- folder trees ---- */
+
+int q_dir_bounds(qctx *q, const char *dir, char *lo, char *hi, size_t sz, int *skip)
+{
+	size_t n = strlen(dir);
+	while (n > 0 && dir[n - 1] == '/')
+		n--;
+	if (n == 0 || (n == 1 && dir[0] == '.')) {
+		lo[0] = hi[0] = '\0';
+		*skip = 1;
+		return 0;
+	}
+	if (n + 2 > sz || n > 4096) {
+		q_err(q, "--dir: the folder name is too long");
+		return Q_USAGE;
+	}
+	/* Each part must be a plain name: stored paths never hold "." or
+	 * ".." parts, empty parts or control characters. */
+	const char *p = dir, *end = dir + n;
+	if (*p == '/') {
+		q_err(q, "--dir takes a folder relative to its scan folder or platform, not '%.*s'", (int)n, dir);
+		return Q_USAGE;
+	}
+	while (p < end) {
+		const char *e = memchr(p, '/', (size_t)(end - p));
+		size_t len = e ? (size_t)(e - p) : (size_t)(end - p);
+		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.')) {
+			q_err(q, "--dir: '%.*s' is not a folder name (no empty, '.' or '..' parts)", (int)n, dir);
+			return Q_USAGE;
+		}
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f) {
+				q_err(q, "--dir: the folder name holds a control character");
+				return Q_USAGE;
+			}
+		p += len + 1;
+	}
+	memcpy(lo, dir, n);
+	lo[n] = '/';
+	lo[n + 1] = '\0';
+	memcpy(hi, dir, n);
+	hi[n] = '0';
+	hi[n + 1] = '\0';
+	*skip = (int)n + 2;
+	return 0;
+}
+
+void q_bind_tree(sqlite3_stmt *st, const char *lo, const char *hi, int skip, const char *filter, const char *extra)
+{
+	db_bind_text(st, 1, lo && lo[0] ? lo : NULL);
+	db_bind_text(st, 2, hi);
+	sqlite3_bind_int(st, 3, skip);
+	db_bind_text(st, 4, filter);
+	db_bind_text(st, 5, extra);
+}
+
+int q_list_folders(qctx *q, const char *base, const char *lo, const char *hi, int skip, const char *filter,
+                   const char *extra, json_t *folders)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[1200];
+	int rc, src;
+	snprintf(sql, sizeof sql,
+	         "SELECT substr(rest, 1, instr(rest, '/') - 1) AS d, count(*) FROM (%s) WHERE instr(rest, '/') > 0"
+	         " GROUP BY d ORDER BY d",
+	         base);
+	if ((rc = q_prepare(q, sql, &st)) != 0)
+		return rc;
+	q_bind_tree(st, lo, hi, skip, filter, extra);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *f = json_object();
+		if (!f || json_array_append_new(folders, f) != 0) {
+			json_decref(f);
+			rc = -ENOMEM;
+			goto out;
+		}
+		q_set(f, "name", q_jcol_str(st, 0));
+		q_set(f, "count", q_jcol_int(st, 1));
+	}
+	if (src != SQLITE_DONE)
+		rc = q_step_failed(q, src);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}

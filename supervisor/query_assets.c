@@ -106,33 +106,76 @@ out:
 
 int q_cmd_assets(qctx *q, int argc, char **argv)
 {
-	static const char usage[] = "assets [--filter RE] [--json]";
+	static const char usage[] = "assets [--filter RE] [--dir DIR] [--limit N] [--offset N] [--json]";
 	static const char *const hdr[] = {"UUID", "SOURCE", "SCAN_FOLDER"};
-	const char *filter = NULL;
-	const qopt opts[] = {{"--filter", true, &filter, NULL}, {NULL, false, NULL, NULL}};
+	/* Parameters as q_list_folders() binds them; ?5 is set for --dir: a
+	 * folder tree shows sources from scan folders only, intermediate
+	 * assets have a tree of their own (products --platform intermediate
+	 * --dir). */
+	static const char base[] = "SELECT substr(path, ?3) AS rest, uuid, path, scan_folder, size FROM sources"
+	                           " WHERE (?1 IS NULL OR (path >= ?1 AND path < ?2))"
+	                           " AND (?4 IS NULL OR path REGEXP ?4) AND (?5 IS NULL OR intermediate = 0)";
+	const char *filter = NULL, *dir = NULL, *limit = NULL, *offset = NULL;
+	const qopt opts[] = {{"--filter", true, &filter, NULL},
+	                     {"--dir", true, &dir, NULL},
+	                     {"--limit", true, &limit, NULL},
+	                     {"--offset", true, &offset, NULL},
+	                     {NULL, false, NULL, NULL}};
 	const char *pos[1];
-	int n_pos, rc, src;
+	int n_pos, rc, src, skip = 1;
 	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL;
+	json_t *arr = NULL, *folders = NULL;
 	qtable *t = NULL;
+	qpage pg;
+	int64_t total = 0;
+	char lo[4200] = "", hi[4200] = "", sql[1024];
 
 	rc = q_parse_args(q, argc, argv, opts, pos, 0, &n_pos, usage);
 	if (rc != 0)
 		return rc < 0 ? Q_OK : rc;
 	if (filter && (rc = q_check_regex(q, filter)) != 0)
 		return rc;
+	if ((rc = q_parse_page(q, limit, offset, &pg)) != 0)
+		return rc;
+	if (dir) {
+		if ((rc = q_dir_bounds(q, dir, lo, hi, sizeof lo, &skip)) != 0)
+			return rc;
+		pg.on = true;
+		if (!(folders = json_array()))
+			goto oom;
+	}
 	arr = json_array();
 	if (!arr)
 		goto oom;
 	if ((rc = q_open(q, true)) != 0)
 		goto out;
 	if (q->db) {
-		if ((rc = q_prepare(q,
-		                    "SELECT uuid, path, scan_folder, size FROM sources"
-		                    " WHERE (?1 IS NULL OR path REGEXP ?1) ORDER BY path, scan_folder",
-		                    &st)) != 0)
+		const char *files = dir ? " WHERE instr(rest, '/') = 0" : "";
+		const char *tree = dir ? "1" : NULL;
+		if (dir) {
+			int frc = q_list_folders(q, base, lo, hi, skip, filter, tree, folders);
+			if (frc == -ENOMEM)
+				goto oom;
+			if ((rc = frc) != 0)
+				goto out;
+		}
+		if (pg.on) {
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM (%s)%s", base, files);
+			if ((rc = q_prepare(q, sql, &st)) != 0)
+				goto out;
+			q_bind_tree(st, lo, hi, skip, filter, tree);
+			rc = q_count(q, st, &total);
+			sqlite3_finalize(st);
+			st = NULL;
+			if (rc != 0)
+				goto out;
+		}
+		snprintf(sql, sizeof sql, "SELECT uuid, path, scan_folder, size FROM (%s)%s ORDER BY path, scan_folder",
+		         base, files);
+		q_page_sql(&pg, sql, sizeof sql);
+		if ((rc = q_prepare(q, sql, &st)) != 0)
 			goto out;
-		db_bind_text(st, 1, filter);
+		q_bind_tree(st, lo, hi, skip, filter, tree);
 		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 			json_t *o = json_object();
 			if (!o || json_array_append_new(arr, o) != 0)
@@ -147,23 +190,43 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (q->json) {
+	if (q->json && pg.on) {
+		json_t *doc = q_page_doc(&pg, total, "assets", arr);
+		arr = NULL;
+		if (!doc)
+			goto oom;
+		if (dir) {
+			q_set(doc, "dir", json_stringn(lo, lo[0] ? strlen(lo) - 1 : 0));
+			json_object_set_new(doc, "folders", folders);
+			folders = NULL;
+		}
+		rc = q_print_json(q, doc);
+		json_decref(doc);
+	} else if (q->json) {
 		rc = q_print_json(q, arr);
-	} else if (json_array_size(arr) == 0) {
-		printf("no assets\n");
 	} else {
 		size_t i;
 		json_t *o;
-		if (!(t = q_table_new(3, hdr)))
-			goto oom;
-		json_array_foreach(arr, i, o)
+		json_array_foreach(folders, i, o)
 		{
-			const char *cells[3] = {q_text(o, "uuid", NULL, 0), q_text(o, "source", NULL, 0),
-			                        q_text(o, "scan_folder", NULL, 0)};
-			if (q_table_add(t, cells) != 0)
-				goto oom;
+			printf("%s/  (%lld)\n", json_string_value(json_object_get(o, "name")),
+			       (long long)json_integer_value(json_object_get(o, "count")));
 		}
-		q_table_print(t, stdout);
+		if (json_array_size(arr) == 0 && !pg.on) {
+			printf("no assets\n");
+		} else if (json_array_size(arr) > 0) {
+			if (!(t = q_table_new(3, hdr)))
+				goto oom;
+			json_array_foreach(arr, i, o)
+			{
+				const char *cells[3] = {q_text(o, "uuid", NULL, 0), q_text(o, "source", NULL, 0),
+				                        q_text(o, "scan_folder", NULL, 0)};
+				if (q_table_add(t, cells) != 0)
+					goto oom;
+			}
+			q_table_print(t, stdout);
+		}
+		q_page_note(&pg, total, json_array_size(arr));
 	}
 	goto out;
 oom:
@@ -173,6 +236,7 @@ out:
 	q_table_free(t);
 	sqlite3_finalize(st);
 	json_decref(arr);
+	json_decref(folders);
 	return rc;
 }
 

@@ -44,20 +44,32 @@ enum {
 };
 
 /* ORDER BY clauses come only from this table: a user's --sort picks a row,
- * it never reaches the SQL text. */
+ * it never reaches the SQL text. Each has an ascending and a descending
+ * form (rows without a value, not completed or no duration, come last in
+ * both) and a default direction: durations list the longest first. */
 static const struct {
 	const char *name;
-	const char *order;
+	const char *asc, *desc;
+	bool def_desc;
 } job_sorts[] = {
-    {"source", " ORDER BY s.path, j.platform, j.job_key, j.id"},
+    {"source", " ORDER BY s.path, j.platform, j.job_key, j.id",
+     " ORDER BY s.path DESC, j.platform DESC, j.job_key DESC, j.id DESC", false},
     {"status",
      " ORDER BY CASE j.status WHEN 'pending' THEN 0 WHEN 'processing' THEN 1 WHEN 'completed' THEN 2"
      " WHEN 'completed_warning' THEN 3 WHEN 'completed_error' THEN 4 ELSE 5 END,"
-     " s.path, j.platform, j.job_key, j.id"},
-    {"completed", " ORDER BY j.completed_at IS NULL, j.completed_at, j.id"},
-    {"platform", " ORDER BY j.platform, s.path, j.job_key, j.id"},
-    {"job_key", " ORDER BY j.job_key, s.path, j.platform, j.id"},
-    {"duration", " ORDER BY j.duration_ms IS NULL, j.duration_ms DESC, j.id"},
+     " s.path, j.platform, j.job_key, j.id",
+     " ORDER BY CASE j.status WHEN 'pending' THEN 0 WHEN 'processing' THEN 1 WHEN 'completed' THEN 2"
+     " WHEN 'completed_warning' THEN 3 WHEN 'completed_error' THEN 4 ELSE 5 END DESC,"
+     " s.path, j.platform, j.job_key, j.id", false},
+    {"completed", " ORDER BY j.completed_at IS NULL, j.completed_at, j.id",
+     " ORDER BY j.completed_at IS NULL, j.completed_at DESC, j.id DESC", false},
+    {"platform", " ORDER BY j.platform, s.path, j.job_key, j.id",
+     " ORDER BY j.platform DESC, s.path, j.job_key, j.id", false},
+    {"job_key", " ORDER BY j.job_key, s.path, j.platform, j.id",
+     " ORDER BY j.job_key DESC, s.path, j.platform, j.id", false},
+    {"duration", " ORDER BY j.duration_ms IS NULL, j.duration_ms, j.id",
+     " ORDER BY j.duration_ms IS NULL, j.duration_ms DESC, j.id", true},
+    {"id", " ORDER BY j.id", " ORDER BY j.id DESC", false},
 };
 
 #define N_SORTS (sizeof(job_sorts) / sizeof(job_sorts[0]))
@@ -169,19 +181,25 @@ static void print_jobs_table(json_t *arr)
 
 int q_cmd_jobs(qctx *q, int argc, char **argv)
 {
-	static const char usage[] = "jobs [--filter RE|STATUS] [--status S,...] [--sort COL] [--json]";
-	const char *filter = NULL, *status = NULL, *sort = NULL;
+	static const char usage[] = "jobs [--filter RE|STATUS] [--status S,...] [--sort COL] [--order asc|desc]"
+	                            " [--limit N] [--offset N] [--json]";
+	const char *filter = NULL, *status = NULL, *sort = NULL, *orderw = NULL, *limit = NULL, *offset = NULL;
 	const qopt opts[] = {
-	    {"--filter", true, &filter, NULL},
-	    {"--status", true, &status, NULL},
-	    {"--sort", true, &sort, NULL},
+	    {"--filter", true, &filter, NULL},  {"--status", true, &status, NULL},
+	    {"--sort", true, &sort, NULL},      {"--order", true, &orderw, NULL},
+	    {"--limit", true, &limit, NULL},    {"--offset", true, &offset, NULL},
 	    {NULL, false, NULL, NULL},
 	};
+	qpage pg;
+	int64_t total = 0;
+	int desc = -1; /* -1: the column's default */
+	sqlite3_stmt *cst = NULL;
 	const char *pos[1];
 	int n_pos, rc, src;
 	char statuses[128];
-	const char *status_word = NULL, *regex = NULL, *order = job_sorts[0].order;
-	char sql[1024];
+	const char *status_word = NULL, *regex = NULL, *order = NULL;
+	size_t sort_i = 0;
+	char sql[1200];
 	sqlite3_stmt *st = NULL;
 	json_t *arr = NULL;
 
@@ -190,19 +208,31 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 		return rc < 0 ? Q_OK : rc;
 	if (status && (rc = parse_status_list(q, status, statuses, sizeof statuses)) != 0)
 		return rc;
+	if ((rc = q_parse_page(q, limit, offset, &pg)) != 0)
+		return rc;
+	if (orderw) {
+		if (strcmp(orderw, "asc") != 0 && strcmp(orderw, "desc") != 0) {
+			q_err(q, "--order takes asc or desc");
+			return Q_USAGE;
+		}
+		desc = strcmp(orderw, "desc") == 0;
+	}
 	if (sort) {
 		size_t i;
 		for (i = 0; i < N_SORTS && strcmp(sort, job_sorts[i].name) != 0; i++)
 			;
 		if (i == N_SORTS) {
 			q_err(q,
-			      "cannot sort by '%s' (status, source, completed, platform, job_key or"
-			      " duration)",
+			      "cannot sort by '%s' (status, source, completed, platform, job_key,"
+			      " duration or id)",
 			      sort);
 			return Q_USAGE;
 		}
-		order = job_sorts[i].order;
+		sort_i = i;
 	}
+	if (desc < 0)
+		desc = job_sorts[sort_i].def_desc;
+	order = desc ? job_sorts[sort_i].desc : job_sorts[sort_i].asc;
 	if (filter) {
 		if (q_status_index(filter) >= 0)
 			status_word = filter;
@@ -222,11 +252,27 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 		         "%s WHERE (?1 IS NULL OR instr(?1, ',' || j.status || ',') > 0)"
 		         " AND (?2 IS NULL OR j.status = ?2) AND (?3 IS NULL OR s.path REGEXP ?3)%s",
 		         JOB_SELECT, order);
+		q_page_sql(&pg, sql, sizeof sql);
 		if ((rc = q_prepare(q, sql, &st)) != 0)
 			goto out;
 		db_bind_text(st, 1, status ? statuses : NULL);
 		db_bind_text(st, 2, status_word);
 		db_bind_text(st, 3, regex);
+		if (pg.on) {
+			/* The count has the same conditions; builders are left
+			 * out of it, every job has one. */
+			if ((rc = q_prepare(q,
+			                    "SELECT count(*) FROM jobs j JOIN sources s ON s.id = j.source_id"
+			                    " WHERE (?1 IS NULL OR instr(?1, ',' || j.status || ',') > 0)"
+			                    " AND (?2 IS NULL OR j.status = ?2) AND (?3 IS NULL OR s.path REGEXP ?3)",
+			                    &cst)) != 0)
+				goto out;
+			db_bind_text(cst, 1, status ? statuses : NULL);
+			db_bind_text(cst, 2, status_word);
+			db_bind_text(cst, 3, regex);
+			if ((rc = q_count(q, cst, &total)) != 0)
+				goto out;
+		}
 		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 			json_t *o = job_json(st);
 			if (!o || json_array_append_new(arr, o) != 0)
@@ -237,16 +283,27 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (q->json)
+	if (q->json && pg.on) {
+		json_t *doc = q_page_doc(&pg, total, "jobs", arr);
+		arr = NULL;
+		if (!doc)
+			goto oom;
+		rc = q_print_json(q, doc);
+		json_decref(doc);
+	} else if (q->json) {
 		rc = q_print_json(q, arr);
-	else
-		print_jobs_table(arr);
+	} else {
+		if (!pg.on || json_array_size(arr) > 0)
+			print_jobs_table(arr);
+		q_page_note(&pg, total, json_array_size(arr));
+	}
 	goto out;
 oom:
 	q_err(q, "out of memory");
 	rc = Q_USAGE;
 out:
 	sqlite3_finalize(st);
+	sqlite3_finalize(cst);
 	json_decref(arr);
 	return rc;
 }

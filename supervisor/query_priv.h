@@ -134,6 +134,58 @@ void q_table_free(qtable *t);
  * after printing a database error. */
 int q_resolve_source(qctx *q, const char *arg, int64_t *source_id);
 
+/* Paging of a listing (--limit N --offset N). Without either option the
+ * listing is the whole array, as before; with one of them the document is
+ * {"total", "offset", "limit", KEY: [...]}, total counting every row that
+ * matches, so a client can page through 100,000 rows without asking for
+ * them all. */
+typedef struct qpage {
+	bool on;
+	int64_t limit;  /* 1..Q_PAGE_MAX */
+	int64_t offset; /* 0..Q_OFFSET_MAX */
+} qpage;
+
+#define Q_PAGE_MAX 10000
+#define Q_OFFSET_MAX 1000000000
+
+/* Checks --limit and --offset (either may be NULL); prints why a value is
+ * wrong and returns Q_USAGE, or 0 with *pg set. */
+int q_parse_page(qctx *q, const char *limit, const char *offset, qpage *pg);
+
+/* Appends " LIMIT n OFFSET n" for pg (nothing when paging is off) to sql. */
+void q_page_sql(const qpage *pg, char *sql, size_t sqlsz);
+
+/* Runs a one-row count statement already bound; *n (OUT). Returns 0 or
+ * Q_USAGE after printing why. */
+int q_count(qctx *q, sqlite3_stmt *st, int64_t *n);
+
+/* The paged document {total, offset, limit, key: arr}; takes the
+ * reference of arr. NULL when out of memory. */
+json_t *q_page_doc(const qpage *pg, int64_t total, const char *key, json_t *arr);
+
+/* For text output: "rows 201-400 of 1234" on stdout when paging is on. */
+void q_page_note(const qpage *pg, int64_t total, size_t shown);
+
+/* --dir DIR of a listing: one level of a folder tree. DIR is "" (the top)
+ * or a relative folder without "." or ".." parts; it becomes the bounds of
+ * an index range, lo = "DIR/" and hi = "DIR0" ('0' follows '/'), so that a
+ * folder of a big tree is read without scanning the others. *skip (OUT) is
+ * strlen(lo) + 1, where the rest of a path starts (SQLite's substr counts
+ * from 1). Returns 0, or Q_USAGE after printing why. */
+int q_dir_bounds(qctx *q, const char *dir, char *lo, char *hi, size_t sz, int *skip);
+
+/* Binds the parameters of a tree listing: ?1 lo (NULL at the top), ?2 hi,
+ * ?3 skip, ?4 the filter regex (or NULL), ?5 extra (a platform, or any
+ * non-NULL text as a flag; NULL for none). */
+void q_bind_tree(sqlite3_stmt *st, const char *lo, const char *hi, int skip, const char *filter, const char *extra);
+
+/* Appends to folders the folders one level below the --dir of base, a
+ * SELECT over those parameters whose first column, rest, is what follows
+ * the folder in each path: [{name, count}], count being the rows below.
+ * Returns 0, -ENOMEM, or Q_USAGE after printing why. */
+int q_list_folders(qctx *q, const char *base, const char *lo, const char *hi, int skip, const char *filter,
+                   const char *extra, json_t *folders);
+
 /* Commands. */
 int q_cmd_jobs(qctx *q, int argc, char **argv);
 int q_cmd_job(qctx *q, int argc, char **argv);

@@ -67,40 +67,75 @@ static json_t *product_json(sqlite3_stmt *st)
 
 int q_cmd_products(qctx *q, int argc, char **argv)
 {
-	static const char usage[] = "products [--filter RE] [--platform P] [--json]";
+	static const char usage[] =
+	    "products [--filter RE] [--platform P] [--dir DIR] [--limit N] [--offset N] [--json]";
 	static const char *const hdr[] = {"ASSET_ID", "PLATFORM", "PATH", "TYPE", "SIZE", "SOURCE"};
-	const char *filter = NULL, *platform = NULL;
+	/* The filter matches the product's path or its source's path, so
+	 * "textures/" finds products by either name. Parameters as
+	 * q_bind_tree() binds them, the platform as ?5. */
+	static const char where[] = " WHERE (?1 IS NULL OR (p.path >= ?1 AND p.path < ?2))"
+	                            " AND (?4 IS NULL OR p.path REGEXP ?4 OR s.path REGEXP ?4)"
+	                            " AND (?5 IS NULL OR p.platform = ?5)";
+	static const char from[] = " FROM products p JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id";
+	const char *filter = NULL, *platform = NULL, *dir = NULL, *limit = NULL, *offset = NULL;
 	const qopt opts[] = {
-	    {"--filter", true, &filter, NULL},
-	    {"--platform", true, &platform, NULL},
-	    {NULL, false, NULL, NULL},
+	    {"--filter", true, &filter, NULL}, {"--platform", true, &platform, NULL},
+	    {"--dir", true, &dir, NULL},       {"--limit", true, &limit, NULL},
+	    {"--offset", true, &offset, NULL}, {NULL, false, NULL, NULL},
 	};
 	const char *pos[1];
-	int n_pos, rc, src;
+	int n_pos, rc, src, skip = 1;
 	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL;
+	json_t *arr = NULL, *folders = NULL;
 	qtable *t = NULL;
+	qpage pg;
+	int64_t total = 0;
+	char lo[4200] = "", hi[4200] = "", sql[2048];
 
 	rc = q_parse_args(q, argc, argv, opts, pos, 0, &n_pos, usage);
 	if (rc != 0)
 		return rc < 0 ? Q_OK : rc;
 	if (filter && (rc = q_check_regex(q, filter)) != 0)
 		return rc;
+	if ((rc = q_parse_page(q, limit, offset, &pg)) != 0)
+		return rc;
+	if (dir) {
+		if ((rc = q_dir_bounds(q, dir, lo, hi, sizeof lo, &skip)) != 0)
+			return rc;
+		pg.on = true;
+		if (!(folders = json_array()))
+			goto oom;
+	}
 	if (!(arr = json_array()))
 		goto oom;
 	if ((rc = q_open(q, true)) != 0)
 		goto out;
 	if (q->db) {
-		/* The filter matches the product's path or its source's path,
-		 * so "textures/" finds products by either name. */
-		if ((rc = q_prepare(q,
-		                    PRODUCT_SELECT
-		                    " WHERE (?1 IS NULL OR p.path REGEXP ?1 OR s.path REGEXP ?1)"
-		                    " AND (?2 IS NULL OR p.platform = ?2) ORDER BY p.platform, p.path",
-		                    &st)) != 0)
+		const char *files = dir ? " AND instr(substr(p.path, ?3), '/') = 0" : "";
+		if (dir) {
+			snprintf(sql, sizeof sql, "SELECT substr(p.path, ?3) AS rest%s%s", from, where);
+			int frc = q_list_folders(q, sql, lo, hi, skip, filter, platform, folders);
+			if (frc == -ENOMEM)
+				goto oom;
+			if ((rc = frc) != 0)
+				goto out;
+		}
+		if (pg.on) {
+			snprintf(sql, sizeof sql, "SELECT count(*)%s%s%s", from, where, files);
+			if ((rc = q_prepare(q, sql, &st)) != 0)
+				goto out;
+			q_bind_tree(st, lo, hi, skip, filter, platform);
+			rc = q_count(q, st, &total);
+			sqlite3_finalize(st);
+			st = NULL;
+			if (rc != 0)
+				goto out;
+		}
+		snprintf(sql, sizeof sql, PRODUCT_SELECT "%s%s ORDER BY p.platform, p.path", where, files);
+		q_page_sql(&pg, sql, sizeof sql);
+		if ((rc = q_prepare(q, sql, &st)) != 0)
 			goto out;
-		db_bind_text(st, 1, filter);
-		db_bind_text(st, 2, platform);
+		q_bind_tree(st, lo, hi, skip, filter, platform);
 		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 			json_t *o = product_json(st);
 			if (!o || json_array_append_new(arr, o) != 0)
@@ -111,26 +146,46 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (q->json) {
+	if (q->json && pg.on) {
+		json_t *doc = q_page_doc(&pg, total, "products", arr);
+		arr = NULL;
+		if (!doc)
+			goto oom;
+		if (dir) {
+			q_set(doc, "dir", json_stringn(lo, lo[0] ? strlen(lo) - 1 : 0));
+			json_object_set_new(doc, "folders", folders);
+			folders = NULL;
+		}
+		rc = q_print_json(q, doc);
+		json_decref(doc);
+	} else if (q->json) {
 		rc = q_print_json(q, arr);
-	} else if (json_array_size(arr) == 0) {
-		printf("no products\n");
 	} else {
 		size_t i;
 		json_t *o;
-		if (!(t = q_table_new(6, hdr)))
-			goto oom;
-		json_array_foreach(arr, i, o)
+		json_array_foreach(folders, i, o)
 		{
-			char sz[32];
-			const char *cells[6] = {
-			    q_text(o, "asset_id", NULL, 0),   q_text(o, "platform", NULL, 0),
-			    q_text(o, "path", NULL, 0),       q_text(o, "asset_type", NULL, 0),
-			    q_text(o, "size", sz, sizeof sz), q_text(o, "source", NULL, 0)};
-			if (q_table_add(t, cells) != 0)
-				goto oom;
+			printf("%s/  (%lld)\n", json_string_value(json_object_get(o, "name")),
+			       (long long)json_integer_value(json_object_get(o, "count")));
 		}
-		q_table_print(t, stdout);
+		if (json_array_size(arr) == 0 && !pg.on) {
+			printf("no products\n");
+		} else if (json_array_size(arr) > 0) {
+			if (!(t = q_table_new(6, hdr)))
+				goto oom;
+			json_array_foreach(arr, i, o)
+			{
+				char sz[32];
+				const char *cells[6] = {
+				    q_text(o, "asset_id", NULL, 0),   q_text(o, "platform", NULL, 0),
+				    q_text(o, "path", NULL, 0),       q_text(o, "asset_type", NULL, 0),
+				    q_text(o, "size", sz, sizeof sz), q_text(o, "source", NULL, 0)};
+				if (q_table_add(t, cells) != 0)
+					goto oom;
+			}
+			q_table_print(t, stdout);
+		}
+		q_page_note(&pg, total, json_array_size(arr));
 	}
 	goto out;
 oom:
@@ -140,6 +195,7 @@ out:
 	q_table_free(t);
 	sqlite3_finalize(st);
 	json_decref(arr);
+	json_decref(folders);
 	return rc;
 }
 
