@@ -94,6 +94,7 @@ typedef struct cur_frame {
 	uint64_t eof_deadline_ms; /* 0: stdout still open */
 	size_t err_bytes, err_lines;
 	uint64_t err_dropped;
+	bool probe; /* the host's own describe request to a builder on probation (restart.h) */
 } cur_frame;
 
 typedef struct host {
@@ -118,6 +119,8 @@ typedef struct host {
 	char *write_root; /* builders may write below it (Landlock): the parent of scratch */
 	char *extra_write[HOST_MAX_EXTRA_WRITE]; /* KILN_SANDBOX_WRITE, and the test call log */
 	size_t n_extra_write;
+	msgpack_sbuffer probe_req; /* an encoded describe request */
+	hp_bytes probe;            /* the same bytes */
 } host;
 
 /* The self-pipe: the signal handler and NNG's pipe callback (on an NNG
@@ -216,10 +219,12 @@ static void reply_plain(host *h, uint64_t id, uint32_t idx, hp_status st, const 
 static void send_bnote(host *h, const char *key, restart_state st, const char *detail, uint32_t crashes)
 {
 	msgpack_sbuffer sb;
+	/* A builder on probation is still "backoff" to the supervisor: it is
+	 * restarting, and its frames are not refused. */
 	hp_bnote m = {.key = key,
-	              .state = st == RESTART_GIVEN_UP  ? HP_BSTATE_GIVEN_UP
-	                       : st == RESTART_BACKOFF ? HP_BSTATE_BACKOFF
-	                                               : HP_BSTATE_OK,
+	              .state = st == RESTART_GIVEN_UP ? HP_BSTATE_GIVEN_UP
+	                       : st == RESTART_OK     ? HP_BSTATE_OK
+	                                              : HP_BSTATE_BACKOFF,
 	              .detail = detail,
 	              .crashes = crashes};
 	msgpack_sbuffer_init(&sb);
@@ -257,7 +262,8 @@ static hkey *key_get(host *h, const char *key)
 }
 
 /* A persistent builder died without a reply (or could not start): the
- * next start of its key waits, or the key is given up. */
+ * next start of its key waits, and after too many crashes in a row it is a
+ * probe. */
 static void key_crashed(host *h, const char *key, const char *how)
 {
 	hkey *k = key_get(h, key);
@@ -270,21 +276,45 @@ static void key_crashed(host *h, const char *key, const char *how)
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
 		rnd = (uint32_t)now_us();
 	uint64_t now = now_ms();
-	restart_state st = restart_crashed(&k->r, now, rnd, h->cool_ms, how);
+	restart_state st = restart_crashed(&k->r, now, rnd, how);
 	restart_describe(&k->r, now, d, sizeof(d));
-	klog(st == RESTART_GIVEN_UP ? KLOG_ERROR : KLOG_WARN, "builder %s: %s", key, d);
+	klog(KLOG_WARN, "builder %s: %s", key, d);
 	send_bnote(h, key, st, d, k->r.crashes);
 }
 
-/* A persistent builder replied successfully. */
-static void key_healthy(host *h, const char *key)
+/* The probe of a builder on probation failed: it is given up. */
+static void key_probe_failed(host *h, const char *key, const char *how)
+{
+	hkey *k = key_get(h, key);
+	char d[512];
+	if (!k) {
+		klog(KLOG_ERROR, "out of memory recording a crash of builder %s", key);
+		return;
+	}
+	uint64_t now = now_ms();
+	restart_probe_failed(&k->r, now, h->cool_ms, how);
+	restart_describe(&k->r, now, d, sizeof(d));
+	klog(KLOG_ERROR, "builder %s: %s", key, d);
+	send_bnote(h, key, RESTART_GIVEN_UP, d, k->r.crashes);
+}
+
+/* A persistent builder replied successfully (probe tells whether it was the
+ * host's describe probe). */
+static void key_healthy(host *h, const char *key, bool probe)
 {
 	hkey *k = key_find(h, key);
-	char d[128];
+	char d[192];
 	if (!k || k->r.state == RESTART_OK)
 		return;
 	uint32_t had = restart_healthy(&k->r);
-	snprintf(d, sizeof(d), "replied again after %" PRIu32 " crash%s in a row", had, had == 1 ? "" : "es");
+	if (probe)
+		snprintf(d, sizeof(d),
+		         "described itself after %" PRIu32 " crash%s in a row: the builder works, its inputs "
+		         "crashed it",
+		         had, had == 1 ? "" : "es");
+	else
+		snprintf(d, sizeof(d), "replied again after %" PRIu32 " crash%s in a row", had,
+		         had == 1 ? "" : "es");
 	klog(KLOG_INFO, "builder %s: %s", key, d);
 	send_bnote(h, key, RESTART_OK, d, 0);
 }
@@ -553,6 +583,12 @@ static void on_err_line(void *arg, const char *text, size_t len)
 	}
 	if (len == 0)
 		return;
+	if (c->probe) {
+		/* The probe is the host's own request; its lines belong to no job. */
+		klog(KLOG_INFO, "builder %s (pid %d) describing itself: %s", hb_name(ec->b), (int)ec->b->pid,
+		     text);
+		return;
+	}
 	if (c->err_lines >= HOST_STDERR_MAX_LINES || c->err_bytes + len + 1 > HOST_STDERR_MAX_BYTES) {
 		c->err_dropped += len + 1;
 		return;
@@ -590,6 +626,30 @@ static void read_stderr(host *h, hb *b, bool drain)
 
 /* ---- the frame in progress ---- */
 
+/* The end of a probe: no reply (the frame it stands before has not started
+ * yet). A builder that described itself stays and serves that frame; one
+ * that did not is given up. A cancel teaches nothing: the next start is a
+ * probe again. */
+static void probe_finish(host *h, hp_status st, const char *detail)
+{
+	cur_frame *c = &h->c;
+	hb *b = c->b;
+	c->active = false;
+	c->probe = false;
+	c->b = NULL;
+	lines_tail_clear(&b->err);
+	if (st == HP_OK) {
+		key_healthy(h, b->key, true);
+		b->last_used_ms = now_ms();
+		if (b->reaped)
+			hb_stop(b);
+		return;
+	}
+	hb_kill(b);
+	if (st != HP_CANCELLED)
+		key_probe_failed(h, b->key, detail);
+}
+
 /* Sends the frame's one reply and leaves the builder in the state the
  * outcome calls for. */
 static void frame_finish(host *h, hp_status st, const char *detail, const uint8_t *frame, size_t frame_len)
@@ -608,6 +668,10 @@ static void frame_finish(host *h, hp_status st, const char *detail, const uint8_
 		lines_flush(&b->err, on_err_line, &ec);
 		ntail = lines_tail(&b->err, tail, LINES_TAIL);
 	}
+	if (c->probe) {
+		probe_finish(h, st, detail);
+		return;
+	}
 	if (c->err_dropped) {
 		snprintf(warn, sizeof(warn), "stderr truncated: %" PRIu64 " more bytes dropped",
 		         c->err_dropped);
@@ -618,7 +682,7 @@ static void frame_finish(host *h, hp_status st, const char *detail, const uint8_
 	 * cancels are not held against a builder: no spinning can come of
 	 * them, each costs the builder its timeout. */
 	if (b && b->persistent && st == HP_OK)
-		key_healthy(h, b->key);
+		key_healthy(h, b->key, false);
 	else if (b && b->persistent && (st == HP_CRASHED || st == HP_PROTOCOL_ERROR))
 		key_crashed(h, b->key, detail);
 	hp_reply r = {
@@ -725,6 +789,7 @@ static void frame_begin(host *h)
 	const hp_builder *spec = &run->builder;
 	const hp_bytes *f = &run->frames[h->next_idx];
 	cur_frame *c = &h->c;
+	h->probe = (hp_bytes){(const uint8_t *)h->probe_req.data, h->probe_req.size};
 	char err[512];
 	hb *b = NULL;
 
@@ -773,19 +838,31 @@ static void frame_begin(host *h)
 			return;
 		}
 		if (k && k->r.crashes > 0)
-			klog(KLOG_INFO, "restarting builder %s (%" PRIu32 " crash%s in a row)", key,
-			     k->r.crashes, k->r.crashes == 1 ? "" : "es");
+			klog(KLOG_INFO, "restarting builder %s (%" PRIu32 " crash%s in a row%s)", key,
+			     k->r.crashes, k->r.crashes == 1 ? "" : "es",
+			     rs == RESTART_PROBE ? "; it describes itself first" : "");
 		if (!spec->persistent && run->cwd && run->cwd[0])
 			cwd = run->cwd;
 		if (spec->persistent)
 			hb_make_room(h);
 		if (hb_spawn(h, spec, cwd, &b, err, sizeof(err)) != 0) {
 			klog(KLOG_WARN, "run %" PRIu64 " frame %" PRIu32 ": %s", c->id, c->idx, err);
-			if (spec->persistent)
+			if (rs == RESTART_PROBE)
+				key_probe_failed(h, key, err);
+			else if (spec->persistent)
 				key_crashed(h, key, err);
 			reply_plain(h, c->id, c->idx, HP_SPAWN_FAILED, err);
 			h->next_idx++;
 			return;
+		}
+		if (rs == RESTART_PROBE) {
+			/* The frame waits; the fresh process first answers the host's
+			 * describe request (probe_finish()). */
+			c->probe = true;
+			c->timeout_s =
+			    c->timeout_s < HOST_PROBE_TIMEOUT_S ? c->timeout_s : HOST_PROBE_TIMEOUT_S;
+			snprintf(c->req_type, sizeof(c->req_type), "describe");
+			f = &h->probe;
 		}
 	}
 	lines_tail_clear(&b->err);
@@ -880,7 +957,10 @@ static bool on_frame(host *h, hb *b, const uint8_t *data, size_t len)
 		arena *a = arena_new();
 		msg_log lg;
 		int rc = a ? msg_decode_log(data, len, a, &lg, why, sizeof(why)) : -ENOMEM;
-		if (rc == 0)
+		if (rc == 0 && c->probe)
+			klog(KLOG_INFO, "builder %s (pid %d) describing itself: %s", hb_name(b), (int)b->pid,
+			     lg.message);
+		else if (rc == 0)
 			send_log(h, c->id, c->idx, lg.level, lg.message, &lg.context);
 		else if (rc == -ENOMEM)
 			klog(KLOG_ERROR, "out of memory decoding a log frame of %s", hb_name(b));
@@ -1460,6 +1540,12 @@ int host_main(const host_opts *o)
 		klog(KLOG_ERROR, "out of memory");
 		goto out;
 	}
+	msgpack_sbuffer_init(&h.probe_req);
+	if (msg_encode_describe_req(&h.probe_req) != 0) {
+		rc = -ENOMEM;
+		klog(KLOG_ERROR, "out of memory");
+		goto out;
+	}
 	h.cool_ms = RESTART_COOL_DOWN_MS;
 	const char *cool = getenv("KILN_HOST_COOLDOWN_MS");
 	if (cool && cool[0]) {
@@ -1520,6 +1606,7 @@ out:
 	free(h.pfd_pid);
 	free(h.scratch);
 	free(h.write_root);
+	msgpack_sbuffer_destroy(&h.probe_req);
 	for (size_t i = 0; i < h.n_extra_write; i++)
 		free(h.extra_write[i]);
 	while (h.keys) {

@@ -19,6 +19,7 @@
 #define HOST_SEND_TIMEOUT_MS   30000
 #define HOST_DEFAULT_TIMEOUT_S 600
 #define HOST_MAX_EXTRA_WRITE   16 /* paths in KILN_SANDBOX_WRITE */
+#define HOST_PROBE_TIMEOUT_S   30 /* a builder on probation must describe itself within this */
 
 typedef struct host_opts {
 	const char *url; /* e.g. ipc:///.../host-3.sock; the host dials it */

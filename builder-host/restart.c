@@ -22,20 +22,30 @@ static uint64_t gap_for(uint32_t crashes, uint32_t rnd)
 	return g + rnd % (g / 4 + 1);
 }
 
-restart_state restart_crashed(restart *r, uint64_t now_ms, uint32_t rnd, uint64_t cool_ms, const char *how)
+static void set_last(restart *r, const char *how)
+{
+	snprintf(r->last, sizeof(r->last), "%s", how && how[0] ? how : "unknown");
+}
+
+restart_state restart_crashed(restart *r, uint64_t now_ms, uint32_t rnd, const char *how)
 {
 	if (r->crashes < UINT32_MAX)
 		r->crashes++;
-	snprintf(r->last, sizeof(r->last), "%s", how && how[0] ? how : "unknown");
-	if (r->crashes >= RESTART_GIVE_UP_AFTER) {
-		r->state = RESTART_GIVEN_UP;
-		r->gap_ms = cool_ms;
-	} else {
-		r->state = RESTART_BACKOFF;
-		r->gap_ms = gap_for(r->crashes, rnd);
-	}
+	set_last(r, how);
+	r->probe_failed = false;
+	r->state = r->crashes >= RESTART_GIVE_UP_AFTER ? RESTART_PROBE : RESTART_BACKOFF;
+	r->gap_ms = gap_for(r->crashes, rnd);
 	r->not_before_ms = now_ms + r->gap_ms;
 	return r->state;
+}
+
+void restart_probe_failed(restart *r, uint64_t now_ms, uint64_t cool_ms, const char *how)
+{
+	set_last(r, how);
+	r->probe_failed = true;
+	r->state = RESTART_GIVEN_UP;
+	r->gap_ms = cool_ms;
+	r->not_before_ms = now_ms + cool_ms;
 }
 
 uint32_t restart_healthy(restart *r)
@@ -48,10 +58,13 @@ uint32_t restart_healthy(restart *r)
 restart_state restart_check(const restart *r, uint64_t now_ms, uint64_t *wait_ms)
 {
 	*wait_ms = 0;
-	if (r->state == RESTART_OK || now_ms >= r->not_before_ms)
+	if (r->state == RESTART_OK)
 		return RESTART_OK;
+	if (now_ms >= r->not_before_ms)
+		return r->state == RESTART_BACKOFF ? RESTART_OK : RESTART_PROBE;
 	*wait_ms = r->not_before_ms - now_ms;
-	return r->state;
+	/* A probe waits for its gap like any restart. */
+	return r->state == RESTART_PROBE ? RESTART_BACKOFF : r->state;
 }
 
 static void fmt_wait(char *buf, size_t n, uint64_t ms)
@@ -75,10 +88,17 @@ void restart_describe(const restart *r, uint64_t now_ms, char *buf, size_t n)
 		snprintf(buf, n, "crashed %" PRIu32 " time%s in a row (last: %s); next start in %s",
 		         r->crashes, r->crashes == 1 ? "" : "s", r->last, w);
 		break;
+	case RESTART_PROBE:
+		snprintf(buf, n,
+		         "crashed %" PRIu32 " times in a row (last: %s); next start in %s, asked to describe "
+		         "itself first",
+		         r->crashes, r->last, w);
+		break;
 	case RESTART_GIVEN_UP:
 		snprintf(buf, n,
-		         "builder given up after %" PRIu32 " crashes in a row (last: %s); next try in %s",
-		         r->crashes, r->last, w);
+		         "builder given up after %" PRIu32 " crash%s in a row%s (last: %s); next try in %s",
+		         r->crashes, r->crashes == 1 ? "" : "es",
+		         r->probe_failed ? " and a failed describe" : "", r->last, w);
 		break;
 	}
 }
@@ -90,6 +110,8 @@ const char *restart_state_name(restart_state s)
 		return "ok";
 	case RESTART_BACKOFF:
 		return "backoff";
+	case RESTART_PROBE:
+		return "probe";
 	case RESTART_GIVEN_UP:
 		return "given_up";
 	}

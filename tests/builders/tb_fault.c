@@ -21,8 +21,10 @@
  *              $KILN_TEST_EAT_MB MiB when unlimited) in 16 MiB steps; out of
  *              memory: an "E:" line and abort(); otherwise a log and ok
  *   diestart   (argv[1] only) exit 1 at start, before reading anything
+ *   segvall    (argv[1] only) SIGSEGV on every request, describe included
  *
- * describe is always answered; shutdown and end of input end the process. */
+ * describe is always answered (except by segvall); shutdown and end of input
+ * end the process. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -340,7 +342,9 @@ int main(int argc, char **argv)
 				hang();
 			return 0;
 		}
-		if (strcmp(type, "describe") == 0) {
+		if (argc > 1 && strcmp(argv[1], "segvall") == 0) {
+			act("segv");
+		} else if (strcmp(type, "describe") == 0) {
 			reply_describe();
 		} else if (strcmp(type, "create_jobs") == 0) {
 			arena *a = arena_new();

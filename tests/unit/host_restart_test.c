@@ -1,6 +1,6 @@
 /* host_restart_test: the restart policy of persistent builders
- * (builder-host/restart.c) on made-up times: gaps, jitter bounds, giving up,
- * the cool-down, the one more try, and healing. */
+ * (builder-host/restart.c) on made-up times: gaps, jitter bounds, the probe
+ * after too many crashes, giving up, the cool-down, and healing. */
 #include <stdint.h>
 #include <string.h>
 
@@ -19,7 +19,7 @@ static void test_gaps(void)
 	static const uint64_t gaps[] = {50, 100, 200, 400};
 	uint64_t now = 1000;
 	for (int i = 0; i < 4; i++) {
-		CHECK_EQ_INT(restart_crashed(&r, now, 0, 60000, "killed by signal 11"), RESTART_BACKOFF);
+		CHECK_EQ_INT(restart_crashed(&r, now, 0, "killed by signal 11"), RESTART_BACKOFF);
 		CHECK_EQ_INT(r.crashes, i + 1);
 		CHECK_EQ_INT(restart_check(&r, now, &w), RESTART_BACKOFF);
 		CHECK_EQ_INT(w, gaps[i]);
@@ -30,8 +30,8 @@ static void test_gaps(void)
 	}
 	char d[512];
 	restart_init(&r);
-	restart_crashed(&r, 0, 0, 60000, "exited with code 3 before replying");
-	restart_crashed(&r, 0, 0, 60000, "exited with code 3 before replying");
+	restart_crashed(&r, 0, 0, "exited with code 3 before replying");
+	restart_crashed(&r, 0, 0, "exited with code 3 before replying");
 	restart_describe(&r, 40, d, sizeof(d));
 	CHECK_EQ_STR(
 	    d, "crashed 2 times in a row (last: exited with code 3 before replying); next start in 60 ms");
@@ -46,10 +46,10 @@ static void test_jitter(void)
 		restart r;
 		uint64_t w;
 		restart_init(&r);
-		restart_crashed(&r, 0, rnds[i], 60000, "x");
+		restart_crashed(&r, 0, rnds[i], "x");
 		restart_check(&r, 0, &w);
 		CHECK(w >= 50 && w <= 62);
-		restart_crashed(&r, 0, rnds[i], 60000, "x");
+		restart_crashed(&r, 0, rnds[i], "x");
 		restart_check(&r, 0, &w);
 		CHECK(w >= 100 && w <= 125);
 	}
@@ -57,15 +57,41 @@ static void test_jitter(void)
 
 static void test_cap(void)
 {
-	/* The gap never exceeds RESTART_GAP_MAX_MS (+ a quarter), even if the
-	 * give-up threshold were higher. Crashes are counted past it. */
+	/* The gap never exceeds RESTART_GAP_MAX_MS plus a quarter, however many
+	 * crashes (a builder whose probes succeed keeps crashing on inputs). */
 	restart r;
+	uint64_t w;
 	restart_init(&r);
 	for (int i = 0; i < 40; i++)
-		restart_crashed(&r, 0, 0xffffffffu, 60000, "x");
+		restart_crashed(&r, 0, 0xffffffffu, "x");
 	CHECK_EQ_INT(r.crashes, 40);
-	CHECK_EQ_INT(r.state, RESTART_GIVEN_UP);
-	CHECK_EQ_INT(r.gap_ms, 60000);
+	CHECK_EQ_INT(r.state, RESTART_PROBE);
+	CHECK(r.gap_ms >= RESTART_GAP_MAX_MS && r.gap_ms <= RESTART_GAP_MAX_MS + RESTART_GAP_MAX_MS / 4);
+	CHECK_EQ_INT(restart_check(&r, r.gap_ms, &w), RESTART_PROBE);
+}
+
+static void test_probe(void)
+{
+	restart r;
+	uint64_t w;
+	char d[512];
+	restart_init(&r);
+	for (uint32_t i = 1; i < RESTART_GIVE_UP_AFTER; i++)
+		CHECK_EQ_INT(restart_crashed(&r, 100, 0, "killed by signal 11"), RESTART_BACKOFF);
+	/* The fifth crash: the next start waits its gap (800 ms), then is a
+	 * probe. */
+	CHECK_EQ_INT(restart_crashed(&r, 1000, 0, "killed by signal 11 (Segmentation fault)"), RESTART_PROBE);
+	CHECK_EQ_INT(restart_check(&r, 1000, &w), RESTART_BACKOFF);
+	CHECK_EQ_INT(w, 800);
+	CHECK_EQ_INT(restart_check(&r, 1800, &w), RESTART_PROBE);
+	restart_describe(&r, 1000, d, sizeof(d));
+	CHECK_EQ_STR(
+	    d, "crashed 5 times in a row (last: killed by signal 11 (Segmentation fault)); next start in "
+	       "800 ms, asked to describe itself first");
+
+	/* The probe describes itself: the inputs were to blame. */
+	CHECK_EQ_INT(restart_healthy(&r), 5);
+	CHECK_EQ_INT(restart_check(&r, 1801, &w), RESTART_OK);
 }
 
 static void test_give_up(void)
@@ -74,32 +100,34 @@ static void test_give_up(void)
 	uint64_t w;
 	char d[512];
 	restart_init(&r);
-	for (uint32_t i = 1; i < RESTART_GIVE_UP_AFTER; i++)
-		CHECK_EQ_INT(restart_crashed(&r, 100, 0, 60000, "killed by signal 11"), RESTART_BACKOFF);
-	CHECK_EQ_INT(restart_crashed(&r, 1000, 0, 60000, "killed by signal 11 (Segmentation fault)"),
-	             RESTART_GIVEN_UP);
+	for (uint32_t i = 0; i < RESTART_GIVE_UP_AFTER; i++)
+		restart_crashed(&r, 100, 0, "exited with code 1 before replying");
+	/* The probe fails too: given up for the cool-down. */
+	restart_probe_failed(&r, 1000, 60000, "killed by signal 11 (Segmentation fault)");
+	CHECK_EQ_INT(r.state, RESTART_GIVEN_UP);
 	CHECK_EQ_INT(restart_check(&r, 1000, &w), RESTART_GIVEN_UP);
 	CHECK_EQ_INT(w, 60000);
 	restart_describe(&r, 1000, d, sizeof(d));
 	CHECK_EQ_STR(
-	    d, "builder given up after 5 crashes in a row (last: killed by signal 11 (Segmentation fault)); "
-	       "next try in 60 s");
+	    d, "builder given up after 5 crashes in a row and a failed describe (last: killed by signal 11 "
+	       "(Segmentation fault)); next try in 60 s");
 	restart_describe(&r, 31500, d, sizeof(d));
 	CHECK(strstr(d, "next try in 30 s") != NULL);
 	CHECK_EQ_INT(restart_check(&r, 60999, &w), RESTART_GIVEN_UP);
 	CHECK_EQ_INT(w, 1);
-	/* The cool-down is over: one more try. */
-	CHECK_EQ_INT(restart_check(&r, 61000, &w), RESTART_OK);
-	/* It crashes again: given up again at once, with a new cool-down. */
-	CHECK_EQ_INT(restart_crashed(&r, 61100, 0, 60000, "exited with code 1"), RESTART_GIVEN_UP);
-	CHECK_EQ_INT(r.crashes, 6);
+	/* The cool-down is over: one more try, as a probe. */
+	CHECK_EQ_INT(restart_check(&r, 61000, &w), RESTART_PROBE);
+	CHECK_EQ_INT(w, 0);
+	/* It fails again: given up again at once, with a new cool-down. */
+	restart_probe_failed(&r, 61100, 60000, "exited with code 1 before replying");
 	CHECK_EQ_INT(restart_check(&r, 61100, &w), RESTART_GIVEN_UP);
 	CHECK_EQ_INT(w, 60000);
 	restart_describe(&r, 61100, d, sizeof(d));
-	CHECK(strstr(d, "after 6 crashes in a row (last: exited with code 1)") != NULL);
+	CHECK(strstr(d, "after 5 crashes in a row and a failed describe (last: exited with code 1") != NULL);
 	/* A good reply heals it and says how many crashes that ended. */
-	CHECK_EQ_INT(restart_healthy(&r), 6);
+	CHECK_EQ_INT(restart_healthy(&r), 5);
 	CHECK_EQ_INT(r.state, RESTART_OK);
+	CHECK(!r.probe_failed);
 	CHECK_EQ_INT(restart_check(&r, 61101, &w), RESTART_OK);
 	CHECK_EQ_INT(restart_healthy(&r), 0);
 }
@@ -107,12 +135,12 @@ static void test_give_up(void)
 static void test_alternating(void)
 {
 	/* One bad file among many: a crash, a good reply, a crash... never
-	 * grows the gap and never gives up. */
+	 * grows the gap and never probes. */
 	restart r;
 	uint64_t w;
 	restart_init(&r);
 	for (int i = 0; i < 100; i++) {
-		CHECK_EQ_INT(restart_crashed(&r, 0, 0, 60000, "x"), RESTART_BACKOFF);
+		CHECK_EQ_INT(restart_crashed(&r, 0, 0, "x"), RESTART_BACKOFF);
 		restart_check(&r, 0, &w);
 		if (w != 50)
 			CHECK_EQ_INT(w, 50);
@@ -120,10 +148,11 @@ static void test_alternating(void)
 	}
 	CHECK_EQ_STR(restart_state_name(RESTART_OK), "ok");
 	CHECK_EQ_STR(restart_state_name(RESTART_BACKOFF), "backoff");
+	CHECK_EQ_STR(restart_state_name(RESTART_PROBE), "probe");
 	CHECK_EQ_STR(restart_state_name(RESTART_GIVEN_UP), "given_up");
 	/* An empty reason still reads as a sentence. */
 	char d[256];
-	restart_crashed(&r, 0, 0, 60000, "");
+	restart_crashed(&r, 0, 0, "");
 	restart_describe(&r, 0, d, sizeof(d));
 	CHECK_EQ_STR(d, "crashed 1 time in a row (last: unknown); next start in 50 ms");
 }
@@ -133,6 +162,7 @@ int main(void)
 	test_gaps();
 	test_jitter();
 	test_cap();
+	test_probe();
 	test_give_up();
 	test_alternating();
 	TEST_DONE();

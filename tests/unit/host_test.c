@@ -961,13 +961,15 @@ static void check_note(const result *r, size_t i, const char *key, hp_bstate st,
 	CHECK_EQ_INT(r->notes[i].crashes, crashes);
 }
 
-/* A builder that crashes on every request: restarted after 50, 100, 200 and
- * 400 ms (plus jitter), given up after the fifth crash, refused at once
- * during the cool-down (KILN_HOST_COOLDOWN_MS=1500 here), one more try after
- * it, and healthy again after one good reply. */
+/* A builder that crashes on every request, describe included: restarted
+ * after 50, 100, 200 and 400 ms (plus jitter); after the fifth crash and
+ * 800 ms more a fresh process is asked to describe itself, crashes, and the
+ * builder is given up: frames are refused at once during the cool-down
+ * (KILN_HOST_COOLDOWN_MS=1500 here), the next try after it is a probe again,
+ * and a probe that works heals it and serves the frame. */
 static void test_restart(sup *s)
 {
-	const char *segv[] = {"segv"};
+	const char *segv[] = {"segvall"};
 	hp_builder b = {.key = "crashy",
 	                .exec = fault_bin,
 	                .args = {segv, 1},
@@ -989,42 +991,50 @@ static void test_restart(sup *s)
 	for (size_t i = 5; i < 8; i++) {
 		CHECK_EQ_INT(r.replies[i].status, HP_SPAWN_FAILED);
 		CHECK(has(r.replies[i].detail,
-		          "builder given up after 5 crashes in a row (last: killed by signal 11 "
-		          "(Segmentation fault)); next try in "));
+		          "builder given up after 5 crashes in a row and a failed describe (last: "
+		          "killed by signal 11 (Segmentation fault)); next try in "));
 	}
-	/* The gaps: 50 + 100 + 200 + 400 ms at least, each at most a quarter
-	 * more; the given-up frames cost nothing. */
-	fprintf(stderr, "restart: 5 crashes and 3 refusals took %llu ms\n", (unsigned long long)took);
-	CHECK(took >= 750 && took < 2500);
+	/* The gaps: 50 + 100 + 200 + 400 + 800 ms at least, each at most a
+	 * quarter more; the refusals cost nothing. */
+	fprintf(stderr, "restart: 5 crashes, a failed probe and 3 refusals took %llu ms\n",
+	        (unsigned long long)took);
+	CHECK(took >= 1550 && took < 3500);
 	CHECK(r.reply_ms[7] - r.reply_ms[5] < 100);
 	CHECK(r.reply_ms[2] - r.reply_ms[1] >= 100);
 	CHECK(r.reply_ms[4] - r.reply_ms[3] >= 400);
-	CHECK_EQ_INT(r.n_notes, 5);
-	for (uint32_t i = 0; i < 4; i++)
+	CHECK(r.reply_ms[5] - r.reply_ms[4] >= 800);
+	CHECK_EQ_INT(r.n_notes, 6);
+	for (uint32_t i = 0; i < 5; i++)
 		check_note(&r, i, "crashy", HP_BSTATE_BACKOFF, i + 1);
-	check_note(&r, 4, "crashy", HP_BSTATE_GIVEN_UP, 5);
-	if (r.n_notes == 5)
-		CHECK(has(r.notes[4].detail, "builder given up after 5 crashes in a row"));
+	if (r.n_notes == 6)
+		CHECK(has(r.notes[4].detail, "asked to describe itself first"));
+	check_note(&r, 5, "crashy", HP_BSTATE_GIVEN_UP, 5);
+	if (r.n_notes == 6)
+		CHECK(has(r.notes[5].detail,
+		          "builder given up after 5 crashes in a row and a failed describe"));
 	char *log = sup_log(s);
-	CHECK_EQ_INT(count_str(log, "started builder crashy "), 5);
+	CHECK_EQ_INT(count_str(log, "started builder crashy "), 6);
 	free(log);
-	uint64_t given_up_at = r.reply_ms[4];
 	result_free(&r);
 
-	/* After the cool-down: one more try, which crashes, so it is given up
-	 * again at once. */
-	while (ms_now() < given_up_at + 1600)
-		nap_ms(50);
+	/* After the cool-down: one more try, a probe, which crashes, so the
+	 * frames are refused at once again. */
+	uint64_t given_up_at = ms_now();
+	nap_ms(1600);
 	sup_run(s, &b, "", f, 2, &r);
-	CHECK_EQ_INT(r.replies[0].status, HP_CRASHED);
+	CHECK_EQ_INT(r.replies[0].status, HP_SPAWN_FAILED);
 	CHECK_EQ_INT(r.replies[1].status, HP_SPAWN_FAILED);
-	CHECK(has(r.replies[1].detail, "after 6 crashes in a row"));
+	CHECK(has(r.replies[1].detail, "given up after 5 crashes in a row and a failed describe"));
 	CHECK_EQ_INT(r.n_notes, 1);
-	check_note(&r, 0, "crashy", HP_BSTATE_GIVEN_UP, 6);
-	given_up_at = r.reply_ms[0];
+	check_note(&r, 0, "crashy", HP_BSTATE_GIVEN_UP, 5);
+	log = sup_log(s);
+	CHECK_EQ_INT(count_str(log, "started builder crashy "), 7);
+	free(log);
+	given_up_at = ms_now();
 	result_free(&r);
 
-	/* Fixed (the same key without the crash argument): healthy again. */
+	/* Fixed (the same key without the crash argument): the probe works,
+	 * and that process serves the frame. */
 	hp_builder fixed = b;
 	fixed.args.n = 0;
 	while (ms_now() < given_up_at + 1600)
@@ -1035,14 +1045,54 @@ static void test_restart(sup *s)
 	CHECK_EQ_INT(r.n_notes, 1);
 	check_note(&r, 0, "crashy", HP_BSTATE_OK, 0);
 	if (r.n_notes == 1)
-		CHECK_EQ_STR(r.notes[0].detail, "replied again after 6 crashes in a row");
+		CHECK_EQ_STR(
+		    r.notes[0].detail,
+		    "described itself after 5 crashes in a row: the builder works, its inputs crashed it");
+	log = sup_log(s);
+	CHECK_EQ_INT(count_str(log, "started builder crashy "), 8);
+	free(log);
 	result_free(&r);
 	frames_free(g, 1);
 	frames_free(f, 8);
 }
 
+/* Bad inputs in a row: a builder that describes itself but crashes on
+ * every file is never given up; the probe after the fifth crash heals it
+ * and serves the next frame, and every frame is the builder's to fail. */
+static void test_bad_inputs(sup *s)
+{
+	const char *segv[] = {"segv"};
+	hp_builder b = {.key = "badinputs",
+	                .exec = fault_bin,
+	                .args = {segv, 1},
+	                .persistent = true,
+	                .timeout_s = 5,
+	                .memory_mb = 512};
+	hp_bytes f[8];
+	result r;
+	for (size_t i = 0; i < 8; i++)
+		f[i] = frame_cj("x");
+	sup_run(s, &b, "", f, 8, &r);
+	for (size_t i = 0; i < 8; i++)
+		CHECK_EQ_INT(r.replies[i].status, HP_CRASHED);
+	CHECK_EQ_INT(r.n_notes, 9);
+	for (uint32_t i = 0; i < 5; i++)
+		check_note(&r, i, "badinputs", HP_BSTATE_BACKOFF, i + 1);
+	check_note(&r, 5, "badinputs", HP_BSTATE_OK, 0);
+	for (uint32_t i = 0; i < 3; i++)
+		check_note(&r, 6 + i, "badinputs", HP_BSTATE_BACKOFF, i + 1);
+	/* Eight processes: the probe's served the sixth frame. */
+	char *log = sup_log(s);
+	CHECK_EQ_INT(count_str(log, "started builder badinputs "), 8);
+	CHECK(strstr(log, "builder badinputs: builder given up") == NULL);
+	free(log);
+	result_free(&r);
+	frames_free(f, 8);
+}
+
 /* A builder that dies at every start, before reading anything (here: at
- * describe) does not spin: five starts, then frames are refused. */
+ * describe) does not spin: five starts and a probe, then frames are
+ * refused. */
 static void test_diestart(sup *s)
 {
 	const char *die[] = {"diestart"};
@@ -1066,10 +1116,11 @@ static void test_diestart(sup *s)
 	CHECK_EQ_INT(r.replies[5].status, HP_SPAWN_FAILED);
 	CHECK_EQ_INT(r.replies[6].status, HP_SPAWN_FAILED);
 	CHECK(has(r.replies[6].detail,
-	          "given up after 5 crashes in a row (last: exited with code 1 before replying)"));
-	CHECK(took < 2500);
+	          "given up after 5 crashes in a row and a failed describe (last: exited with "
+	          "code 1 before replying)"));
+	CHECK(took < 3500);
 	char *log = sup_log(s);
-	CHECK_EQ_INT(count_str(log, "started builder diestart "), 5);
+	CHECK_EQ_INT(count_str(log, "started builder diestart "), 6);
 	free(log);
 	result_free(&r);
 	frames_free(f, 7);
@@ -1410,6 +1461,7 @@ int main(void)
 		test_cancel(&s);
 		test_stubborn(&s);
 		test_restart(&s);
+		test_bad_inputs(&s);
 		test_diestart(&s);
 		test_one_bad_file(&s);
 		test_memory(&s);
