@@ -27,9 +27,10 @@
  *   builder  {t:"builder", key, state, detail, crashes}: the restart state of
  *            the persistent builder key on this host changed. state "backoff":
  *            it crashed (crashes in a row) and restarts for the next frame
- *            after a short gap; "given_up": it crashed too often, frames for it
- *            are answered "spawn_failed" until a cool-down ends; "ok": it
- *            replied successfully again. detail is a sentence for the log.
+ *            after a short gap; "given_up": it crashed too often and then
+ *            could not even describe itself, so frames for it are answered
+ *            "spawn_failed" until a cool-down ends; "ok": it replied
+ *            successfully again. detail is a sentence for the log.
  *            Sent for information; nothing has to answer it.
  */
 #ifndef KILN_HOSTPROTO_H
