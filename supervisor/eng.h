@@ -138,6 +138,7 @@ typedef struct ejob {
 	bool queued, running, waiting;
 	const char *run_reason;
 	size_t next_in_src; /* chain of the source's jobs */
+	size_t first_prod;  /* head of the chain of its products */
 	ejdep *jdeps;      /* job dependencies; arena */
 	size_t n_jdeps;
 	char *jdeps_json;
@@ -193,7 +194,8 @@ typedef struct engine {
 	esource *src;
 	size_t n_src, cap_src;
 	hmap src_by_key;
-	hmap src_by_id;
+	hmap src_by_id;    /* row id -> index; only while loading */
+	bool src_by_id_off;
 
 	ejob *jobs;
 	size_t n_jobs, cap_jobs;
@@ -203,7 +205,6 @@ typedef struct engine {
 	eproduct *prods;
 	size_t n_prods, cap_prods;
 	hmap prod_by_path; /* "platform/path" */
-	hmap prod_by_job;  /* job id -> head of the job's product chain */
 
 	edep *deps;
 	size_t n_deps, cap_deps;

@@ -251,7 +251,8 @@ static void land_products(engine *e, erun *r, ejob *j, const msg_process_job_res
 		snprintf(dest, sizeof dest, "%s/%s/%s", e->cfg->cache, plat, L[i].rel);
 		/* Same sub_id on a new path: the old file must not linger. */
 		size_t oi = NONE;
-		if (hmap_get_int(&e->prod_by_job, j->id, &oi)) {
+		oi = j->first_prod;
+		{
 			for (; oi != NONE; oi = e->prods[oi].next_in_job) {
 				eproduct *op = &e->prods[oi];
 				if (op->deleted || op->sub_id != p->sub_id ||

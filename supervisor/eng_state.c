@@ -162,6 +162,7 @@ ejob *eng_job_add(engine *e, size_t src, int builder, const char *key, const cha
 	j->job_key = arena_strdup(e->ar, key);
 	j->platform = arena_strdup(e->ar, platform);
 	j->params = "{}";
+	j->first_prod = NONE;
 	j->next_in_src = e->src[src].first_job;
 	e->src[src].first_job = e->n_jobs;
 	char kb[KEYBUF];
@@ -174,9 +175,10 @@ ejob *eng_job_add(engine *e, size_t src, int builder, const char *key, const cha
 
 void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids)
 {
-	size_t i = NONE;
-	if (!hmap_get_int(&e->prod_by_job, job_id, &i))
+	size_t i = NONE, ji;
+	if (!hmap_get_int(&e->job_by_id, job_id, &ji))
 		return;
+	i = e->jobs[ji].first_prod;
 	for (; i != NONE; i = e->prods[i].next_in_job) {
 		eproduct *p = &e->prods[i];
 		if (p->deleted)
@@ -405,10 +407,11 @@ void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_i
 	np->intermediate = intermediate;
 	np->deleted = false;
 	np->next_in_job = NONE;
-	size_t head;
-	if (hmap_get_int(&e->prod_by_job, job_id, &head))
-		np->next_in_job = head;
-	hmap_put_int(&e->prod_by_job, job_id, e->n_prods);
+	size_t ji;
+	if (hmap_get_int(&e->job_by_id, job_id, &ji)) {
+		np->next_in_job = e->jobs[ji].first_prod;
+		e->jobs[ji].first_prod = e->n_prods;
+	}
 	hmap_put(&e->prod_by_path, arena_strdup(e->ar, key), e->n_prods);
 	e->n_prods++;
 }
@@ -445,6 +448,10 @@ int eng_load(engine *e)
 		rc = load_jobs_and_products(e);
 	if (rc == 0)
 		rc = eng_deps_load(e);
+	/* Row ids map to records only while loading: free the map. */
+	hmap_free(&e->src_by_id);
+	hmap_init(&e->src_by_id);
+	e->src_by_id_off = true;
 	if (rc == 0)
 		check_products_present(e);
 	return rc;

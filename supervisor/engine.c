@@ -216,7 +216,6 @@ void eng_close(engine *e)
 	hmap_free(&e->job_by_key);
 	hmap_free(&e->job_by_id);
 	hmap_free(&e->prod_by_path);
-	hmap_free(&e->prod_by_job);
 	hmap_free(&e->analysed);
 	hmap_free(&e->dep_rev);
 	hmap_free(&e->side_by_owner);
@@ -260,7 +259,6 @@ int eng_open(engine *e, char *err, size_t errsz)
 	hmap_init(&e->job_by_key);
 	hmap_init(&e->job_by_id);
 	hmap_init(&e->prod_by_path);
-	hmap_init(&e->prod_by_job);
 	hmap_init(&e->analysed);
 	hmap_init(&e->dep_rev);
 	hmap_init(&e->side_by_owner);
