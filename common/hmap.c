@@ -7,12 +7,13 @@
 
 #include "hash.h"
 
-#define TOMB_KEY ((const char *)1)
+#define H_EMPTY 0
+#define H_TOMB 1
 
 static uint64_t hash_str(const char *s)
 {
-	uint64_t h = hash_bytes(s, strlen(s));
-	return h ? h : 1;
+	uint64_t h = hash_bytes(s, strlen(s)) & ~(uint64_t)1;
+	return h < 2 ? 2 : h;
 }
 
 static uint64_t hash_int(int64_t k)
@@ -24,7 +25,8 @@ static uint64_t hash_int(int64_t k)
 	x ^= x >> 27;
 	x *= 0x94d049bb133111ebULL;
 	x ^= x >> 31;
-	return x ? x : 1;
+	x |= 1;
+	return x < 3 ? 3 : x;
 }
 
 void hmap_init(hmap *m)
@@ -40,23 +42,23 @@ void hmap_free(hmap *m)
 
 static bool slot_live(const hmap_slot *s)
 {
-	return s->h != 0 && s->key != TOMB_KEY;
+	return s->h > H_TOMB;
 }
 
 static bool slot_eq(const hmap_slot *s, uint64_t h, const char *key, int64_t ikey)
 {
-	if (s->h != h || s->key == TOMB_KEY)
+	if (s->h != h)
 		return false;
-	if (key)
-		return s->key && strcmp(s->key, key) == 0;
-	return !s->key && s->ikey == ikey;
+	if (h & 1)
+		return s->k.ikey == ikey;
+	return strcmp(s->k.key, key) == 0;
 }
 
 static int grow(hmap *m)
 {
 	size_t ncap = m->cap ? m->cap * 2 : 64;
 	if (m->cap && (m->n + 1) * 10 < m->cap * 5)
-		ncap = m->cap; /* mostly tombstones: rehash in place size */
+		ncap = m->cap; /* mostly tombstones: rehash at the same size */
 	hmap_slot *ns = calloc(ncap, sizeof *ns);
 	if (!ns)
 		return -ENOMEM;
@@ -65,7 +67,7 @@ static int grow(hmap *m)
 		if (!slot_live(s))
 			continue;
 		size_t j = s->h & (ncap - 1);
-		while (ns[j].h)
+		while (ns[j].h != H_EMPTY)
 			j = (j + 1) & (ncap - 1);
 		ns[j] = *s;
 	}
@@ -87,13 +89,13 @@ static int put(hmap *m, uint64_t h, const char *key, int64_t ikey, size_t value)
 	hmap_slot *tomb = NULL;
 	for (;;) {
 		hmap_slot *s = &m->slots[i];
-		if (s->h == 0)
+		if (s->h == H_EMPTY)
 			break;
-		if (s->key == TOMB_KEY) {
+		if (s->h == H_TOMB) {
 			if (!tomb)
 				tomb = s;
 		} else if (slot_eq(s, h, key, ikey)) {
-			s->value = value;
+			s->value = (uint32_t)value;
 			return 0;
 		}
 		i = (i + 1) & mask;
@@ -102,9 +104,11 @@ static int put(hmap *m, uint64_t h, const char *key, int64_t ikey, size_t value)
 	if (tomb)
 		m->tombs--;
 	dst->h = h;
-	dst->key = key;
-	dst->ikey = ikey;
-	dst->value = value;
+	if (h & 1)
+		dst->k.ikey = ikey;
+	else
+		dst->k.key = key;
+	dst->value = (uint32_t)value;
 	m->n++;
 	return 0;
 }
@@ -116,7 +120,7 @@ static hmap_slot *find(const hmap *m, uint64_t h, const char *key, int64_t ikey)
 	size_t mask = m->cap - 1, i = h & mask;
 	for (;;) {
 		hmap_slot *s = &m->slots[i];
-		if (s->h == 0)
+		if (s->h == H_EMPTY)
 			return NULL;
 		if (slot_eq(s, h, key, ikey))
 			return s;
@@ -154,7 +158,7 @@ static bool del(hmap *m, hmap_slot *s)
 {
 	if (!s)
 		return false;
-	s->key = TOMB_KEY;
+	s->h = H_TOMB;
 	m->n--;
 	m->tombs++;
 	return true;

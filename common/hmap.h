@@ -10,11 +10,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 24 bytes a slot: maps of a few hundred thousand entries are what the
+ * supervisor keeps for 100,000 sources, and slot size is most of their cost.
+ * h is 0 for an empty slot and 1 for a deleted one; string keys hash to even
+ * numbers >= 2, integer keys to odd numbers >= 3. Values are indices below
+ * 2^32. */
 typedef struct hmap_slot {
-	uint64_t h;      /* 0 = empty; hashes are forced non-zero */
-	const char *key; /* NULL for integer keys */
-	int64_t ikey;
-	size_t value;
+	uint64_t h;
+	union {
+		const char *key;
+		int64_t ikey;
+	} k;
+	uint32_t value;
 } hmap_slot;
 
 typedef struct hmap {
