@@ -758,8 +758,8 @@ void q_page_note(const qpage *pg, int64_t total, size_t shown)
 	if (shown == 0)
 		printf("no rows at offset %" PRId64 " of %" PRId64 "\n", pg->offset, total);
 	else
-		printf("rows %" PRId64 "-%" PRId64 " of %" PRId64 "\n", pg->offset + 1, pg->offset + (int64_t)shown,
-		       total);
+		printf("rows %" PRId64 "-%" PRId64 " of %" PRId64 "\n", pg->offset + 1,
+		       pg->offset + (int64_t)shown, total);
 }
 
 /* ---- folder trees ---- */
@@ -782,14 +782,16 @@ int q_dir_bounds(qctx *q, const char *dir, char *lo, char *hi, size_t sz, int *s
 	 * ".." parts, empty parts or control characters. */
 	const char *p = dir, *end = dir + n;
 	if (*p == '/') {
-		q_err(q, "--dir takes a folder relative to its scan folder or platform, not '%.*s'", (int)n, dir);
+		q_err(q, "--dir takes a folder relative to its scan folder or platform, not '%.*s'", (int)n,
+		      dir);
 		return Q_USAGE;
 	}
 	while (p < end) {
 		const char *e = memchr(p, '/', (size_t)(end - p));
 		size_t len = e ? (size_t)(e - p) : (size_t)(end - p);
 		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.')) {
-			q_err(q, "--dir: '%.*s' is not a folder name (no empty, '.' or '..' parts)", (int)n, dir);
+			q_err(q, "--dir: '%.*s' is not a folder name (no empty, '.' or '..' parts)", (int)n,
+			      dir);
 			return Q_USAGE;
 		}
 		for (size_t i = 0; i < len; i++)
@@ -809,7 +811,8 @@ int q_dir_bounds(qctx *q, const char *dir, char *lo, char *hi, size_t sz, int *s
 	return 0;
 }
 
-void q_bind_tree(sqlite3_stmt *st, const char *lo, const char *hi, int skip, const char *filter, const char *extra)
+void q_bind_tree(sqlite3_stmt *st, const char *lo, const char *hi, int skip, const char *filter,
+                 const char *extra)
 {
 	db_bind_text(st, 1, lo && lo[0] ? lo : NULL);
 	db_bind_text(st, 2, hi);
@@ -824,10 +827,11 @@ int q_list_folders(qctx *q, const char *base, const char *lo, const char *hi, in
 	sqlite3_stmt *st = NULL;
 	char sql[1200];
 	int rc, src;
-	snprintf(sql, sizeof sql,
-	         "SELECT substr(rest, 1, instr(rest, '/') - 1) AS d, count(*) FROM (%s) WHERE instr(rest, '/') > 0"
-	         " GROUP BY d ORDER BY d",
-	         base);
+	snprintf(
+	    sql, sizeof sql,
+	    "SELECT substr(rest, 1, instr(rest, '/') - 1) AS d, count(*) FROM (%s) WHERE instr(rest, '/') > 0"
+	    " GROUP BY d ORDER BY d",
+	    base);
 	if ((rc = q_prepare(q, sql, &st)) != 0)
 		return rc;
 	q_bind_tree(st, lo, hi, skip, filter, extra);

@@ -112,9 +112,10 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 	 * folder tree shows sources from scan folders only, intermediate
 	 * assets have a tree of their own (products --platform intermediate
 	 * --dir). */
-	static const char base[] = "SELECT substr(path, ?3) AS rest, uuid, path, scan_folder, size FROM sources"
-	                           " WHERE (?1 IS NULL OR (path >= ?1 AND path < ?2))"
-	                           " AND (?4 IS NULL OR path REGEXP ?4) AND (?5 IS NULL OR intermediate = 0)";
+	static const char base[] =
+	    "SELECT substr(path, ?3) AS rest, uuid, path, scan_folder, size FROM sources"
+	    " WHERE (?1 IS NULL OR (path >= ?1 AND path < ?2))"
+	    " AND (?4 IS NULL OR path REGEXP ?4) AND (?5 IS NULL OR intermediate = 0)";
 	const char *filter = NULL, *dir = NULL, *limit = NULL, *offset = NULL;
 	const qopt opts[] = {{"--filter", true, &filter, NULL},
 	                     {"--dir", true, &dir, NULL},
@@ -170,8 +171,9 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 			if (rc != 0)
 				goto out;
 		}
-		snprintf(sql, sizeof sql, "SELECT uuid, path, scan_folder, size FROM (%s)%s ORDER BY path, scan_folder",
-		         base, files);
+		snprintf(sql, sizeof sql,
+		         "SELECT uuid, path, scan_folder, size FROM (%s)%s ORDER BY path, scan_folder", base,
+		         files);
 		q_page_sql(&pg, sql, sizeof sql);
 		if ((rc = q_prepare(q, sql, &st)) != 0)
 			goto out;
@@ -219,7 +221,8 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 				goto oom;
 			json_array_foreach(arr, i, o)
 			{
-				const char *cells[3] = {q_text(o, "uuid", NULL, 0), q_text(o, "source", NULL, 0),
+				const char *cells[3] = {q_text(o, "uuid", NULL, 0),
+				                        q_text(o, "source", NULL, 0),
 				                        q_text(o, "scan_folder", NULL, 0)};
 				if (q_table_add(t, cells) != 0)
 					goto oom;

@@ -51,25 +51,29 @@ static const struct {
 	const char *name;
 	const char *asc, *desc;
 	bool def_desc;
+	bool uses_source; /* the order names s.path */
 } job_sorts[] = {
     {"source", " ORDER BY s.path, j.platform, j.job_key, j.id",
-     " ORDER BY s.path DESC, j.platform DESC, j.job_key DESC, j.id DESC", false},
+     " ORDER BY s.path DESC, j.platform DESC, j.job_key DESC, j.id DESC", false, true},
     {"status",
      " ORDER BY CASE j.status WHEN 'pending' THEN 0 WHEN 'processing' THEN 1 WHEN 'completed' THEN 2"
      " WHEN 'completed_warning' THEN 3 WHEN 'completed_error' THEN 4 ELSE 5 END,"
      " s.path, j.platform, j.job_key, j.id",
      " ORDER BY CASE j.status WHEN 'pending' THEN 0 WHEN 'processing' THEN 1 WHEN 'completed' THEN 2"
      " WHEN 'completed_warning' THEN 3 WHEN 'completed_error' THEN 4 ELSE 5 END DESC,"
-     " s.path, j.platform, j.job_key, j.id", false},
+     " s.path, j.platform, j.job_key, j.id",
+     false, true},
+    /* SQLite puts NULL first going up and last going down, so the
+     * descending forms need no "IS NULL" term and can walk an index. */
     {"completed", " ORDER BY j.completed_at IS NULL, j.completed_at, j.id",
-     " ORDER BY j.completed_at IS NULL, j.completed_at DESC, j.id DESC", false},
+     " ORDER BY j.completed_at DESC, j.id DESC", false, false},
     {"platform", " ORDER BY j.platform, s.path, j.job_key, j.id",
-     " ORDER BY j.platform DESC, s.path, j.job_key, j.id", false},
+     " ORDER BY j.platform DESC, s.path, j.job_key, j.id", false, true},
     {"job_key", " ORDER BY j.job_key, s.path, j.platform, j.id",
-     " ORDER BY j.job_key DESC, s.path, j.platform, j.id", false},
-    {"duration", " ORDER BY j.duration_ms IS NULL, j.duration_ms, j.id",
-     " ORDER BY j.duration_ms IS NULL, j.duration_ms DESC, j.id", true},
-    {"id", " ORDER BY j.id", " ORDER BY j.id DESC", false},
+     " ORDER BY j.job_key DESC, s.path, j.platform, j.id", false, true},
+    {"duration", " ORDER BY j.duration_ms IS NULL, j.duration_ms, j.id", " ORDER BY j.duration_ms DESC, j.id",
+     true, false},
+    {"id", " ORDER BY j.id", " ORDER BY j.id DESC", false, false},
 };
 
 #define N_SORTS (sizeof(job_sorts) / sizeof(job_sorts[0]))
@@ -181,13 +185,15 @@ static void print_jobs_table(json_t *arr)
 
 int q_cmd_jobs(qctx *q, int argc, char **argv)
 {
-	static const char usage[] = "jobs [--filter RE|STATUS] [--status S,...] [--sort COL] [--order asc|desc]"
-	                            " [--limit N] [--offset N] [--json]";
-	const char *filter = NULL, *status = NULL, *sort = NULL, *orderw = NULL, *limit = NULL, *offset = NULL;
+	static const char usage[] =
+	    "jobs [--filter RE|STATUS] [--status S,...] [--sort COL] [--order asc|desc]"
+	    " [--limit N] [--offset N] [--json]";
+	const char *filter = NULL, *status = NULL, *sort = NULL, *orderw = NULL, *limit = NULL,
+	           *offset = NULL;
 	const qopt opts[] = {
-	    {"--filter", true, &filter, NULL},  {"--status", true, &status, NULL},
-	    {"--sort", true, &sort, NULL},      {"--order", true, &orderw, NULL},
-	    {"--limit", true, &limit, NULL},    {"--offset", true, &offset, NULL},
+	    {"--filter", true, &filter, NULL}, {"--status", true, &status, NULL},
+	    {"--sort", true, &sort, NULL},     {"--order", true, &orderw, NULL},
+	    {"--limit", true, &limit, NULL},   {"--offset", true, &offset, NULL},
 	    {NULL, false, NULL, NULL},
 	};
 	qpage pg;
@@ -199,7 +205,7 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 	char statuses[128];
 	const char *status_word = NULL, *regex = NULL, *order = NULL;
 	size_t sort_i = 0;
-	char sql[1200];
+	char sql[2048];
 	sqlite3_stmt *st = NULL;
 	json_t *arr = NULL;
 
@@ -248,24 +254,38 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 	if ((rc = q_open(q, true)) != 0)
 		goto out;
 	if (q->db) {
-		snprintf(sql, sizeof sql,
-		         "%s WHERE (?1 IS NULL OR instr(?1, ',' || j.status || ',') > 0)"
-		         " AND (?2 IS NULL OR j.status = ?2) AND (?3 IS NULL OR s.path REGEXP ?3)%s",
-		         JOB_SELECT, order);
-		q_page_sql(&pg, sql, sizeof sql);
+		/* The conditions name the source only for a regex, so that a
+		 * count or a page that needs no source reads jobs alone. */
+		char where[300];
+		snprintf(where, sizeof where,
+		         " WHERE (?1 IS NULL OR instr(?1, ',' || j.status || ',') > 0)"
+		         " AND (?2 IS NULL OR j.status = ?2)%s",
+		         regex ? " AND s.path REGEXP ?3" : "");
+		const char *join_s = " JOIN sources s ON s.id = j.source_id";
+		if (!pg.on) {
+			snprintf(sql, sizeof sql, "%s%s%s", JOB_SELECT, where, order);
+		} else {
+			/* A page is chosen among the job ids first, so that the
+			 * sort carries ids rather than whole rows and an index on
+			 * the sort column can end it early; the rows of the page
+			 * are read afterwards. */
+			bool need_s = regex || job_sorts[sort_i].uses_source;
+			snprintf(sql, sizeof sql, "%s WHERE j.id IN (SELECT j.id FROM jobs j%s%s%s",
+			         JOB_SELECT, need_s ? join_s : "", where, order);
+			q_page_sql(&pg, sql, sizeof sql);
+			size_t n = strlen(sql);
+			snprintf(sql + n, sizeof sql - n, ")%s", order);
+		}
 		if ((rc = q_prepare(q, sql, &st)) != 0)
 			goto out;
 		db_bind_text(st, 1, status ? statuses : NULL);
 		db_bind_text(st, 2, status_word);
 		db_bind_text(st, 3, regex);
 		if (pg.on) {
-			/* The count has the same conditions; builders are left
-			 * out of it, every job has one. */
-			if ((rc = q_prepare(q,
-			                    "SELECT count(*) FROM jobs j JOIN sources s ON s.id = j.source_id"
-			                    " WHERE (?1 IS NULL OR instr(?1, ',' || j.status || ',') > 0)"
-			                    " AND (?2 IS NULL OR j.status = ?2) AND (?3 IS NULL OR s.path REGEXP ?3)",
-			                    &cst)) != 0)
+			char csql[400];
+			snprintf(csql, sizeof csql, "SELECT count(*) FROM jobs j%s%s", regex ? join_s : "",
+			         where);
+			if ((rc = q_prepare(q, csql, &cst)) != 0)
 				goto out;
 			db_bind_text(cst, 1, status ? statuses : NULL);
 			db_bind_text(cst, 2, status_word);

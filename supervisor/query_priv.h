@@ -145,7 +145,7 @@ typedef struct qpage {
 	int64_t offset; /* 0..Q_OFFSET_MAX */
 } qpage;
 
-#define Q_PAGE_MAX 10000
+#define Q_PAGE_MAX   10000
 #define Q_OFFSET_MAX 1000000000
 
 /* Checks --limit and --offset (either may be NULL); prints why a value is
@@ -177,7 +177,8 @@ int q_dir_bounds(qctx *q, const char *dir, char *lo, char *hi, size_t sz, int *s
 /* Binds the parameters of a tree listing: ?1 lo (NULL at the top), ?2 hi,
  * ?3 skip, ?4 the filter regex (or NULL), ?5 extra (a platform, or any
  * non-NULL text as a flag; NULL for none). */
-void q_bind_tree(sqlite3_stmt *st, const char *lo, const char *hi, int skip, const char *filter, const char *extra);
+void q_bind_tree(sqlite3_stmt *st, const char *lo, const char *hi, int skip, const char *filter,
+                 const char *extra);
 
 /* Appends to folders the folders one level below the --dir of base, a
  * SELECT over those parameters whose first column, rest, is what follows

@@ -73,10 +73,10 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 	/* The filter matches the product's path or its source's path, so
 	 * "textures/" finds products by either name. Parameters as
 	 * q_bind_tree() binds them, the platform as ?5. */
-	static const char where[] = " WHERE (?1 IS NULL OR (p.path >= ?1 AND p.path < ?2))"
-	                            " AND (?4 IS NULL OR p.path REGEXP ?4 OR s.path REGEXP ?4)"
-	                            " AND (?5 IS NULL OR p.platform = ?5)";
-	static const char from[] = " FROM products p JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id";
+	static const char where_p[] = " WHERE (?1 IS NULL OR (p.path >= ?1 AND p.path < ?2))"
+	                              " AND (?5 IS NULL OR p.platform = ?5)";
+	static const char where_s[] = " AND (p.path REGEXP ?4 OR s.path REGEXP ?4)";
+	static const char join_s[] = " JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id";
 	const char *filter = NULL, *platform = NULL, *dir = NULL, *limit = NULL, *offset = NULL;
 	const qopt opts[] = {
 	    {"--filter", true, &filter, NULL}, {"--platform", true, &platform, NULL},
@@ -112,8 +112,11 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 		goto out;
 	if (q->db) {
 		const char *files = dir ? " AND instr(substr(p.path, ?3), '/') = 0" : "";
+		/* The source is joined only when the filter needs its path. */
+		const char *join = filter ? join_s : "", *where_f = filter ? where_s : "";
 		if (dir) {
-			snprintf(sql, sizeof sql, "SELECT substr(p.path, ?3) AS rest%s%s", from, where);
+			snprintf(sql, sizeof sql, "SELECT substr(p.path, ?3) AS rest FROM products p%s%s%s",
+			         join, where_p, where_f);
 			int frc = q_list_folders(q, sql, lo, hi, skip, filter, platform, folders);
 			if (frc == -ENOMEM)
 				goto oom;
@@ -121,7 +124,8 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 				goto out;
 		}
 		if (pg.on) {
-			snprintf(sql, sizeof sql, "SELECT count(*)%s%s%s", from, where, files);
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM products p%s%s%s%s", join, where_p,
+			         where_f, files);
 			if ((rc = q_prepare(q, sql, &st)) != 0)
 				goto out;
 			q_bind_tree(st, lo, hi, skip, filter, platform);
@@ -131,8 +135,21 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 			if (rc != 0)
 				goto out;
 		}
-		snprintf(sql, sizeof sql, PRODUCT_SELECT "%s%s ORDER BY p.platform, p.path", where, files);
-		q_page_sql(&pg, sql, sizeof sql);
+		if (!pg.on) {
+			snprintf(sql, sizeof sql, PRODUCT_SELECT "%s%s ORDER BY p.platform, p.path", where_p,
+			         where_f);
+		} else {
+			/* The page is chosen among product ids on the (platform,
+			 * path) index first, then its rows are read. */
+			snprintf(
+			    sql, sizeof sql,
+			    PRODUCT_SELECT
+			    " WHERE p.id IN (SELECT p.id FROM products p%s%s%s%s ORDER BY p.platform, p.path",
+			    join, where_p, where_f, files);
+			q_page_sql(&pg, sql, sizeof sql);
+			size_t n = strlen(sql);
+			snprintf(sql + n, sizeof sql - n, ") ORDER BY p.platform, p.path");
+		}
 		if ((rc = q_prepare(q, sql, &st)) != 0)
 			goto out;
 		q_bind_tree(st, lo, hi, skip, filter, platform);
