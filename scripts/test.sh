@@ -16,5 +16,6 @@ bash scripts/build.sh "$here/build-asan" -DKILN_SANITIZE=ON -DCMAKE_BUILD_TYPE=D
 echo "== tests under the sanitizers"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$here/tests/lsan.supp:print_suppressions=0
 (cd build-asan && ctest -j2 --output-on-failure --timeout 600)
 echo "== all tests passed"

@@ -22,7 +22,8 @@ echo "a one" >"$P/Assets/a.txt"
 "$KILN_BIN/kiln" -p "$P" run >"$T/run.out" 2>&1 &
 RUN=$!
 stop_run() { kill -TERM "$RUN" 2>/dev/null || true; wait "$RUN" 2>/dev/null || true; }
-trap 'stop_run; cleanup' EXIT
+show_run() { [ $? -eq 0 ] || { echo "---- kiln run's output ----"; tail -n 60 "$T/run.out"; }; }
+trap 'show_run; stop_run; cleanup' EXIT
 
 wait_for() { # seconds, then a shell condition
 	local limit=$1
