@@ -1146,6 +1146,14 @@ static int check_top(ctx *x, const jp_value *top)
 	if (default_control(x))
 		return x->rc;
 
+	/* The cache must be a folder (or not exist yet). */
+	{
+		struct stat cst;
+		if (stat(c->cache, &cst) == 0 && !S_ISDIR(cst.st_mode))
+			return FAILV(x, x->cache_v ? x->cache_v : top, "the cache %s exists and is not a folder",
+			             c->cache);
+	}
+
 	/* The supervisor deletes and rewrites files in the cache at will; a
 	 * scan folder inside it would lose sources. (The cache inside a scan
 	 * folder is fine: the scanner skips it.) */
@@ -1265,7 +1273,8 @@ int config_load(const char *root, const char *self_dir, kiln_config **out, char 
 		snprintf(err, errsz, "%s/kiln.json: %s", root, strerror(-rc));
 		return rc;
 	}
-	fd = open(file, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO in kiln.json's place must not hang the open. */
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		rc = -errno;
 		snprintf(err, errsz, "%s: cannot read: %s", file, strerror(errno));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kerr.h"
 #include "klog.h"
@@ -186,12 +187,36 @@ const char *db_errmsg(kdb *db)
 	return db && db->h ? sqlite3_errmsg(db->h) : "no database";
 }
 
+static void note_error(kdb *db)
+{
+	db->errors++;
+	db->last_errcode = sqlite3_errcode(db->h);
+	snprintf(db->last_error, sizeof db->last_error, "%s", sqlite3_errmsg(db->h));
+}
+
+void db_describe_error(int errcode, const char *path, const char *msg, char *out, size_t outsz)
+{
+	int prim = errcode & 0xff;
+	if (prim == SQLITE_FULL)
+		snprintf(out, outsz, "%s: the disk is full (%s); free some space and run kiln again", path, msg);
+	else if (prim == SQLITE_IOERR)
+		snprintf(out, outsz, "%s: an I/O error (%s): the disk may be full or failing", path, msg);
+	else if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB)
+		snprintf(out, outsz,
+			 "%s: the database is damaged (%s); to rebuild it, move assetdb.sqlite away and run kiln "
+			 "batch (README, \"Rebuilding the database\")",
+			 path, msg);
+	else
+		snprintf(out, outsz, "%s: %s", path, msg);
+}
+
 int db_exec(kdb *db, const char *sql)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		klog(KLOG_ERROR, "database: %s", msg ? msg : sqlite3_errmsg(db->h));
+		klog(KLOG_WARN, "database: %s", msg ? msg : sqlite3_errmsg(db->h));
 		sqlite3_free(msg);
+		note_error(db);
 		return KILN_E_DB;
 	}
 	return 0;
@@ -246,6 +271,13 @@ int db_open(const char *path, bool readonly, kdb **out, char *err, size_t errsz)
 	if (!db)
 		return -ENOMEM;
 	db->readonly = readonly;
+	struct stat pst;
+	if (stat(path, &pst) == 0 && !S_ISREG(pst.st_mode)) {
+		snprintf(err, errsz, "%s: is %s, not a database file; move it away and run kiln batch", path,
+			 S_ISDIR(pst.st_mode) ? "a folder" : "not a regular file");
+		free(db);
+		return KILN_E_DB;
+	}
 	int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	flags |= SQLITE_OPEN_NOMUTEX;
 	int src = sqlite3_open_v2(path, &db->h, flags, NULL);
@@ -261,8 +293,7 @@ int db_open(const char *path, bool readonly, kdb **out, char *err, size_t errsz)
 	sqlite3_busy_timeout(db->h, 10000);
 	sqlite3_extended_result_codes(db->h, 1);
 	if (get_user_version(db->h, &version) != 0) {
-		snprintf(err, errsz, "%s: %s (the database is damaged; see README, \"Rebuilding the database\")",
-			 path, sqlite3_errmsg(db->h));
+		db_describe_error(sqlite3_extended_errcode(db->h), path, sqlite3_errmsg(db->h), err, errsz);
 		goto fail;
 	}
 	if (version > N_MIGRATIONS) {
@@ -277,8 +308,7 @@ int db_open(const char *path, bool readonly, kdb **out, char *err, size_t errsz)
 		 * crashes, which is the failure kiln must survive. */
 		if (db_exec(db, "PRAGMA journal_mode = WAL") != 0 || db_exec(db, "PRAGMA synchronous = NORMAL") != 0 ||
 		    db_exec(db, "PRAGMA foreign_keys = ON") != 0 || db_exec(db, "PRAGMA temp_store = MEMORY") != 0) {
-			snprintf(err, errsz, "%s: %s (the database is damaged; see README, \"Rebuilding the database\")",
-				 path, sqlite3_errmsg(db->h));
+			db_describe_error(sqlite3_extended_errcode(db->h), path, sqlite3_errmsg(db->h), err, errsz);
 			goto fail;
 		}
 		if (version < N_MIGRATIONS) {
@@ -344,8 +374,15 @@ int db_commit(kdb *db)
 {
 	if (!db->in_txn)
 		return 0;
-	if (db_exec(db, "COMMIT") != 0)
+	if (db_exec(db, "COMMIT") != 0) {
+		/* SQLite may have rolled the transaction back (a full disk does):
+		 * then there is no transaction left to commit or roll back. */
+		if (sqlite3_get_autocommit(db->h)) {
+			db->in_txn = false;
+			db->commit_failed = true;
+		}
 		return KILN_E_DB;
+	}
 	db->in_txn = false;
 	return 0;
 }
@@ -364,7 +401,8 @@ int db_step_done(kdb *db, sqlite3_stmt *st)
 	if (src == SQLITE_ROW)
 		src = SQLITE_DONE; /* RETURNING rows are not wanted here */
 	if (src != SQLITE_DONE) {
-		klog(KLOG_ERROR, "database: %s (in: %s)", sqlite3_errmsg(db->h), sqlite3_sql(st));
+		klog(KLOG_WARN, "database: %s (in: %s)", sqlite3_errmsg(db->h), sqlite3_sql(st));
+		note_error(db);
 		sqlite3_reset(st);
 		return KILN_E_DB;
 	}

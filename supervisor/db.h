@@ -82,6 +82,13 @@ typedef struct kdb {
 	sqlite3_stmt *stmts[DBS__COUNT];
 	bool readonly;
 	bool in_txn;
+	/* Writes that failed since the database was opened, and the last
+	 * failure's SQLite message: the engine reports them at the end rather
+	 * than pretending all went well. */
+	unsigned errors;
+	int last_errcode;
+	char last_error[256];
+	bool commit_failed; /* a COMMIT failed: what the transaction held is lost */
 } kdb;
 
 /* Opens (creating and migrating when writable) path. On success *out (OUT)
@@ -111,6 +118,10 @@ void db_bind_text(sqlite3_stmt *st, int idx, const char *s);
 
 /* SQLite's text for the last error on db. */
 const char *db_errmsg(kdb *db);
+
+/* A sentence for an SQLite failure on path, with the way out: a full disk
+ * or I/O error says so; damage points at the rebuild procedure. */
+void db_describe_error(int errcode, const char *path, const char *msg, char *out, size_t outsz);
 
 /* The valid status and reason words (SPEC section 3). */
 extern const char *const db_statuses[6];

@@ -107,7 +107,7 @@ static int builder_store(engine *e, ebuilder *b, const struct stat *xst, const c
 		b->db_id = sqlite3_column_int64(s, 0);
 		rc = 0;
 	} else {
-		klog(KLOG_ERROR, "storing builder %s: %s", b->name, db_errmsg(e->db));
+		klog(KLOG_WARN, "storing builder %s: %s", b->name, db_errmsg(e->db));
 	}
 	sqlite3_reset(s);
 	free(pj);

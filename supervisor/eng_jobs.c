@@ -288,7 +288,7 @@ static void land_products(engine *e, erun *r, ejob *j, const msg_process_job_res
 		if (sqlite3_step(st) == SQLITE_ROW)
 			pid = sqlite3_column_int64(st, 0);
 		else
-			klog(KLOG_ERROR, "storing product %s: %s", L[i].rel, db_errmsg(e->db));
+			klog(KLOG_WARN, "storing product %s: %s", L[i].rel, db_errmsg(e->db));
 		sqlite3_reset(st);
 		if (pid)
 			store_product_deps(e, j, pid, p, L[i].rel);

@@ -43,8 +43,15 @@ void eng_maybe_commit(engine *e, bool force)
 	if (!e->db->in_txn)
 		return;
 	if (force || now - e->last_commit >= COMMIT_MS) {
-		if (db_commit(e->db) != 0)
-			klog(KLOG_ERROR, "database commit failed: %s", db_errmsg(e->db));
+		if (db_commit(e->db) != 0) {
+			klog(KLOG_WARN, "database commit failed: %s", db_errmsg(e->db));
+			if (e->db->commit_failed && !e->stop) {
+				/* What the transaction held is lost: no more jobs
+				 * now; those it recorded run again next time. */
+				klog(KLOG_ERROR, "stopping: results can no longer be recorded");
+				e->stop = true;
+			}
+		}
 		e->last_commit = now;
 	}
 }
@@ -244,7 +251,7 @@ void eng_job_upsert_row(engine *e, ejob *j)
 			hmap_put_int(&e->job_by_id, id, (size_t)(j - e->jobs));
 		}
 	} else {
-		klog(KLOG_ERROR, "storing job %s/%s: %s", s->rel, j->job_key, db_errmsg(e->db));
+		klog(KLOG_WARN, "storing job %s/%s: %s", s->rel, j->job_key, db_errmsg(e->db));
 	}
 	sqlite3_reset(st);
 }

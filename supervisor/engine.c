@@ -461,6 +461,12 @@ int engine_batch(const kiln_config *cfg, const engine_opts *o, engine_stats *st,
 		goto out;
 	}
 	int64_t t2 = pool_now_ms();
+	if (e.db->errors) {
+		/* A database that fails while the sources are written will not
+		 * hold the results of any job either: stop here and say why. */
+		klog(KLOG_WARN, "the database failed during the scan; no job runs");
+		e.stop = true;
+	}
 	klog(KLOG_INFO, "scan: %zu files, %zu sources, %zu hashed, %zu deleted in %lld ms", st->scanned,
 	     st->sources, st->hashed, st->deleted, (long long)(t2 - t1));
 	eng_run_until_idle(&e);
@@ -469,6 +475,12 @@ int engine_batch(const kiln_config *cfg, const engine_opts *o, engine_stats *st,
 	store_metrics(&e);
 	eng_catalog_write(&e);
 	report(&e, st);
+	if (e.db->errors) {
+		char path[KILN_PATH_MAX];
+		snprintf(path, sizeof path, "%s/assetdb.sqlite", cfg->cache);
+		db_describe_error(e.db->last_errcode, path, e.db->last_error, st->db_error, sizeof st->db_error);
+		klog(KLOG_ERROR, "%u database errors in this batch; last: %s", e.db->errors, st->db_error);
+	}
 	if (e.stop)
 		klog(KLOG_WARN, "batch stopped by a signal; unfinished jobs run next time");
 out:

@@ -28,6 +28,7 @@ typedef struct engine_stats {
 	size_t builder_failures; /* builders that could not be described */
 	double seconds;
 	size_t sources, scanned, hashed, analysed, deleted;
+	char db_error[768];   /* set when the database failed during the pass */
 	char **failed_lines;  /* one line per failed job; engine_stats_free() */
 	size_t n_failed_lines;
 } engine_stats;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,10 @@ static int cmd_batch(kiln_config *cfg, const char *self_dir, int argc, char **ar
 		fprintf(stderr, "kiln: %zu jobs failed; `kiln jobs --status failed` lists them, `kiln job ID` shows why\n",
 			st.n_failed_lines);
 	rc = (st.failed > 0 || st.builder_failures > 0) ? EXIT_FAILED : 0;
+	if (st.db_error[0]) {
+		fprintf(stderr, "kiln batch: %s\n", st.db_error);
+		rc = EXIT_FAILED;
+	}
 	engine_stats_free(&st);
 out:
 	free(plats);
@@ -189,6 +194,12 @@ static int cmd_logs(const kiln_config *cfg, int argc, char **argv)
 		}
 	}
 	char path[KILN_PATH_MAX];
+	if (follow) {
+		/* It runs until stopped: Ctrl-C and SIGTERM end it even when the
+		 * shell that started it in the background ignores them. */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+	}
 	snprintf(path, sizeof path, "%s/logs/kiln.log", cfg->cache);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && !follow) {
@@ -433,9 +444,6 @@ int main(int argc, char **argv)
 	int n = 0, rc = 0;
 	kiln_config *cfg = NULL;
 
-	/* Signals must be blocked before anything can start a thread, so
-	 * that they only ever arrive through the pool's signalfd. */
-	pool_block_signals();
 	if (!args)
 		return EXIT_FAILED;
 	klog_set_name("kiln");
@@ -507,6 +515,11 @@ int main(int argc, char **argv)
 	rc = load_project(project, self_dir, &cfg);
 	if (rc)
 		goto out;
+	if (strcmp(cmd, "batch") == 0 || strcmp(cmd, "run") == 0)
+		/* The supervisor reads signals through the pool's signalfd only:
+		 * block them before anything can start a thread (nothing has;
+		 * commands other than these keep the default Ctrl-C). */
+		pool_block_signals();
 	if (strcmp(cmd, "batch") == 0) {
 		rc = cmd_batch(cfg, self_dir, n, args);
 	} else if (is_query(cmd)) {

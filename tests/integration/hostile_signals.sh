@@ -1,4 +1,4 @@
-# PENDING (fails today): Ctrl-C does not stop kiln. main() in
+# (fixed; was pending): Ctrl-C does not stop kiln. main() in
 # supervisor/main.c calls pool_block_signals() first thing for every
 # command (SigBlk 0x14003: SIGHUP, SIGINT, SIGTERM, SIGCHLD), so that the
 # batch's pool can take them through its signalfd; but no other command

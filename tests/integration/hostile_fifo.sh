@@ -1,4 +1,4 @@
-# PENDING (fails today): a FIFO where kiln expects a file makes kiln hang
+# (fixed; was pending): a FIFO where kiln expects a file makes kiln hang
 # forever, and SIGINT/SIGTERM cannot stop it (see hostile_signals.sh).
 #  1. kiln -p DIR jobs with DIR/kiln.json a FIFO: config_load
 #     (supervisor/config.c) open()s it O_RDONLY before checking S_ISREG, and

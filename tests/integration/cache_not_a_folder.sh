@@ -1,4 +1,4 @@
-# PENDING (fails today): "cache" naming a file (or /proc/version) loads, and
+# (fixed; was pending): "cache" naming a file (or /proc/version) loads, and
 # kiln batch then fails with exit 1: "kiln batch: cannot create
 # .../afile/logs/jobs: Not a directory". That is a configuration error:
 # expected exit 2 and kiln.json:LINE:COL at the "cache" value (config.c
