@@ -216,7 +216,8 @@ static void reply_plain(host *h, uint64_t id, uint32_t idx, hp_status st, const 
 	send_reply(h, &r);
 }
 
-static void send_bnote(host *h, const char *key, restart_state st, const char *detail, uint32_t crashes)
+static void send_bnote(host *h, const char *key, restart_state st, const char *detail, uint32_t crashes,
+                       uint64_t retry_ms)
 {
 	msgpack_sbuffer sb;
 	/* A builder on probation is still "backoff" to the supervisor: it is
@@ -226,7 +227,8 @@ static void send_bnote(host *h, const char *key, restart_state st, const char *d
 	                       : st == RESTART_OK     ? HP_BSTATE_OK
 	                                              : HP_BSTATE_BACKOFF,
 	              .detail = detail,
-	              .crashes = crashes};
+	              .crashes = crashes,
+	              .retry_ms = retry_ms};
 	msgpack_sbuffer_init(&sb);
 	if (hp_encode_builder(&sb, &m) == 0)
 		send_sb(h, &sb);
@@ -279,7 +281,7 @@ static void key_crashed(host *h, const char *key, const char *how)
 	restart_state st = restart_crashed(&k->r, now, rnd, how);
 	restart_describe(&k->r, now, d, sizeof(d));
 	klog(KLOG_WARN, "builder %s: %s", key, d);
-	send_bnote(h, key, st, d, k->r.crashes);
+	send_bnote(h, key, st, d, k->r.crashes, k->r.gap_ms);
 }
 
 /* The probe of a builder on probation failed: it is given up. */
@@ -295,7 +297,7 @@ static void key_probe_failed(host *h, const char *key, const char *how)
 	restart_probe_failed(&k->r, now, h->cool_ms, how);
 	restart_describe(&k->r, now, d, sizeof(d));
 	klog(KLOG_ERROR, "builder %s: %s", key, d);
-	send_bnote(h, key, RESTART_GIVEN_UP, d, k->r.crashes);
+	send_bnote(h, key, RESTART_GIVEN_UP, d, k->r.crashes, k->r.gap_ms);
 }
 
 /* A persistent builder replied successfully (probe tells whether it was the
@@ -316,7 +318,7 @@ static void key_healthy(host *h, const char *key, bool probe)
 		snprintf(d, sizeof(d), "replied again after %" PRIu32 " crash%s in a row", had,
 		         had == 1 ? "" : "es");
 	klog(KLOG_INFO, "builder %s: %s", key, d);
-	send_bnote(h, key, RESTART_OK, d, 0);
+	send_bnote(h, key, RESTART_OK, d, 0, 0);
 }
 
 /* ---- builder records ---- */

@@ -175,7 +175,8 @@ static int dec_bnote(msg_dec *d, const msgpack_object *m, hp_bnote *b)
 	int rc;
 	if ((rc = msg_dec_str(d, m, "key", 0, &b->key)) || (rc = msg_dec_str(d, m, "state", 0, &state)) ||
 	    (rc = msg_dec_str(d, m, "detail", MSG_DEC_TEXT, &b->detail)) ||
-	    (rc = msg_dec_u64(d, m, "crashes", 0, UINT32_MAX, &crashes)))
+	    (rc = msg_dec_u64(d, m, "crashes", 0, UINT32_MAX, &crashes)) ||
+	    (rc = msg_dec_u64(d, m, "retry_ms", MSG_DEC_OPTIONAL, UINT64_MAX, &b->retry_ms)))
 		return rc;
 	b->crashes = (uint32_t)crashes;
 	for (size_t s = 0; s < N_BSTATE; s++) {
@@ -346,7 +347,7 @@ int hp_encode_builder(msgpack_sbuffer *sb, const hp_bnote *m)
 {
 	msg_enc e;
 	msg_enc_init(&e, sb);
-	enc_t(&e, 5, "builder");
+	enc_t(&e, 6, "builder");
 	msg_enc_str(&e, "key");
 	msg_enc_str(&e, m->key);
 	msg_enc_str(&e, "state");
@@ -355,5 +356,7 @@ int hp_encode_builder(msgpack_sbuffer *sb, const hp_bnote *m)
 	msg_enc_str(&e, m->detail);
 	msg_enc_str(&e, "crashes");
 	msg_enc_u64(&e, m->crashes);
+	msg_enc_str(&e, "retry_ms");
+	msg_enc_u64(&e, m->retry_ms);
 	return msg_enc_done(&e);
 }

@@ -24,13 +24,16 @@
  *            to be a map whose "type" matches the request). Otherwise frame
  *            is nil and status says what went wrong; detail is a sentence for
  *            the job log ("killed by signal 11 (Segmentation fault)").
- *   builder  {t:"builder", key, state, detail, crashes}: the restart state of
+ *   builder  {t:"builder", key, state, detail, crashes, retry_ms}: the restart
+ *            state of
  *            the persistent builder key on this host changed. state "backoff":
  *            it crashed (crashes in a row) and restarts for the next frame
  *            after a short gap; "given_up": it crashed too often and then
  *            could not even describe itself, so frames for it are answered
  *            "spawn_failed" until a cool-down ends; "ok": it replied
- *            successfully again. detail is a sentence for the log.
+ *            successfully again. detail is a sentence for the log; retry_ms is
+ *            how long until the builder may start again (the gap, or what is
+ *            left of the cool-down; 0 for "ok").
  *            Sent for information; nothing has to answer it.
  */
 #ifndef KILN_HOSTPROTO_H
@@ -116,7 +119,8 @@ typedef struct hp_bnote {
 	const char *key;
 	hp_bstate state;
 	const char *detail;
-	uint32_t crashes; /* in a row; 0 once it is "ok" again */
+	uint32_t crashes;  /* in a row; 0 once it is "ok" again */
+	uint64_t retry_ms; /* until the next start may happen; 0 for "ok" */
 } hp_bnote;
 
 /* One decoded message of either direction. */

@@ -410,8 +410,10 @@ out:
 	eng_jdeps_job_done(e, ji, fp_changed);
 	free(L);
 	arena_free(a);
-	joblog_close(&r->log);
+	/* The temp dir goes first: on a full disk a half-written product there
+	 * holds the space the log still needs. */
 	path_clear_files(r->temp);
+	joblog_close(&r->log);
 	eng_run_end(r);
 }
 
@@ -804,7 +806,9 @@ void eng_process_lost(engine *e, erun *r, const char *detail)
 	j->running = false;
 	eng_emit_job(e, r->items[0]);
 	eng_jdeps_job_done(e, r->items[0], false);
-	joblog_close(&r->log);
+	/* The temp dir goes first: on a full disk a half-written product there
+	 * holds the space the log still needs. */
 	path_clear_files(r->temp);
+	joblog_close(&r->log);
 	eng_run_end(r);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "dash.h"
 #include "eng.h"
 #include "kerr.h"
 #include "klog.h"
@@ -460,6 +461,7 @@ int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t 
 {
 	engine_stats st;
 	engine e = {.cfg = cfg, .opts = o, .st = &st};
+	dash *dsh = NULL;
 	live l = {.ready = -1,
 		  .fast_scan = !cfg->scan_hash,
 		  .last_scan_ms = -1,
@@ -497,8 +499,17 @@ int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t 
 		goto out;
 	pool_watch_fd(e.pool, watch_fd(l.w), cb_watch, &e);
 	pool_watch_fd(e.pool, control_fd(l.ctl), cb_control, &e);
+	/* The dashboard is a client of the control API: it starts after it.
+	 * A port in use leaves kiln running without one. */
+	char dash_err[512] = "";
+	if (dash_open(cfg, o->self_dir, &dsh, dash_err, sizeof dash_err) != 0) {
+		fprintf(stderr, "kiln run: no dashboard: %s\n", dash_err);
+		klog(KLOG_WARN, "no dashboard: %s", dash_err);
+	}
 	printf("kiln run: %s\n  watching %zu folders under %zu scan folders\n  control: %s\n  events:  %s/kiln.events\n",
 	       cfg->root, watch_count(l.w), cfg->n_folders, l.sock, cfg->cache);
+	if (dsh)
+		printf("  dashboard: %s\n", dash_url(dsh));
 	fflush(stdout);
 	klog(KLOG_INFO, "live mode: control at %s", l.sock);
 	full_scan(&e);
@@ -545,6 +556,7 @@ out:
 	for (size_t i = 0; i < l.n_waits; i++)
 		free(l.waits[i].platform);
 	free(l.waits);
+	dash_close(dsh);
 	control_close(l.ctl);
 	watch_close(l.w);
 	e.live = NULL;

@@ -14,14 +14,17 @@ static const uint8_t *B(const msgpack_sbuffer *sb)
 	return (const uint8_t *)sb->data;
 }
 
-static void roundtrip(hp_bstate st, const char *name, uint32_t crashes)
+static void roundtrip(hp_bstate st, const char *name, uint32_t crashes, uint64_t retry_ms)
 {
 	arena *a = arena_new();
 	msgpack_sbuffer sb;
 	char err[256];
 	hp_msg m;
-	hp_bnote in = {
-	    .key = "b3", .state = st, .detail = "builder given up after 5 crashes", .crashes = crashes};
+	hp_bnote in = {.key = "b3",
+	               .state = st,
+	               .detail = "builder given up after 5 crashes",
+	               .crashes = crashes,
+	               .retry_ms = retry_ms};
 
 	msgpack_sbuffer_init(&sb);
 	CHECK_EQ_INT(hp_encode_builder(&sb, &in), 0);
@@ -31,6 +34,7 @@ static void roundtrip(hp_bstate st, const char *name, uint32_t crashes)
 	CHECK_EQ_INT(m.u.builder.state, st);
 	CHECK_EQ_STR(m.u.builder.detail, "builder given up after 5 crashes");
 	CHECK(m.u.builder.crashes == crashes);
+	CHECK(m.u.builder.retry_ms == retry_ms);
 	CHECK_EQ_STR(hp_bstate_name(st), name);
 	msgpack_sbuffer_destroy(&sb);
 	arena_free(a);
@@ -69,6 +73,7 @@ static int decode_raw(const char *state, int crashes_is_string, int64_t crashes,
 static void test_bad(void)
 {
 	char err[256];
+	/* retry_ms may be left out (it defaults to 0). */
 	CHECK_EQ_INT(decode_raw("given_up", 0, 5, err, sizeof(err)), 0);
 	CHECK_EQ_INT(decode_raw("exploded", 0, 5, err, sizeof(err)), KILN_E_PROTO);
 	CHECK(strstr(err, "state") && strstr(err, "exploded"));
@@ -83,9 +88,9 @@ static void test_bad(void)
 
 int main(void)
 {
-	roundtrip(HP_BSTATE_OK, "ok", 0);
-	roundtrip(HP_BSTATE_BACKOFF, "backoff", 3);
-	roundtrip(HP_BSTATE_GIVEN_UP, "given_up", UINT32_MAX);
+	roundtrip(HP_BSTATE_OK, "ok", 0, 0);
+	roundtrip(HP_BSTATE_BACKOFF, "backoff", 3, 200);
+	roundtrip(HP_BSTATE_GIVEN_UP, "given_up", UINT32_MAX, UINT64_MAX);
 	test_bad();
 	TEST_DONE();
 }

@@ -1009,9 +1009,14 @@ static void test_restart(sup *s)
 	if (r.n_notes == 6)
 		CHECK(has(r.notes[4].detail, "asked to describe itself first"));
 	check_note(&r, 5, "crashy", HP_BSTATE_GIVEN_UP, 5);
-	if (r.n_notes == 6)
+	if (r.n_notes == 6) {
 		CHECK(has(r.notes[5].detail,
 		          "builder given up after 5 crashes in a row and a failed describe"));
+		/* The gaps and the cool-down travel as numbers too. */
+		CHECK(r.notes[0].retry_ms >= 50 && r.notes[0].retry_ms <= 62);
+		CHECK(r.notes[4].retry_ms >= 800 && r.notes[4].retry_ms <= 1000);
+		CHECK_EQ_INT(r.notes[5].retry_ms, 1500);
+	}
 	char *log = sup_log(s);
 	CHECK_EQ_INT(count_str(log, "started builder crashy "), 6);
 	free(log);
