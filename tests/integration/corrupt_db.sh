@@ -7,7 +7,9 @@
 # docs/robustness.md, end to end, for each kind of damage: move the
 # database files away, remove the platform folders, run kiln batch: every
 # product is made again, whole, the database passes its integrity check and
-# lists exactly what is on disk, and the next batch has nothing to do.
+# lists exactly what is on disk, and the next batch has nothing to do. Last,
+# the light variant that keeps the products, with the orphan the doc warns
+# about.
 #
 # KILN_CORRUPT_STRICT=1 adds what kiln does not do yet (see
 # tests/pending/corrupt_db_messages.sh).
@@ -177,4 +179,19 @@ for kind in header middle half tiny folder empty; do
 	cp "$DB" "$T/good.sqlite"
 	(cd "$P/Cache" && find pc linux -type f ! -name assetcatalog.json -exec sha1sum {} + | sort) >"$T/products.sha1"
 done
+step "the light rebuild (products kept): everything is made again; a product of a source deleted meanwhile stays, unlisted, as the doc says"
+damage header
+rm -f "$P/Assets/d2/f25.txt"
+for f in "$DB" "$DB-wal" "$DB-shm"; do
+	if [ -e "$f" ]; then mv "$f" "$T/broken/"; fi
+done
+one batch
+expect_rc 0
+expect_match "$OUT" '^98 jobs: 98 completed, 0 with warnings, 0 with errors, 0 failed; 98 products' "light rebuild summary"
+expect_eq "$(sql "PRAGMA integrity_check")" ok "integrity after the light rebuild"
+[ -f "$P/Cache/pc/d2/f25.txt" ] || fail "the doc says the orphan stays; it is gone (update docs/robustness.md)"
+expect_eq "$(sql "SELECT count(*) FROM products WHERE path = 'd2/f25.txt'")" 0 "the orphan is not listed"
+one batch
+expect_rc 0
+expect_match "$OUT" '^0 jobs:' "nothing to do after the light rebuild"
 echo ok
