@@ -35,8 +35,8 @@ json_t *dash_control(dash *d, kclient **ctl, json_t *req, int timeout_ms, char *
 		}
 		/* Named, so that the Connections tab tells the dashboard's
 		 * own connections from an editor's. */
-		json_t *hello =
-		    json_pack("{s:s, s:i}", "type", "hello", "name", "kiln-dashboard", "pid", (int)getpid());
+		json_t *hello = json_pack("{s:s, s:s, s:i}", "type", "hello", "name", "kiln-dashboard", "pid",
+		                          (int)getpid());
 		rc = kclient_request(*ctl, hello, &rep, timeout_ms);
 		json_decref(hello);
 		json_decref(rep);
@@ -214,6 +214,10 @@ static void api_status(dash *d, kclient **ctl, dash_res *res)
 	json_t *dash = json_pack("{s:s, s:I, s:b}", "url", d->url, "events_seq",
 	                         (json_int_t)dash_events_seq(d), "events_connected", d->events_connected);
 	json_object_set_new(out, "dashboard", dash);
+	json_t *plats = json_array();
+	for (size_t i = 0; i < d->cfg->n_platforms; i++)
+		json_array_append_new(plats, json_string(d->cfg->platforms[i]));
+	json_object_set_new(out, "platforms", plats);
 	dash_res_json(res, 200, out);
 }
 

@@ -504,7 +504,7 @@ int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t 
 	char dash_err[512] = "";
 	if (dash_open(cfg, o->self_dir, &dsh, dash_err, sizeof dash_err) != 0) {
 		fprintf(stderr, "kiln run: no dashboard: %s\n", dash_err);
-		klog(KLOG_WARN, "no dashboard: %s", dash_err);
+		klog(KLOG_INFO, "no dashboard: %s", dash_err);
 	}
 	printf("kiln run: %s\n  watching %zu folders under %zu scan folders\n  control: %s\n  events:  %s/kiln.events\n",
 	       cfg->root, watch_count(l.w), cfg->n_folders, l.sock, cfg->cache);
