@@ -87,6 +87,8 @@ typedef struct esource {
 	uint64_t chain;    /* intermediate: builders along its chain (bit per builder) */
 	int chain_len;
 	bool seen;         /* scratch flag for graph walks */
+	int8_t afp_b;      /* builder whose analysis fingerprint is in afp, or -1 */
+	uint64_t afp;      /* (others, rare, are in engine.analysed) */
 } esource;
 
 /* A source dependency that create_jobs gave for (src, builder). */
@@ -199,8 +201,9 @@ typedef struct engine {
 
 	ejob *jobs;
 	size_t n_jobs, cap_jobs;
-	hmap job_by_key;   /* "src\x1fbuilder\x1fkey\x1fplatform" */
-	hmap job_by_id;
+	/* Jobs are found through their source's chain, and by id through a
+	 * binary search: the array is in id order (rows are added with
+	 * growing ids). */
 
 	eproduct *prods;
 	size_t n_prods, cap_prods;
@@ -219,7 +222,8 @@ typedef struct engine {
 	esidecar *sidecars;
 	size_t n_sidecars, cap_sidecars;
 	hmap side_by_owner;
-	hmap src_by_uuid;
+	hmap src_by_uuid;  /* built on first use */
+	bool uuid_map;
 	char inter_dir[KILN_PATH_MAX];
 	struct scan_result *files; /* the last full scan: every file, source or not */
 
@@ -258,6 +262,13 @@ const char *eng_product_key(char *buf, size_t sz, const char *platform, const ch
 void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz);
 void eng_full_path(engine *e, const esource *s, char *out, size_t outsz);
 void eng_job_set_jdeps_json(engine *e, size_t ji, const char *js);
+bool eng_job_by_id(engine *e, int64_t id, size_t *ji);
+size_t eng_job_find(engine *e, size_t si, int bi, const char *key, const char *platform);
+bool eng_analysis_get(engine *e, size_t si, int bi, uint64_t *fp);
+void eng_analysis_set(engine *e, size_t si, int bi, uint64_t fp);
+size_t eng_source_by_uuid(engine *e, const char *uuid);
+void eng_uuid_map_put(engine *e, size_t si);
+void eng_uuid_map_del(engine *e, size_t si);
 ejob *eng_job_add(engine *e, size_t src, int builder, const char *key, const char *platform, size_t *idx_out);
 void eng_job_upsert_row(engine *e, ejob *j);
 void eng_job_delete(engine *e, ejob *j);

@@ -58,10 +58,8 @@ static void analysis_failed(engine *e, size_t si, int bi, const char *reason, co
 	esource *s = &e->src[si];
 	const char *platform = e->cfg->platforms[0];
 	size_t ji;
-	char kb[KEYBUF];
-	const char *mk = eng_job_key(kb, sizeof kb, si, bi, "create_jobs", platform);
 	ejob *j;
-	if (hmap_get(&e->job_by_key, mk, &ji))
+	if ((ji = eng_job_find(e, si, bi, "create_jobs", platform)) != NONE)
 		j = &e->jobs[ji];
 	else
 		j = eng_job_add(e, si, bi, "create_jobs", platform, &ji);
@@ -188,9 +186,7 @@ void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep)
 		}
 		size_t ji;
 		ejob *j;
-		char kb[KEYBUF];
-		const char *mk = eng_job_key(kb, sizeof kb, si, r->builder, d->job_key, d->platform);
-		if (hmap_get(&e->job_by_key, mk, &ji)) {
+		if ((ji = eng_job_find(e, si, r->builder, d->job_key, d->platform)) != NONE) {
 			j = &e->jobs[ji];
 		} else {
 			j = eng_job_add(e, si, r->builder, d->job_key, d->platform, &ji);
@@ -219,9 +215,11 @@ void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep)
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_ANALYSIS_UPSERT);
 	sqlite3_bind_int64(st, 1, s->id);
 	sqlite3_bind_int64(st, 2, b->db_id);
-	sqlite3_bind_int64(st, 3, (int64_t)eng_analysis_fingerprint(e, s, b));
+	uint64_t afp = eng_analysis_fingerprint(e, s, b);
+	sqlite3_bind_int64(st, 3, (int64_t)afp);
 	sqlite3_bind_null(st, 4);
 	db_step_done(e->db, st);
+	eng_analysis_set(e, si, r->builder, afp);
 	arena_free(a);
 	e->st->analysed++;
 	/* The source's jobs for this builder are known now: weigh them. After

@@ -209,7 +209,7 @@ size_t eng_dep_resolve(engine *e, const edep *d)
 {
 	size_t si;
 	if (d->uuid)
-		return hmap_get(&e->src_by_uuid, d->uuid, &si) && e->src[si].on_disk ? si : NONE;
+		return eng_source_by_uuid(e, d->uuid);
 	si = by_key(e, d->key2);
 	if (si != NONE)
 		return si;
@@ -561,14 +561,13 @@ const esidecar *eng_sidecar_of(engine *e, const esource *s)
 
 static size_t jdep_source(engine *e, const ejob *j, const ejdep *d)
 {
-	size_t si;
 	if (d->uuid) {
 		kuuid u;
 		char us[37];
 		if (uuid_parse(d->uuid, &u) != 0)
 			return NONE;
 		uuid_format(&u, us);
-		return hmap_get(&e->src_by_uuid, us, &si) ? si : NONE;
+		return eng_source_by_uuid(e, us);
 	}
 	return eng_source_by_path(e, d->path, &e->src[j->src]);
 }

@@ -154,11 +154,11 @@ static const char *check_products(engine *e, erun *r, ejob *j, const msg_process
 		    e->prods[pi].job_id != j->id) {
 			size_t oj;
 			const char *other = "another job";
-			if (hmap_get_int(&e->job_by_id, e->prods[pi].job_id, &oj))
+			if (eng_job_by_id(e, e->prods[pi].job_id, &oj))
 				other = arena_printf(e->ar, "job %lld (%s, %s)", (long long)e->prods[pi].job_id,
 						     e->src[e->jobs[oj].src].rel, e->jobs[oj].job_key);
 			snprintf(why, sizeof why, "product \"%s\" is already made by %s", L[i].rel, other);
-			if (hmap_get_int(&e->job_by_id, e->prods[pi].job_id, &oj))
+			if (eng_job_by_id(e, e->prods[pi].job_id, &oj))
 				fail_for_collision(e, oj, L[i].rel, (size_t)(j - e->jobs));
 			return why;
 		}

@@ -44,7 +44,7 @@ void eng_source_delete(engine *e, size_t si)
 	sqlite3_bind_int64(st, 1, s->id);
 	db_step_done(e->db, st);
 	hmap_del(&e->src_by_key, s->key);
-	hmap_del(&e->src_by_uuid, s->uuid);
+	eng_uuid_map_del(e, si);
 	s->on_disk = false;
 	s->bmask = 0;
 	for (size_t di = s->first_dep; di != NONE; di = e->deps[di].next_in_src)
@@ -118,11 +118,12 @@ static size_t reconcile_file(engine *e, uint32_t folder, const char *rel, const 
 		memset(s, 0, sizeof *s);
 		s->first_job = NONE;
 		s->first_dep = NONE;
+		s->afp_b = -1;
 		s->key = arena_strdup(e->ar, key);
 		kuuid u;
 		uuid_for_source(rel, &u);
 		uuid_format(&u, s->uuid);
-		hmap_put(&e->src_by_uuid, s->uuid, si);
+		eng_uuid_map_put(e, si);
 		s->is_new = true;
 		s->changed = true;
 		s->dirty = true;
@@ -191,9 +192,8 @@ void eng_source_settle(engine *e, size_t si)
 			eng_analysis_fail(e, si, (int)bi, "failed", why);
 			continue;
 		}
-		size_t ai;
-		uint64_t want = eng_analysis_fingerprint(e, s, &e->b[bi]);
-		if (!hmap_get_int(&e->analysed, eng_analysis_key(s, &e->b[bi]), &ai) || e->analysis_fp[ai] != want)
+		uint64_t want = eng_analysis_fingerprint(e, s, &e->b[bi]), have;
+		if (!eng_analysis_get(e, si, (int)bi, &have) || have != want)
 			eng_analysis_queue(e, si, (int)bi);
 		else
 			eng_jobs_of_consider(e, si, (int)bi);
@@ -240,7 +240,7 @@ static void refresh_intermediate(engine *e, size_t si, bool hash_all)
 {
 	esource *s = &e->src[si];
 	size_t ji;
-	if (!hmap_get_int(&e->job_by_id, s->origin_job, &ji) || e->jobs[ji].deleted) {
+	if (!eng_job_by_id(e, s->origin_job, &ji) || e->jobs[ji].deleted) {
 		s->on_disk = false;
 		return;
 	}
@@ -330,6 +330,7 @@ void eng_intermediate_landed(engine *e, size_t ji, const char *rel, uint32_t sub
 		memset(s, 0, sizeof *s);
 		s->first_job = NONE;
 		s->first_dep = NONE;
+		s->afp_b = -1;
 		s->key = arena_strdup(e->ar, key);
 		s->rel = arena_strdup(e->ar, rel);
 		s->folder = FOLDER_INTERMEDIATE;
@@ -343,7 +344,7 @@ void eng_intermediate_landed(engine *e, size_t ji, const char *rel, uint32_t sub
 		uuid_v5_ns(&ns, name, strlen(name), &u);
 		uuid_format(&u, s->uuid);
 		hmap_put(&e->src_by_key, s->key, si);
-		hmap_put(&e->src_by_uuid, s->uuid, si);
+		eng_uuid_map_put(e, si);
 	}
 	esource *s = &e->src[si];
 	bool changed = !known || s->hash != hash || !s->on_disk;

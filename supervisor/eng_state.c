@@ -172,9 +172,6 @@ ejob *eng_job_add(engine *e, size_t src, int builder, const char *key, const cha
 	j->first_prod = NONE;
 	j->next_in_src = e->src[src].first_job;
 	e->src[src].first_job = e->n_jobs;
-	char kb[KEYBUF];
-	hmap_put(&e->job_by_key, arena_strdup(e->ar, eng_job_key(kb, sizeof kb, src, builder, key, platform)),
-		 e->n_jobs);
 	*idx_out = e->n_jobs;
 	e->n_jobs++;
 	return j;
@@ -183,7 +180,7 @@ ejob *eng_job_add(engine *e, size_t src, int builder, const char *key, const cha
 void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids)
 {
 	size_t i = NONE, ji;
-	if (!hmap_get_int(&e->job_by_id, job_id, &ji))
+	if (!eng_job_by_id(e, job_id, &ji))
 		return;
 	i = e->jobs[ji].first_prod;
 	for (; i != NONE; i = e->prods[i].next_in_job) {
@@ -205,7 +202,7 @@ void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids)
 		p->deleted = true;
 		e->catalog_dirty = true;
 		size_t pj;
-		if (e->live && hmap_get_int(&e->job_by_id, job_id, &pj))
+		if (e->live && eng_job_by_id(e, job_id, &pj))
 			eng_emit_product(e, "removed", e->jobs[pj].src, p->sub_id, p->platform, p->path);
 		if (p->intermediate) {
 			/* An intermediate product is also a source: it goes with
@@ -248,7 +245,6 @@ void eng_job_upsert_row(engine *e, ejob *j)
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (!j->id) {
 			j->id = id;
-			hmap_put_int(&e->job_by_id, id, (size_t)(j - e->jobs));
 		}
 	} else {
 		klog(KLOG_WARN, "storing job %s/%s: %s", s->rel, j->job_key, db_errmsg(e->db));
@@ -274,6 +270,7 @@ static int load_sources(engine *e)
 		memset(x, 0, sizeof *x);
 		x->first_job = NONE;
 		x->first_dep = NONE;
+		x->afp_b = -1;
 		x->id = sqlite3_column_int64(s, 0);
 		snprintf(x->uuid, sizeof x->uuid, "%s", (const char *)sqlite3_column_text(s, 1));
 		const char *folder = (const char *)sqlite3_column_text(s, 2);
@@ -306,7 +303,6 @@ static int load_sources(engine *e)
 			json_decref(ch);
 		}
 		hmap_put(&e->src_by_key, x->key, e->n_src);
-		hmap_put(&e->src_by_uuid, x->uuid, e->n_src);
 		hmap_put_int(&e->src_by_id, x->id, e->n_src);
 		e->n_src++;
 	}
@@ -357,7 +353,6 @@ static int load_jobs_and_products(engine *e)
 		j->analysis_failure = strcmp(j->job_key, "create_jobs") == 0 && j->status == ST_FAILED;
 		if (sqlite3_column_text(s, 13))
 			eng_job_set_jdeps_json(e, ji, (const char *)sqlite3_column_text(s, 13));
-		hmap_put_int(&e->job_by_id, j->id, ji);
 	}
 	sqlite3_finalize(s);
 	s = NULL;
@@ -377,14 +372,10 @@ static int load_jobs_and_products(engine *e)
 	    SQLITE_OK)
 		goto out;
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (eng_grow((void **)&e->analysis_fp, &e->cap_afp, e->n_afp, sizeof *e->analysis_fp) != 0) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		e->analysis_fp[e->n_afp] = (uint64_t)sqlite3_column_int64(s, 2);
-		int64_t k = (sqlite3_column_int64(s, 0) << 16) ^ (sqlite3_column_int64(s, 1) & 0xffff);
-		hmap_put_int(&e->analysed, k, e->n_afp);
-		e->n_afp++;
+		size_t si;
+		int bi = eng_builder_index(e, sqlite3_column_int64(s, 1));
+		if (bi >= 0 && hmap_get_int(&e->src_by_id, sqlite3_column_int64(s, 0), &si))
+			eng_analysis_set(e, si, bi, (uint64_t)sqlite3_column_int64(s, 2));
 	}
 	rc = 0;
 out:
@@ -415,7 +406,7 @@ void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_i
 	np->deleted = false;
 	np->next_in_job = NONE;
 	size_t ji;
-	if (hmap_get_int(&e->job_by_id, job_id, &ji)) {
+	if (eng_job_by_id(e, job_id, &ji)) {
 		np->next_in_job = e->jobs[ji].first_prod;
 		e->jobs[ji].first_prod = e->n_prods;
 	}
@@ -443,7 +434,7 @@ static void check_products_present(engine *e)
 		if (stat(f, &st) == 0)
 			continue;
 		size_t ji;
-		if (hmap_get_int(&e->job_by_id, p->job_id, &ji))
+		if (eng_job_by_id(e, p->job_id, &ji))
 			e->jobs[ji].product_missing = true;
 	}
 }
@@ -492,3 +483,106 @@ void eng_emit_product(engine *e, const char *event, size_t si, uint32_t sub_id, 
 	json_decref(o);
 }
 
+
+/* ---- lookups without maps of their own ---- */
+
+bool eng_job_by_id(engine *e, int64_t id, size_t *ji)
+{
+	size_t lo = 0, hi = e->n_jobs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e->jobs[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* A reused id (the last row deleted, a new one added) appears twice:
+	 * the live one wins. */
+	size_t found = NONE;
+	for (size_t i = lo; i < e->n_jobs && e->jobs[i].id == id; i++) {
+		found = i;
+		if (!e->jobs[i].deleted)
+			break;
+	}
+	if (found == NONE)
+		return false;
+	*ji = found;
+	return true;
+}
+
+size_t eng_job_find(engine *e, size_t si, int bi, const char *key, const char *platform)
+{
+	size_t dead = NONE;
+	for (size_t ji = e->src[si].first_job; ji != NONE; ji = e->jobs[ji].next_in_src) {
+		ejob *j = &e->jobs[ji];
+		if (j->builder != bi || strcmp(j->job_key, key) != 0 || strcmp(j->platform, platform) != 0)
+			continue;
+		if (!j->deleted)
+			return ji;
+		dead = ji;
+	}
+	return dead;
+}
+
+bool eng_analysis_get(engine *e, size_t si, int bi, uint64_t *fp)
+{
+	esource *s = &e->src[si];
+	if (s->afp_b == bi) {
+		*fp = s->afp;
+		return true;
+	}
+	size_t ai;
+	if (!hmap_get_int(&e->analysed, eng_analysis_key(s, &e->b[bi]), &ai))
+		return false;
+	*fp = e->analysis_fp[ai];
+	return true;
+}
+
+void eng_analysis_set(engine *e, size_t si, int bi, uint64_t fp)
+{
+	esource *s = &e->src[si];
+	if (s->afp_b < 0 || s->afp_b == bi) {
+		s->afp_b = (int8_t)bi;
+		s->afp = fp;
+		return;
+	}
+	size_t ai;
+	int64_t k = eng_analysis_key(s, &e->b[bi]);
+	if (hmap_get_int(&e->analysed, k, &ai)) {
+		e->analysis_fp[ai] = fp;
+		return;
+	}
+	if (eng_grow((void **)&e->analysis_fp, &e->cap_afp, e->n_afp, sizeof *e->analysis_fp) != 0)
+		return;
+	e->analysis_fp[e->n_afp] = fp;
+	hmap_put_int(&e->analysed, k, e->n_afp);
+	e->n_afp++;
+}
+
+void eng_uuid_map_put(engine *e, size_t si)
+{
+	if (e->uuid_map)
+		hmap_put(&e->src_by_uuid, e->src[si].uuid, si);
+}
+
+void eng_uuid_map_del(engine *e, size_t si)
+{
+	if (e->uuid_map)
+		hmap_del(&e->src_by_uuid, e->src[si].uuid);
+}
+
+/* The UUID map is built the first time something asks by UUID: most
+ * projects never do, and it costs a slot per source. */
+size_t eng_source_by_uuid(engine *e, const char *uuid)
+{
+	size_t si;
+	if (!e->uuid_map) {
+		for (size_t i = 0; i < e->n_src; i++)
+			if (e->src[i].on_disk || e->src[i].id)
+				hmap_put(&e->src_by_uuid, e->src[i].uuid, i);
+		e->uuid_map = true;
+	}
+	if (!hmap_get(&e->src_by_uuid, uuid, &si) || !e->src[si].on_disk)
+		return NONE;
+	return si;
+}

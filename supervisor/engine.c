@@ -213,8 +213,6 @@ void eng_close(engine *e)
 	free(e->failed);
 	hmap_free(&e->src_by_key);
 	hmap_free(&e->src_by_id);
-	hmap_free(&e->job_by_key);
-	hmap_free(&e->job_by_id);
 	hmap_free(&e->prod_by_path);
 	hmap_free(&e->analysed);
 	hmap_free(&e->dep_rev);
@@ -256,8 +254,6 @@ int eng_open(engine *e, char *err, size_t errsz)
 	e->lock_fd = e->log_fd = -1;
 	hmap_init(&e->src_by_key);
 	hmap_init(&e->src_by_id);
-	hmap_init(&e->job_by_key);
-	hmap_init(&e->job_by_id);
 	hmap_init(&e->prod_by_path);
 	hmap_init(&e->analysed);
 	hmap_init(&e->dep_rev);
