@@ -136,7 +136,7 @@ static size_t find_source(engine *e, const char *arg)
 		return NONE;
 	if (uuid_parse(arg, &u) == 0) {
 		uuid_format(&u, us);
-		return hmap_get(&e->src_by_uuid, us, &si) && e->src[si].on_disk ? si : NONE;
+		return eng_source_by_uuid(e, us);
 	}
 	/* absolute, relative to the project root, or relative to a scan folder */
 	const char *rel = arg;
