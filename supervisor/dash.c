@@ -620,6 +620,9 @@ void dash_close(dash *d)
 	for (int i = 0; i < d->n_workers; i++)
 		pthread_join(d->workers[i], NULL);
 	dash_events_stop(d);
+	/* The answers just given are written by NNG's threads; stopping the
+	 * server closes every connection at once, so they get a moment. */
+	nng_msleep(150);
 	nng_http_server_stop(d->srv);
 	nng_http_server_release(d->srv);
 	gate_unref(d->gate);

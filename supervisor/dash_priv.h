@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
+#include <nng/supplemental/util/platform.h>
 
 #include "config.h"
 #include "dash.h"
