@@ -1152,6 +1152,9 @@ static int check_top(ctx *x, const jp_value *top)
 		if (stat(c->cache, &cst) == 0 && !S_ISDIR(cst.st_mode))
 			return FAILV(x, x->cache_v ? x->cache_v : top, "the cache %s exists and is not a folder",
 			             c->cache);
+		if (stat(c->cache, &cst) != 0 && errno != ENOENT)
+			return FAILV(x, x->cache_v ? x->cache_v : top, "cannot use the cache %s: %s", c->cache,
+			             strerror(errno));
 	}
 
 	/* The supervisor deletes and rewrites files in the cache at will; a

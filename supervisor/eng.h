@@ -60,6 +60,8 @@ typedef struct ebuilder {
 	hp_builder hp;
 	bool ok;
 	char *why_disabled;
+	hp_bstate restart_state; /* what the hosts last said of its restarts */
+	char *restart_detail;    /* malloc'd */
 	uint64_t cj_n, cj_us, pj_n, pj_us;
 	/* sources waiting for create_jobs with this builder (FIFO) */
 	size_t *aq;

@@ -110,6 +110,43 @@ static void cb_lost(void *ud, uint64_t id, uint32_t first_idx, const char *detai
 	eng_maybe_commit(e, false);
 }
 
+/* A host tells how a persistent builder fares: backing off after crashes,
+ * given up, or well again. The state shows in kiln builders (as the
+ * builder's disabled_reason while given up) and in the log. */
+static void cb_builder(void *ud, int host, const hp_bnote *n)
+{
+	engine *e = ud;
+	int bi = -1;
+	for (size_t i = 0; i < e->nb; i++)
+		if (strcmp(e->b[i].key, n->key) == 0)
+			bi = (int)i;
+	if (bi < 0)
+		return;
+	ebuilder *b = &e->b[bi];
+	klog(n->state == HP_BSTATE_GIVEN_UP ? KLOG_ERROR : n->state == HP_BSTATE_BACKOFF ? KLOG_WARN : KLOG_INFO,
+	     "builder %s on host %d: %s%s%s", b->name ? b->name : b->cfg->exec, host, hp_bstate_name(n->state),
+	     n->detail && *n->detail ? ": " : "", n->detail ? n->detail : "");
+	bool was_given_up = b->restart_state == HP_BSTATE_GIVEN_UP;
+	b->restart_state = n->state;
+	free(b->restart_detail);
+	b->restart_detail = n->detail ? strdup(n->detail) : NULL;
+	if ((n->state == HP_BSTATE_GIVEN_UP) != was_given_up && b->db_id) {
+		eng_begin(e);
+		sqlite3_stmt *st = db_stmt_get(e->db, DBS_BUILDER_SET_ACTIVE);
+		sqlite3_bind_int64(st, 1, b->db_id);
+		sqlite3_bind_int(st, 2, 1);
+		db_bind_text(st, 3, n->state == HP_BSTATE_GIVEN_UP ? n->detail : NULL);
+		db_step_done(e->db, st);
+	}
+	if (e->publish) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "name", b->name ? b->name : "", "state",
+				      hp_bstate_name(n->state), "detail", n->detail ? n->detail : "", "crashes",
+				      (json_int_t)n->crashes);
+		e->publish(e, "builder", o);
+		json_decref(o);
+	}
+}
+
 static void cb_signal(void *ud, int signo)
 {
 	engine *e = ud;
@@ -192,6 +229,7 @@ void eng_close(engine *e)
 	e->pool = NULL;
 	for (size_t i = 0; i < e->nb; i++) {
 		free(e->b[i].args_json);
+		free(e->b[i].restart_detail);
 		free(e->b[i].aq);
 		for (size_t k = 0; e->b[i].pats && k < e->b[i].n_patterns; k++)
 			pattern_free(e->b[i].pats[k]);
@@ -324,7 +362,12 @@ int eng_open(engine *e, char *err, size_t errsz)
 	char host_exe[KILN_PATH_MAX];
 	snprintf(host_exe, sizeof host_exe, "%s/kiln-builder-host", e->opts->self_dir);
 	int n_hosts = e->opts->hosts > 0 ? e->opts->hosts : cfg->hosts > 0 ? cfg->hosts : ncpu();
-	pool_cb cb = {.on_log = cb_log, .on_reply = cb_reply, .on_lost = cb_lost, .on_signal = cb_signal, .ud = e};
+	pool_cb cb = {.on_log = cb_log,
+		      .on_reply = cb_reply,
+		      .on_lost = cb_lost,
+		      .on_signal = cb_signal,
+		      .on_builder = cb_builder,
+		      .ud = e};
 	if ((rc = pool_new(host_exe, e->cache_tmp, e->cache_tmp, e->log_fd, n_hosts, &cb, &e->pool)) != 0) {
 		snprintf(err, errsz, "cannot set up builder hosts: %s", kiln_strerror(rc));
 		return rc;

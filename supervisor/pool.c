@@ -491,6 +491,10 @@ static void handle_msg(pool *p, host *h, const uint8_t *buf, size_t len)
 		if (p->cb.on_reply)
 			p->cb.on_reply(p->cb.ud, m.u.reply.id, &m.u.reply);
 		break;
+	case HP_T_BUILDER:
+		if (p->cb.on_builder)
+			p->cb.on_builder(p->cb.ud, h->idx, &m.u.builder);
+		break;
 	default:
 		klog(KLOG_WARN, "host %d: unexpected message type %d", h->idx, (int)m.type);
 		break;

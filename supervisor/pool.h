@@ -37,6 +37,9 @@ typedef struct pool_cb {
 	void (*on_lost)(void *ud, uint64_t id, uint32_t first_idx, const char *detail);
 	/* SIGINT, SIGTERM or SIGHUP arrived. */
 	void (*on_signal)(void *ud, int signo);
+	/* A host's persistent builder changed its restart state (backoff,
+	 * given up, ok again). May be NULL. */
+	void (*on_builder)(void *ud, int host, const hp_bnote *note);
 	void *ud;
 } pool_cb;
 
