@@ -696,9 +696,10 @@ static int parse_count(const char *s, int64_t max, int64_t *out)
 	for (const char *p = s; *p; p++) {
 		if (*p < '0' || *p > '9')
 			return -1;
-		v = v * 10 + (*p - '0');
-		if (v > max)
+		/* Checked before it is computed, so it cannot overflow. */
+		if (v > (max - (*p - '0')) / 10)
 			return -1;
+		v = v * 10 + (*p - '0');
 	}
 	*out = v;
 	return 0;
