@@ -341,6 +341,8 @@ void eng_jobs_of_consider(engine *e, size_t si, int bi);
 bool eng_job_dispatch(engine *e);
 void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep);
 void eng_process_lost(engine *e, erun *r, const char *detail);
+void eng_process_requeue(engine *e, erun *r);
+void eng_analysis_requeue(engine *e, erun *r);
 
 /* eng_state.c: events for hot reload (no-ops in a batch) */
 void eng_emit_job(engine *e, size_t ji);

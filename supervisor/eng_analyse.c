@@ -350,3 +350,15 @@ void eng_analysis_abandon(engine *e, const char *why)
 		b->aq_head = b->aq_n = 0;
 	}
 }
+
+/* create_jobs calls sent to a host that died before beginning them: they
+ * go back to their builder's queue. */
+void eng_analysis_requeue(engine *e, erun *r)
+{
+	for (size_t i = 0; i < r->n_items; i++) {
+		size_t si = r->items[i];
+		e->src[si].analysing &= ~(1ULL << r->builder);
+		eng_analysis_queue(e, si, r->builder);
+	}
+	eng_run_end(r);
+}

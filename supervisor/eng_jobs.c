@@ -812,3 +812,21 @@ void eng_process_lost(engine *e, erun *r, const char *detail)
 	joblog_close(&r->log);
 	eng_run_end(r);
 }
+
+/* A job sent to a host that died before beginning it: back in the queue,
+ * its unused log file gone. */
+void eng_process_requeue(engine *e, erun *r)
+{
+	size_t ji = r->items[0];
+	ejob *j = &e->jobs[ji];
+	char log[sizeof r->log.path];
+	snprintf(log, sizeof log, "%s", r->log.path);
+	joblog_close(&r->log);
+	unlink(log);
+	path_clear_files(r->temp);
+	j->running = false;
+	e->st->jobs--;
+	eng_run_end(r);
+	if (runq_push(&e->q, ji, j->escalated, j->critical, j->priority) == 0)
+		j->queued = true;
+}

@@ -147,6 +147,20 @@ static void cb_builder(void *ud, int host, const hp_bnote *n)
 	}
 }
 
+static void cb_requeue(void *ud, uint64_t id)
+{
+	engine *e = ud;
+	erun *r = eng_run_find(e, id);
+	if (!r)
+		return;
+	if (r->kind == RUN_PROCESS)
+		eng_process_requeue(e, r);
+	else if (r->kind == RUN_ANALYSE)
+		eng_analysis_requeue(e, r);
+	else
+		eng_on_describe_reply(e, r, &(hp_reply){.id = id, .status = HP_CRASHED, .detail = "host lost"});
+}
+
 static void cb_signal(void *ud, int signo)
 {
 	engine *e = ud;
@@ -367,6 +381,7 @@ int eng_open(engine *e, char *err, size_t errsz)
 		      .on_lost = cb_lost,
 		      .on_signal = cb_signal,
 		      .on_builder = cb_builder,
+		      .on_requeue = cb_requeue,
 		      .ud = e};
 	if ((rc = pool_new(host_exe, e->cache_tmp, e->cache_tmp, e->log_fd, n_hosts, &cb, &e->pool)) != 0) {
 		snprintf(err, errsz, "cannot set up builder hosts: %s", kiln_strerror(rc));

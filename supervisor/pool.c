@@ -30,6 +30,16 @@
 
 typedef enum host_state { H_DOWN, H_STARTING, H_IDLE, H_BUSY } host_state;
 
+/* A host takes a second run while it serves one, so it never waits for the
+ * supervisor between two short jobs; free hosts are always chosen first. */
+#define RUN_DEPTH 2
+
+typedef struct hrun {
+	uint64_t id;
+	uint32_t n_frames;
+	uint32_t answered;
+} hrun;
+
 typedef struct host {
 	int idx;
 	host_state st;
@@ -42,10 +52,9 @@ typedef struct host {
 	int64_t state_since;
 	int64_t next_start;   /* earliest restart time while DOWN */
 	int fails;            /* deaths in a row without a completed run */
-	/* the run in flight */
-	uint64_t run_id;
-	uint32_t n_frames;
-	uint32_t answered;
+	/* the runs sent and not fully answered, oldest first */
+	hrun runs[RUN_DEPTH];
+	int nrun;
 	int64_t last_msg;
 	int64_t watchdog_ms;
 	bool killed_by_us;
@@ -286,9 +295,30 @@ static int count_state(const pool *p, host_state st)
 	return c;
 }
 
+static host *pick_host(pool *p)
+{
+	host *best = NULL;
+	for (int i = 0; i < p->n; i++) {
+		host *h = &p->hosts[i];
+		if ((h->st != H_IDLE && h->st != H_BUSY) || h->nrun >= RUN_DEPTH || h->killed_by_us)
+			continue;
+		if (!best || h->nrun < best->nrun)
+			best = h;
+	}
+	return best;
+}
+
 bool pool_can_submit(pool *p)
 {
 	if (count_state(p, H_IDLE) > 0)
+		return true;
+	/* Start another host before doubling up on a busy one. */
+	bool can_start = false;
+	int64_t now0 = pool_now_ms();
+	for (int i = 0; i < p->n; i++)
+		if (p->hosts[i].st == H_DOWN && now0 >= p->hosts[i].next_start && !p->given_up)
+			can_start = true;
+	if (!can_start && count_state(p, H_STARTING) == 0 && pick_host(p))
 		return true;
 	if (count_state(p, H_STARTING) > 0)
 		return false;
@@ -321,12 +351,7 @@ void pool_ensure(pool *p, size_t want)
 
 int pool_submit(pool *p, uint64_t id, const hp_builder *b, const char *cwd, const hp_bytes *frames, size_t n)
 {
-	host *h = NULL;
-	for (int i = 0; i < p->n; i++)
-		if (p->hosts[i].st == H_IDLE) {
-			h = &p->hosts[i];
-			break;
-		}
+	host *h = pick_host(p);
 	if (!h)
 		return KILN_E_STATE;
 	msgpack_sbuffer sb;
@@ -344,11 +369,10 @@ int pool_submit(pool *p, uint64_t id, const hp_builder *b, const char *cwd, cons
 		klog(KLOG_WARN, "host %d: send failed: %s", h->idx, nng_strerror(rv));
 		return KILN_E_STATE;
 	}
+	if (h->nrun == 0)
+		h->last_msg = pool_now_ms();
 	h->st = H_BUSY;
-	h->run_id = id;
-	h->n_frames = (uint32_t)n;
-	h->answered = 0;
-	h->last_msg = pool_now_ms();
+	h->runs[h->nrun++] = (hrun){.id = id, .n_frames = (uint32_t)n, .answered = 0};
 	h->watchdog_ms = ((int64_t)b->timeout_s + 30) * 1000;
 	return 0;
 }
@@ -357,7 +381,10 @@ int pool_cancel(pool *p, uint64_t id)
 {
 	for (int i = 0; i < p->n; i++) {
 		host *h = &p->hosts[i];
-		if (h->st != H_BUSY || h->run_id != id)
+		bool mine = false;
+		for (int r = 0; r < h->nrun; r++)
+			mine |= h->runs[r].id == id;
+		if (h->st != H_BUSY || !mine)
 			continue;
 		msgpack_sbuffer sb;
 		msgpack_sbuffer_init(&sb);
@@ -371,7 +398,10 @@ int pool_cancel(pool *p, uint64_t id)
 
 size_t pool_busy(const pool *p)
 {
-	return (size_t)count_state(p, H_BUSY);
+	size_t n = 0;
+	for (int i = 0; i < p->n; i++)
+		n += (size_t)p->hosts[i].nrun;
+	return n;
 }
 
 bool pool_given_up(const pool *p)
@@ -418,12 +448,19 @@ static void host_died(pool *p, host *h, int status)
 		snprintf(detail, sizeof detail, "builder host %d (pid %d) exited with code %d", h->idx, (int)h->pid,
 			 WEXITSTATUS(status));
 	klog(KLOG_WARN, "%s", detail);
-	host_state was = h->st;
-	uint64_t id = h->run_id;
-	uint32_t first = h->answered;
+	hrun lost[RUN_DEPTH];
+	int nlost = h->nrun;
+	memcpy(lost, h->runs, sizeof lost);
+	h->nrun = 0;
 	host_failed_start(p, h);
-	if (was == H_BUSY && p->cb.on_lost)
-		p->cb.on_lost(p->cb.ud, id, first, detail);
+	/* The host serves runs in order: the first was under way; the ones
+	 * queued behind it never began. */
+	for (int r = 0; r < nlost; r++) {
+		if (r > 0 && lost[r].answered == 0 && p->cb.on_requeue)
+			p->cb.on_requeue(p->cb.ud, lost[r].id);
+		else if (p->cb.on_lost)
+			p->cb.on_lost(p->cb.ud, lost[r].id, lost[r].answered, detail);
+	}
 }
 
 static void reap(pool *p)
@@ -474,23 +511,29 @@ static void handle_msg(pool *p, host *h, const uint8_t *buf, size_t len)
 		}
 		break;
 	case HP_T_LOG:
-		if (h->st == H_BUSY && m.u.log.id == h->run_id && p->cb.on_log)
-			p->cb.on_log(p->cb.ud, m.u.log.id, &m.u.log);
+		for (int r = 0; r < h->nrun; r++)
+			if (h->runs[r].id == m.u.log.id && p->cb.on_log)
+				p->cb.on_log(p->cb.ud, m.u.log.id, &m.u.log);
 		break;
-	case HP_T_REPLY:
-		if (h->st != H_BUSY || m.u.reply.id != h->run_id)
+	case HP_T_REPLY: {
+		int r = 0;
+		while (r < h->nrun && h->runs[r].id != m.u.reply.id)
+			r++;
+		if (r == h->nrun)
 			break; /* stale: the run was already given up */
-		h->answered = m.u.reply.idx + 1;
-		if (h->answered >= h->n_frames) {
-			h->st = H_IDLE;
+		h->runs[r].answered = m.u.reply.idx + 1;
+		if (h->runs[r].answered >= h->runs[r].n_frames) {
+			memmove(&h->runs[r], &h->runs[r + 1], (size_t)(h->nrun - r - 1) * sizeof h->runs[0]);
+			h->nrun--;
+			if (!h->nrun)
+				h->st = H_IDLE;
 			h->fails = 0;
-			if (p->given_up) {
-				p->given_up = false;
-			}
+			p->given_up = false;
 		}
 		if (p->cb.on_reply)
 			p->cb.on_reply(p->cb.ud, m.u.reply.id, &m.u.reply);
 		break;
+	}
 	case HP_T_BUILDER:
 		if (p->cb.on_builder)
 			p->cb.on_builder(p->cb.ud, h->idx, &m.u.builder);

@@ -35,6 +35,9 @@ typedef struct pool_cb {
 	/* The host serving run id died or stopped answering; frames from
 	 * first_idx on got no reply. detail says what happened. */
 	void (*on_lost)(void *ud, uint64_t id, uint32_t first_idx, const char *detail);
+	/* The host serving run id died before it began the run (it was queued
+	 * behind another): nothing of it ran, so it may simply go again. */
+	void (*on_requeue)(void *ud, uint64_t id);
 	/* SIGINT, SIGTERM or SIGHUP arrived. */
 	void (*on_signal)(void *ud, int signo);
 	/* A host's persistent builder changed its restart state (backoff,
