@@ -5,6 +5,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 bash scripts/setup.sh
+bash scripts/setup-dashboard.sh
 
 echo "== build (RelWithDebInfo)"
 bash scripts/build.sh "$here/build"

@@ -116,6 +116,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE builders ADD COLUMN described_patterns TEXT;",
 	/* 3 -> 4: source path dependencies resolve through lower(path) */
 	"CREATE INDEX sources_lpath ON sources(lower(path));",
+	/* 4 -> 5: the dashboard sorts jobs by completion and duration, and
+	 * looks sources up by path */
+	"CREATE INDEX jobs_completed ON jobs(completed_at);"
+	"CREATE INDEX jobs_duration ON jobs(duration_ms);"
+	"CREATE INDEX sources_path ON sources(path);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -35,7 +35,9 @@
  * made them and the builders along their chain). Version 3 adds
  * builders.described_patterns (the builder's own patterns, for the describe
  * cache; builders.patterns holds the ones in force). Version 4 indexes
- * sources by lower(path), for resolving source path dependencies.
+ * sources by lower(path), for resolving source path dependencies. Version 5
+ * indexes jobs by completed_at and duration_ms and sources by path (the
+ * dashboard's sorts and lookups).
  */
 #ifndef KILN_DB_H
 #define KILN_DB_H
@@ -45,7 +47,7 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 /* Statements compiled once per connection. */
 typedef enum db_stmt {

@@ -360,6 +360,8 @@ int eng_open(engine *e, char *err, size_t errsz);
 void eng_close(engine *e);
 bool eng_dispatch(engine *e);
 bool eng_idle(engine *e);
+/* Adds the builders' timing since the last call to their rows. */
+void eng_store_metrics(engine *e);
 
 erun *eng_run_new(engine *e, run_kind kind, int builder);
 erun *eng_run_find(engine *e, uint64_t id);

@@ -44,6 +44,7 @@ struct live {
 	int64_t stop_deadline;
 	bool cancelled;
 	int64_t catalog_due;
+	int64_t metrics_at;
 	char sock[KILN_PATH_MAX];
 };
 
@@ -540,6 +541,12 @@ int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t 
 			eng_catalog_write(&e);
 			l.catalog_due = 0;
 		}
+		if (now - l.metrics_at >= 2000) {
+			/* Builder timings reach `kiln builders` and the dashboard
+			 * while kiln runs, not only when it stops. */
+			eng_store_metrics(&e);
+			l.metrics_at = now;
+		}
 		int t = watch_next_due_ms(l.w);
 		if (t < 0 || t > 100)
 			t = 100;
@@ -550,6 +557,7 @@ int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t 
 	rc = 0;
 out:
 	if (e.db) {
+		eng_store_metrics(&e);
 		eng_maybe_commit(&e, true);
 		eng_catalog_write(&e);
 	}

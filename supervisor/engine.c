@@ -476,7 +476,7 @@ static void report(engine *e, engine_stats *st)
 	}
 }
 
-static void store_metrics(engine *e)
+void eng_store_metrics(engine *e)
 {
 	eng_begin(e);
 	for (size_t i = 0; i < e->nb; i++) {
@@ -526,7 +526,7 @@ int engine_batch(const kiln_config *cfg, const engine_opts *o, engine_stats *st,
 	eng_run_until_idle(&e);
 	klog(KLOG_INFO, "processing: %zu create_jobs calls, %zu jobs in %lld ms", st->analysed, st->jobs,
 	     (long long)(pool_now_ms() - t2));
-	store_metrics(&e);
+	eng_store_metrics(&e);
 	eng_catalog_write(&e);
 	report(&e, st);
 	if (e.db->errors) {
