@@ -687,9 +687,9 @@ static void test_paths(void)
 	    {"builders[0].exec", "\"afile\"", false},
 	    {"builders[0].exec", "\"loop1/x\"", false},
 	    {"builders[0].exec", "\"kiln-copy\\n\"", false},
-	    /* The cache is made on first use, so a file in its place is
-	     * found by kiln batch, not by the loader (hostile_config.sh). */
-	    {"cache", "\"afile\"", true},
+	    /* The cache is made on first use, but a file in its place is an
+	     * error at the value. */
+	    {"cache", "\"afile\"", false},
 	    {"cache", "\"\"", false},
 	    {"cache", "\"Assets\"", false},
 	    {"cache", "\".\"", false},
