@@ -1,5 +1,5 @@
 /* control.c: the control API of a running supervisor (SPEC section 8,
- * docs/control-api.md).
+ * supervisor/control-api.md).
  *
  * The REP socket is raw, so this module sees each request with its NNG
  * header (the pipe id and the request's backtrace) and can answer in any

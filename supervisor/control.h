@@ -2,7 +2,7 @@
  *
  * Requests and replies: NNG REP over ipc at Cache/kiln.sock (mode 0600), one
  * MessagePack map per message. Events: NNG PUB at Cache/kiln.events. The
- * wire format is documented in docs/control-api.md.
+ * wire format is documented in supervisor/control-api.md.
  *
  * Everything runs on the supervisor's single thread: the REP socket is opened
  * in raw mode, so a request whose answer takes time (compile waits for jobs)

@@ -23,7 +23,7 @@ extern const dash_web_file dash_web_files[];
 static const unsigned char missing_page[] =
     "<!doctype html><meta charset=utf-8><title>kiln</title><meta name=kiln-token content=\"__KILN_TOKEN__\">"
     "<p>This kiln was built without the dashboard's page: add include(supervisor/web/web.cmake) to the "
-    "build. The JSON API under /api/ works all the same (docs/dashboard.md).";
+    "build. The JSON API under /api/ works all the same (supervisor/web/README.md).";
 static const dash_web_file dash_web_files[] = {
     {"/index.html", "text/html; charset=utf-8", missing_page, sizeof missing_page - 1},
     {NULL, NULL, NULL, 0},

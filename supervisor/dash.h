@@ -1,5 +1,5 @@
 /* dash.h: the dashboard, O3DE's Asset Processor window as a web page that
- * `kiln run` serves (issue 8, docs/dashboard.md).
+ * `kiln run` serves (issue 8, supervisor/web/README.md).
  *
  * The dashboard lives in the supervisor's process but never touches the
  * engine's memory: it is a client of the supervisor like any editor. It

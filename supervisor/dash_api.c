@@ -1,4 +1,4 @@
-/* dash_api.c: the dashboard's JSON API (docs/dashboard.md). Runs on the
+/* dash_api.c: the dashboard's JSON API (supervisor/web/README.md). Runs on the
  * dashboard's worker threads. Listings and details come from the database
  * through query_json() (its own read-only connection each time, so any
  * number of workers may ask at once); state and actions go to the
