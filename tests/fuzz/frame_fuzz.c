@@ -71,6 +71,8 @@ static int encode(enum kind k, const decoded *m, msgpack_sbuffer *sb)
 			return hp_encode_log(sb, &m->h.u.log);
 		case HP_T_REPLY:
 			return hp_encode_reply(sb, &m->h.u.reply);
+		case HP_T_BUILDER:
+			return hp_encode_builder(sb, &m->h.u.builder);
 		default:
 			/* A message type newer than this target: no round trip. */
 			return 1;
@@ -384,6 +386,9 @@ int main(int argc, char **argv)
 	write_seed(dir, "hp_hello", &sb);
 	hp_encode_cancel(&sb, 5);
 	write_seed(dir, "hp_cancel", &sb);
+	hp_bnote bn = {.key = "k", .state = HP_BSTATE_BACKOFF, .detail = "crashed", .crashes = 3};
+	hp_encode_builder(&sb, &bn);
+	write_seed(dir, "hp_builder", &sb);
 	msgpack_sbuffer_destroy(&sb);
 	return 0;
 }
