@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "kerr.h"
 #include "klog.h"
@@ -287,7 +288,11 @@ int db_open(const char *path, bool readonly, kdb **out, char *err, size_t errsz)
 	flags |= SQLITE_OPEN_NOMUTEX;
 	int src = sqlite3_open_v2(path, &db->h, flags, NULL);
 	if (src != SQLITE_OK) {
-		if (readonly && (src == SQLITE_CANTOPEN)) {
+		if (readonly && src == SQLITE_CANTOPEN && access(path, F_OK) == 0) {
+			/* It is there but cannot be opened: say why, not "missing". */
+			int e = access(path, R_OK) != 0 ? errno : EACCES;
+			snprintf(err, errsz, "%s: cannot read the database: %s", path, strerror(e));
+		} else if (readonly && (src == SQLITE_CANTOPEN)) {
 			snprintf(err, errsz, "%s: no database yet (run kiln batch first)", path);
 			rc = KILN_E_NOTFOUND;
 		} else {

@@ -14,6 +14,7 @@
 
 #include "kerr.h"
 #include "pattern.h"
+#include "path.h"
 #include "query_priv.h"
 
 static const struct {
@@ -148,6 +149,32 @@ static void q_vmsg(qctx *q, bool prefix, const char *fmt, va_list ap)
 		vsnprintf(q->err + used, q->errsz - used, fmt, ap);
 }
 
+/* An argument as it may appear in a message: control characters escaped,
+ * cut at 60 characters, so that a hostile argument can neither drive the
+ * terminal nor flood it. Four buffers turn in round, for messages that
+ * quote more than one. */
+const char *q_arg(const char *a)
+{
+	static char bufs[4][128];
+	static int turn;
+	char *out = bufs[turn++ & 3];
+	size_t o = 0, n = 0;
+	for (; a && *a && o < sizeof bufs[0] - 8; a++, n++) {
+		if (n >= 60) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		unsigned char c = (unsigned char)*a;
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, sizeof bufs[0] - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = 0;
+	return out;
+}
+
 void q_err(qctx *q, const char *fmt, ...)
 {
 	va_list ap;
@@ -243,7 +270,7 @@ int q_parse_args(qctx *q, int argc, char **argv, const qopt *opts, const char **
 		const char *a = argv[i];
 		if (only_pos || a[0] != '-' || a[1] == '\0') {
 			if (*n_pos >= max_pos) {
-				q_err(q, "unexpected argument '%s'\nusage: kiln %s", a, usage);
+				q_err(q, "unexpected argument '%s'\nusage: kiln %s", q_arg(a), usage);
 				return Q_USAGE;
 			}
 			pos[(*n_pos)++] = a;
@@ -342,6 +369,24 @@ static void q_regexp_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		}
 		fresh = true;
 	}
+	/* Each match is bounded by PCRE2's limits; the whole listing by time,
+	 * so that a pattern just under the limit on every one of 100,000 names
+	 * cannot hold the command (or the dashboard) for minutes. */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (!q->regex_started)
+		q->regex_started = now;
+	else if (now - q->regex_started > Q_FILTER_BUDGET_MS) {
+		q->regex_rc = KILN_E_LIMIT;
+		snprintf(q->regex_err, sizeof q->regex_err,
+		         "filter: the regex takes too long over these names (more than %d ms); make it simpler",
+		         Q_FILTER_BUDGET_MS);
+		sqlite3_result_error(ctx, q->regex_err, -1);
+		if (fresh)
+			sqlite3_set_auxdata(ctx, 0, p, q_pattern_free);
+		return;
+	}
 	m = pattern_match(p, subject);
 	if (m == KILN_E_LIMIT) {
 		q->regex_rc = m;
@@ -414,11 +459,20 @@ void q_close(qctx *q)
 	}
 }
 
+/* A database failure, with the file's name and what to do about it. */
+static void q_db_err(qctx *q)
+{
+	char path[KILN_PATH_MAX], msg[1024];
+	snprintf(path, sizeof path, "%s/assetdb.sqlite", q->cfg->cache);
+	db_describe_error(sqlite3_extended_errcode(q->db->h), path, sqlite3_errmsg(q->db->h), msg, sizeof msg);
+	q_err(q, "%s", msg);
+}
+
 int q_prepare(qctx *q, const char *sql, sqlite3_stmt **out)
 {
 	*out = NULL;
 	if (sqlite3_prepare_v2(q->db->h, sql, -1, out, NULL) != SQLITE_OK) {
-		q_err(q, "database: %s", sqlite3_errmsg(q->db->h));
+		q_db_err(q);
 		sqlite3_finalize(*out);
 		*out = NULL;
 		return Q_USAGE;
@@ -430,8 +484,10 @@ int q_step_failed(qctx *q, int src)
 {
 	if (q->regex_rc != 0)
 		q_err(q, "%s", q->regex_err);
-	else
-		q_err(q, "database: %s (%s)", sqlite3_errmsg(q->db->h), sqlite3_errstr(src));
+	else {
+		(void)src;
+		q_db_err(q);
+	}
 	return Q_USAGE;
 }
 

@@ -345,12 +345,12 @@ int q_cmd_asset(qctx *q, int argc, char **argv)
 	if ((rc = q_open(q, true)) != 0)
 		return rc;
 	if (!q->db) {
-		q_err(q, "no source '%s'", pos[0]);
+		q_err(q, "no source '%s'", q_arg(pos[0]));
 		return Q_FAILED;
 	}
 	rc = q_resolve_source(q, pos[0], &sid);
 	if (rc == KILN_E_NOTFOUND) {
-		q_err(q, "no source '%s' (give its path or UUID, as kiln assets lists them)", pos[0]);
+		q_err(q, "no source '%s' (give its path or UUID, as kiln assets lists them)", q_arg(pos[0]));
 		rc = Q_FAILED;
 		goto out;
 	}

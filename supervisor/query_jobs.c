@@ -492,9 +492,11 @@ int q_cmd_job(qctx *q, int argc, char **argv)
 		return Q_USAGE;
 	}
 	errno = 0;
-	id = strtoll(pos[0], &end, 10);
+	id = (pos[0][0] >= '0' && pos[0][0] <= '9') ? strtoll(pos[0], &end, 10) : 0;
+	if (!(pos[0][0] >= '0' && pos[0][0] <= '9'))
+		end = (char *)pos[0];
 	if (errno != 0 || end == pos[0] || *end != '\0' || id <= 0) {
-		q_err(q, "'%s' is not a job id (a positive number, as kiln jobs lists them)", pos[0]);
+		q_err(q, "'%s' is not a job id (a positive number, as kiln jobs lists them)", q_arg(pos[0]));
 		return Q_USAGE;
 	}
 	if ((rc = q_open(q, true)) != 0)

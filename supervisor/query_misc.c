@@ -273,7 +273,7 @@ int q_cmd_reprocess(qctx *q, int argc, char **argv)
 		int64_t id = 0;
 		int r = q->db ? q_resolve_source(q, pos[i], &id) : KILN_E_NOTFOUND;
 		if (r == KILN_E_NOTFOUND) {
-			q_err(q, "unknown source '%s'", pos[i]);
+			q_err(q, "unknown source '%s'", q_arg(pos[i]));
 			unknown++;
 			continue;
 		}

@@ -5,6 +5,9 @@
 #ifndef KILN_QUERY_PRIV_H
 #define KILN_QUERY_PRIV_H
 
+/* How long the regex filter of one listing may take in all. */
+#define Q_FILTER_BUDGET_MS 1500
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +32,7 @@ typedef struct qctx {
 	/* Set by the REGEXP function when it aborts a statement, so that the
 	 * caller can tell a bad filter (usage) from a database failure. */
 	int regex_rc;
+	int64_t regex_started; /* ms (monotonic) of the statement's first match */
 	char regex_err[512];
 	/* query_json(): the document is kept in doc instead of printed, and
 	 * error messages go to err (joined by "; ") instead of stderr. json
@@ -42,6 +46,8 @@ typedef struct qctx {
 /* An error message, without the "kiln CMD: " prefix and the newline that
  * it gets on stderr. */
 void q_err(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* arg quoted for a message: control characters escaped, cut at 60 characters */
+const char *q_arg(const char *a);
 /* A warning that does not change the answer (the document says it too):
  * printed like q_err, dropped by query_json(). */
 void q_warn(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -576,7 +576,7 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 	if ((rc = q_open(q, true)) != 0)
 		return rc;
 	if (!q->db) {
-		q_err(q, "no product '%s'", pos[0]);
+		q_err(q, "no product '%s'", q_arg(pos[0]));
 		return Q_FAILED;
 	}
 	rc = resolve_product(q, pos[0], platform, &pid);
@@ -584,7 +584,7 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 		q_err(q,
 		      "no product '%s'%s%s (give its path under Cache/<platform>/ or its asset id, as"
 		      " kiln products lists them)",
-		      pos[0], platform ? " on platform " : "", platform ? platform : "");
+		      q_arg(pos[0]), platform ? " on platform " : "", platform ? q_arg(platform) : "");
 		rc = Q_FAILED;
 		goto out;
 	}
