@@ -8,6 +8,10 @@
   startup BUILDER [N]    the median time in ms, over N tries, from spawning
                          BUILDER to its reply to a `describe` request (the
                          cost of starting that builder, without kiln)
+  inotify-copy N         the floor for live mode: save a small file N times,
+                         each time wait for its inotify IN_CLOSE_WRITE and
+                         copy it, as the most minimal watch-and-copy tool
+                         would; print "p50 p99" in ms
   crash PROJECT          for a rogue.py project whose job 1 crashed and job 2
                          ran next on the same host: print "restart first_out
                          assigned done" in ms, each measured from the crash
@@ -150,6 +154,58 @@ def crash(project):
     return 0
 
 
+def pct(sorted_ms, p):
+    return sorted_ms[min(len(sorted_ms) - 1, int(round(p / 100.0 * (len(sorted_ms) - 1))))]
+
+
+def inotify_copy(n):
+    import ctypes
+    import select
+    import shutil
+    import tempfile
+
+    IN_CLOSE_WRITE = 0x8
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    tmp = tempfile.mkdtemp(prefix="kiln-bench-inotify.")
+    src = os.path.join(tmp, "src")
+    out = os.path.join(tmp, "out")
+    os.makedirs(src)
+    os.makedirs(out)
+    fd = libc.inotify_init1(os.O_CLOEXEC)
+    if fd < 0 or libc.inotify_add_watch(fd, src.encode(), IN_CLOSE_WRITE) < 0:
+        print("inotify-copy: inotify: %s" % os.strerror(ctypes.get_errno()), file=sys.stderr)
+        return 1
+    target = os.path.join(src, "edit.txt")
+    lat = []
+    try:
+        for i in range(n):
+            t0 = time.perf_counter()
+            with open(target, "w") as f:
+                f.write("edit %d\n" % i)
+            done = False
+            while not done:
+                if not select.select([fd], [], [], 10)[0]:
+                    print("inotify-copy: no event within 10 s", file=sys.stderr)
+                    return 1
+                buf = os.read(fd, 65536)
+                off = 0
+                while off < len(buf):
+                    _wd, _mask, _cookie, ln = struct.unpack_from("iIII", buf, off)
+                    name = buf[off + 16:off + 16 + ln].rstrip(b"\0").decode()
+                    off += 16 + ln
+                    if name == "edit.txt":
+                        done = True
+            shutil.copyfile(target, os.path.join(out, "edit.txt"))
+            lat.append((time.perf_counter() - t0) * 1000.0)
+            time.sleep(0.02)
+    finally:
+        os.close(fd)
+        shutil.rmtree(tmp, ignore_errors=True)
+    lat.sort()
+    print("%.2f %.2f" % (pct(lat, 50), pct(lat, 99)))
+    return 0
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "gen":
         return gen(argv[2], int(argv[3]))
@@ -157,6 +213,8 @@ def main(argv):
         return ninja(argv[2], argv[3], argv[4])
     if len(argv) >= 3 and argv[1] == "startup":
         return startup(argv[2], int(argv[3]) if len(argv) > 3 else 5)
+    if len(argv) == 3 and argv[1] == "inotify-copy":
+        return inotify_copy(int(argv[2]))
     if len(argv) == 3 and argv[1] == "crash":
         return crash(argv[2])
     print(__doc__, file=sys.stderr)
