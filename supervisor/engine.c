@@ -327,6 +327,8 @@ int eng_open(engine *e, char *err, size_t errsz)
 		return rc;
 	}
 	snprintf(e->logs_jobs, sizeof e->logs_jobs, "%s", path);
+	snprintf(path, sizeof path, "%s/logs/.ballast", cfg->cache);
+	joblog_set_ballast(path);
 	if ((rc = lock_cache(cfg, &e->lock_fd, err, errsz)) != 0)
 		return rc;
 	snprintf(path, sizeof path, "%s/logs/kiln.log", cfg->cache);

@@ -3,6 +3,8 @@
 #include "joblog.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
@@ -44,13 +46,26 @@ static json_t *jstr(const char *s, size_t n)
 	return j ? j : json_string("");
 }
 
+static void rewrite(joblog *jl);
+
 int joblog_open(joblog *jl, const char *dir, int64_t job_id, int64_t start_ms)
 {
 	memset(jl, 0, sizeof *jl);
 	snprintf(jl->path, sizeof jl->path, "%s/%lld-%lld.log", dir, (long long)job_id, (long long)start_ms);
-	jl->f = fopen(jl->path, "we");
-	if (!jl->f)
+	int fd = open(jl->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
 		return -errno;
+	/* Room for the log is taken now, while there is some: a job that
+	 * fills the disk must still be able to say so. joblog_close gives
+	 * back what was not used. */
+	if (posix_fallocate(fd, 0, JOBLOG_RESERVE) == 0)
+		jl->reserved = true;
+	jl->f = fdopen(fd, "w");
+	if (!jl->f) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
 	return 0;
 }
 
@@ -89,6 +104,23 @@ void joblog_line(joblog *jl, msg_level level, const char *source, const char *me
 		fwrite(s, 1, n, jl->f);
 		fputc('\n', jl->f);
 		jl->bytes += n + 1;
+		/* A copy in memory, to write the log again if the disk was full
+		 * when the file was flushed. */
+		if (jl->mem_len + n + 1 > jl->mem_cap) {
+			size_t nc = jl->mem_cap ? jl->mem_cap * 2 : 1024;
+			while (nc < jl->mem_len + n + 1)
+				nc *= 2;
+			char *nm = realloc(jl->mem, nc);
+			if (nm) {
+				jl->mem = nm;
+				jl->mem_cap = nc;
+			}
+		}
+		if (jl->mem_len + n + 1 <= jl->mem_cap) {
+			memcpy(jl->mem + jl->mem_len, s, n);
+			jl->mem[jl->mem_len + n] = '\n';
+			jl->mem_len += n + 1;
+		}
 		free(s);
 	}
 	json_decref(o);
@@ -119,6 +151,72 @@ void joblog_close(joblog *jl)
 		joblog_line(jl, MSG_LEVEL_WARNING, "kiln", note, NULL);
 		jl->warnings = w; /* the cap is kiln's note, not the builder's warning */
 	}
-	fclose(jl->f);
+	bool bad = fflush(jl->f) != 0 || ferror(jl->f);
+	off_t end = ftello(jl->f);
+	if (!bad && jl->reserved && end >= 0 && ftruncate(fileno(jl->f), end) != 0) {
+		/* the log stays as long as its reservation: harmless */
+	}
+	bad |= fclose(jl->f) != 0;
 	jl->f = NULL;
+	if (bad)
+		rewrite(jl);
+	free(jl->mem);
+	jl->mem = NULL;
+	jl->mem_len = jl->mem_cap = 0;
+}
+
+/* ---- a full disk ----
+ *
+ * The engine keeps a ballast file in the logs folder: space set aside while
+ * there was some. A job log that could not be written (the disk filled while
+ * the job ran) gives up the ballast and is written again from memory, so the
+ * job that hit the full disk still says why. */
+
+static char ballast_path[4096];
+
+void joblog_set_ballast(const char *path)
+{
+	snprintf(ballast_path, sizeof ballast_path, "%s", path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (posix_fallocate(fd, 0, JOBLOG_BALLAST) != 0) {
+		close(fd);
+		unlink(path);
+		ballast_path[0] = 0;
+		return;
+	}
+	close(fd);
+}
+
+static int write_all(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		off += (size_t)w;
+	}
+	return close(fd) == 0 ? 0 : -errno;
+}
+
+static void rewrite(joblog *jl)
+{
+	if (!jl->mem_len)
+		return;
+	if (write_all(jl->path, jl->mem, jl->mem_len) == 0)
+		return;
+	if (ballast_path[0] && unlink(ballast_path) == 0) {
+		ballast_path[0] = 0;
+		write_all(jl->path, jl->mem, jl->mem_len);
+	}
 }

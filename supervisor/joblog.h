@@ -9,12 +9,15 @@
 #ifndef KILN_JOBLOG_H
 #define KILN_JOBLOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "msg.h"
 
 #define JOBLOG_MAX_BYTES (4u * 1024u * 1024u)
+/* Bytes a log reserves on disk when it opens (see joblog_open). */
+#define JOBLOG_RESERVE 16384
 
 typedef struct joblog {
 	FILE *f;
@@ -23,7 +26,15 @@ typedef struct joblog {
 	uint64_t dropped;
 	int warnings;
 	int errors;
+	bool reserved; /* JOBLOG_RESERVE bytes were allocated at open */
+	char *mem;     /* the lines written, for a second try on a full disk */
+	size_t mem_len, mem_cap;
 } joblog;
+
+/* Space set aside (at path) for job logs that a full disk would lose; see
+ * joblog.c. Called by the engine at start. */
+#define JOBLOG_BALLAST (1024 * 1024)
+void joblog_set_ballast(const char *path);
 
 /* Creates dir/<job_id>-<start_ms>.log. Returns 0 or -errno. */
 int joblog_open(joblog *jl, const char *dir, int64_t job_id, int64_t start_ms);
