@@ -1,4 +1,4 @@
-# PENDING (fails today): a database that exists but cannot be read (mode
+# (fixed; was pending): a database that exists but cannot be read (mode
 # 000, read by a user other than root) is reported as missing: "no database
 # yet at .../assetdb.sqlite: run kiln batch first", "no jobs", exit 0.
 # db_open (supervisor/db.c) maps every SQLITE_CANTOPEN of a read-only open

@@ -1,4 +1,4 @@
-# PENDING (fails today): the "no source" / "no product" / "unknown source"
+# (fixed; was pending): the "no source" / "no product" / "unknown source"
 # messages of kiln asset, kiln product and kiln reprocess
 # (supervisor/query_assets.c, query_products.c, query_misc.c) print the
 # argument raw: an ESC sequence in it reaches the terminal as is (kiln asset

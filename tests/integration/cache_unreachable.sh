@@ -1,4 +1,4 @@
-# PENDING (fails today): a "cache" path that can never be a folder because
+# (fixed; was pending): a "cache" path that can never be a folder because
 # of what is on its way loads, and kiln batch then fails with exit 1 and no
 # position: "cache": "loop1" (a symlink loop) gives "kiln batch: cannot
 # create .../loop1/logs/jobs: Too many levels of symbolic links", and

@@ -1,4 +1,4 @@
-# PENDING (fails today): on a database with damaged pages (random bytes over
+# (fixed; was pending): on a database with damaged pages (random bytes over
 # pages 4-7 of Cache/assetdb.sqlite) the read-only commands say "kiln jobs:
 # database: database disk image is malformed (database disk image is
 # malformed)": no file name and no way out. The error comes from a query

@@ -1,4 +1,4 @@
-# PENDING (fails today): a --filter regex that stays under PCRE2's match
+# (fixed; was pending): a --filter regex that stays under PCRE2's match
 # limit on every row can still make a listing run for minutes, because the
 # limit (PATTERN_MATCH_LIMIT in common/pattern.h) is per match and nothing
 # bounds the whole listing (q_regexp_fn in supervisor/query.c). 'a*a*a*a*x'
