@@ -278,6 +278,8 @@ void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids);
 void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_id, const char *plat,
 			  const char *path, bool intermediate);
 void eng_note_failed(engine *e, size_t ji);
+void eng_job_fail_row(engine *e, const ejob *j, const char *reason, const joblog *log, int64_t now,
+		      int64_t duration_ms, bool keep_fp);
 int eng_load(engine *e);
 int eng_builder_index(engine *e, int64_t db_id);
 

@@ -75,16 +75,7 @@ static void analysis_failed(engine *e, size_t si, int bi, const char *reason, co
 		     detail);
 	for (size_t i = 0; tail && i < tail->n; i++)
 		joblog_line(&jl, MSG_LEVEL_INFO, "stderr", tail->items[i], NULL);
-	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_FINISH_FAIL);
-	sqlite3_bind_int64(st, 1, j->id);
-	db_bind_text(st, 2, reason);
-	sqlite3_bind_int(st, 3, jl.warnings);
-	sqlite3_bind_int(st, 4, jl.errors);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, 0);
-	db_bind_text(st, 7, jl.path);
-	sqlite3_bind_null(st, 8);
-	db_step_done(e->db, st);
+	eng_job_fail_row(e, j, reason, &jl, now, 0, false);
 	joblog_close(&jl);
 	j->status = ST_FAILED;
 	j->fail_reason = reason;

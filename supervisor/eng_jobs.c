@@ -43,16 +43,7 @@ static void job_finish_fail(engine *e, erun *r, ejob *j, const char *reason)
 	int64_t now = wall_ms();
 	joblog_linef(&r->log, MSG_LEVEL_ERROR, "job failed: %s", reason);
 	eng_begin(e);
-	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_FINISH_FAIL);
-	sqlite3_bind_int64(st, 1, j->id);
-	db_bind_text(st, 2, reason);
-	sqlite3_bind_int(st, 3, r->log.warnings);
-	sqlite3_bind_int(st, 4, r->log.errors);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, now - r->start_ms);
-	db_bind_text(st, 7, r->log.path);
-	sqlite3_bind_int64(st, 8, (int64_t)j->new_fp);
-	db_step_done(e->db, st);
+	eng_job_fail_row(e, j, reason, &r->log, now, now - r->start_ms, true);
 	j->status = ST_FAILED;
 	j->fail_reason = reason;
 	j->requested = j->escalated = false;
@@ -75,16 +66,7 @@ static void fail_for_collision(engine *e, size_t oj, const char *path, size_t ji
 	joblog_linef(&jl, MSG_LEVEL_ERROR, "product \"%s\" is also made by job %lld (%s, %s); both fail", path,
 		     (long long)j->id, e->src[j->src].rel, j->job_key);
 	eng_begin(e);
-	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_FINISH_FAIL);
-	sqlite3_bind_int64(st, 1, o->id);
-	db_bind_text(st, 2, "invalid_product");
-	sqlite3_bind_int(st, 3, jl.warnings);
-	sqlite3_bind_int(st, 4, jl.errors);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, 0);
-	db_bind_text(st, 7, jl.path);
-	sqlite3_bind_null(st, 8);
-	db_step_done(e->db, st);
+	eng_job_fail_row(e, o, "invalid_product", &jl, now, 0, false);
 	joblog_close(&jl);
 	o->fail_reason = "invalid_product";
 	if (o->status != ST_FAILED) {
@@ -734,16 +716,7 @@ void eng_job_fail_unstarted(engine *e, size_t ji, const char *why)
 	joblog_open(&jl, e->logs_jobs, j->id, now);
 	joblog_linef(&jl, MSG_LEVEL_ERROR, "%s", why);
 	eng_begin(e);
-	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_FINISH_FAIL);
-	sqlite3_bind_int64(st, 1, j->id);
-	db_bind_text(st, 2, "failed");
-	sqlite3_bind_int(st, 3, jl.warnings);
-	sqlite3_bind_int(st, 4, jl.errors);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, 0);
-	db_bind_text(st, 7, jl.path);
-	sqlite3_bind_null(st, 8);
-	db_step_done(e->db, st);
+	eng_job_fail_row(e, j, "failed", &jl, now, 0, false);
 	joblog_close(&jl);
 	j->status = ST_FAILED;
 	j->fail_reason = "failed";

@@ -586,3 +586,25 @@ size_t eng_source_by_uuid(engine *e, const char *uuid)
 		return NONE;
 	return si;
 }
+
+/* Writes a failed job's row: reason, counts from its log, times; with
+ * keep_fp, the fingerprint it failed with (a failed run keeps the products
+ * of the last good one, and its own print says what it tried). */
+void eng_job_fail_row(engine *e, const ejob *j, const char *reason, const joblog *log, int64_t now,
+		      int64_t duration_ms, bool keep_fp)
+{
+	eng_begin(e);
+	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_FINISH_FAIL);
+	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_text(st, 2, reason);
+	sqlite3_bind_int(st, 3, log->warnings);
+	sqlite3_bind_int(st, 4, log->errors);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, duration_ms);
+	db_bind_text(st, 7, log->path);
+	if (keep_fp)
+		sqlite3_bind_int64(st, 8, (int64_t)j->new_fp);
+	else
+		sqlite3_bind_null(st, 8);
+	db_step_done(e->db, st);
+}
