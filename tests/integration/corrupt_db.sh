@@ -3,17 +3,13 @@
 # zero bytes long, a folder in its place. kiln batch and the read-only
 # commands end by themselves (never a signal, never a hang), exit 1 or 2
 # with a message that names the file and says how to rebuild it (the
-# zero-byte file is simply a new database), and leave the products alone. Then the rebuild procedure of
-# docs/robustness.md, end to end, for each kind of damage: move the
-# database files away, remove the platform folders, run kiln batch: every
-# product is made again, whole, the database passes its integrity check and
-# lists exactly what is on disk, and the next batch has nothing to do. Last,
-# the light variant that keeps the products, with the orphan the doc warns
-# about.
-#
-# KILN_CORRUPT_STRICT=1 adds what kiln does not do yet: the read-only
-# commands on damaged pages naming the file (see
-# tests/pending/corrupt_db_messages.sh).
+# zero-byte file is simply a new database), and leave the products alone.
+# Then the rebuild procedure of docs/robustness.md, end to end, for each
+# kind of damage: move the database files away, remove the platform
+# folders, run kiln batch: every product is made again, whole, the database
+# passes its integrity check and lists exactly what is on disk, and the
+# next batch has nothing to do. Last, the light variant that keeps the
+# products, with the orphan the doc warns about.
 set -e
 . "$(dirname "$0")/lib.sh"
 
@@ -37,7 +33,6 @@ DB="$P/Cache/assetdb.sqlite"
 [ ! -e "$DB-wal" ] || [ ! -s "$DB-wal" ] || fail "kiln left a WAL behind after a clean exit"
 cp "$DB" "$T/good.sqlite"
 (cd "$P/Cache" && find pc linux -type f ! -name assetcatalog.json -exec sha1sum {} + | sort) >"$T/products.sha1"
-STRICT=${KILN_CORRUPT_STRICT:-}
 
 restore() {
 	rm -rf "$DB" "$DB-wal" "$DB-shm"
@@ -108,12 +103,7 @@ for kind in header middle half tiny folder; do
 			continue
 		fi
 		[ "$RC" -eq 2 ] || fail "kiln $cmd on damage '$kind': exit $RC, expected 2; stderr: $ERR"
-		# Not yet for damaged pages: "kiln jobs: database: database disk
-		# image is malformed (...)", without the file or a way out
-		# (tests/pending/corrupt_db_messages.sh).
-		if [ "$kind" != middle ] || [ -n "$STRICT" ]; then
-			names_db "kiln $cmd on damage '$kind'"
-		fi
+		names_db "kiln $cmd on damage '$kind'"
 	done
 	if [ "$kind" = folder ]; then
 		expect_match "$ERR" '[Dd]irectory|folder' "a folder in place of the database is called one"
