@@ -4,7 +4,7 @@
 # commands end by themselves (never a signal, never a hang), exit 1 or 2
 # with a message that names the file and says how to rebuild it (the
 # zero-byte file is simply a new database), and leave the products alone.
-# Then the rebuild procedure of docs/robustness.md, end to end, for each
+# Then the rebuild procedure of supervisor/robustness.md, end to end, for each
 # kind of damage: move the database files away, remove the platform
 # folders, run kiln batch: every product is made again, whole, the database
 # passes its integrity check and lists exactly what is on disk, and the
@@ -73,7 +73,7 @@ one() {
 }
 
 # A message that names the database file and says how to rebuild it (the
-# procedure of README.md and docs/robustness.md).
+# procedure of README.md and supervisor/robustness.md).
 names_db() { # what
 	expect_match "$ERR" 'Cache/assetdb\.sqlite' "$1 names the database file"
 	expect_match "$ERR" 'docs/robustness\.md|[Rr]ebuilding the database|move .* away.*kiln batch' "$1 says how to rebuild"
@@ -117,7 +117,7 @@ expect_rc 0
 expect_match "$OUT" '100 jobs: 100 completed' "batch on an empty database"
 products_untouched
 
-# The rebuild procedure of docs/robustness.md, word for word.
+# The rebuild procedure of supervisor/robustness.md, word for word.
 rebuild() {
 	mkdir -p "$T/broken"
 	rm -rf "$T/broken"/*
@@ -171,7 +171,7 @@ one batch
 expect_rc 0
 expect_match "$OUT" '^98 jobs: 98 completed, 0 with warnings, 0 with errors, 0 failed; 98 products' "light rebuild summary"
 expect_eq "$(sql "PRAGMA integrity_check")" ok "integrity after the light rebuild"
-[ -f "$P/Cache/pc/d2/f25.txt" ] || fail "the doc says the orphan stays; it is gone (update docs/robustness.md)"
+[ -f "$P/Cache/pc/d2/f25.txt" ] || fail "the doc says the orphan stays; it is gone (update supervisor/robustness.md)"
 expect_eq "$(sql "SELECT count(*) FROM products WHERE path = 'd2/f25.txt'")" 0 "the orphan is not listed"
 one batch
 expect_rc 0

@@ -68,7 +68,7 @@ else
 	# 4 KiB blocks, as on real disks: mkfs picks 1 KiB blocks for an image
 	# this small, and then SQLite's shared-memory file (mmap'd, grown by
 	# writing one byte per 4 KiB page) keeps holes that a full disk turns
-	# into SIGBUS inside SQLite (see docs/robustness.md).
+	# into SIGBUS inside SQLite (see supervisor/robustness.md).
 	truncate -s 12m "$T/small.img"
 	mkfs.ext4 -q -F -m 0 -b "${KILN_DISKFULL_BLOCK:-4096}" "$T/small.img"
 	mount -o loop "$T/small.img" "$SMALL"
