@@ -50,7 +50,7 @@ usage() {
 
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--sizes) SIZES=${2:?--sizes needs a list}; shift 2 ;;
+	--sizes) SIZES=${2?--sizes needs a list}; shift 2 ;;
 	--sizes=*) SIZES=${1#--sizes=}; shift ;;
 	--keep) KEEP=1; shift ;;
 	--both-orders) BOTH_ORDERS=1; shift ;;
@@ -526,7 +526,7 @@ JSON
 	base=$("$PY" "$HELPER" startup "$ROGUE" 5) || die "starting rogue.py by hand"
 	local m_first
 	m_first=$(median "${first[@]}")
-	NOTES+=("g: medians of 5 from the crash (the host's \"killed by signal 11\" line): next job assigned +$(median "${assigned[@]}") ms, replacement builder started +$(median "${restart[@]}") ms, its first output on that job +$m_first ms, job completed +$(median "${done_[@]}") ms.")
+	NOTES+=("g: medians of 5 from the crash (the earlier of the host's \"killed by signal 11\" and the job log's \"builder crashed\"): next job assigned +$(median "${assigned[@]}") ms, replacement builder started +$(median "${restart[@]}") ms, its first output on that job +$m_first ms, job completed +$(median "${done_[@]}") ms.")
 	row g "-" "builder crash to the replacement's first output on the next job (median of 5)" \
 		"$m_first ms" "$base ms rogue.py start to describe reply" "$(ratio "$m_first" "$base")"
 }

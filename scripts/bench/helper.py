@@ -15,6 +15,7 @@
   crash PROJECT          for a rogue.py project whose job 1 crashed and job 2
                          ran next on the same host: print "restart first_out
                          assigned done" in ms, each measured from the crash
+                         (the earlier of the host's and the job log's stamp)
 
 Everything is deterministic so two runs of the bench see the same trees.
 """
@@ -144,6 +145,9 @@ def crash(project):
     j1 = job_lines(project, 1)
     if "segv" not in j1[0]["message"] or not any("crashed" in l["message"] for l in j1):
         raise SystemExit("crash: job 1 is not the crashed segv job")
+    # The host and the supervisor each stamp the crash in their own time;
+    # whichever saw it first is when it happened.
+    crash_t = min([crash_t] + [ms(l["time"]) for l in j1 if "builder crashed" in l["message"]])
     j2 = job_lines(project, 2)
     assigned = ms(j2[0]["time"])
     first = next((ms(l["time"]) for l in j2 if l["source"] in ("builder", "stderr")), None)
