@@ -34,24 +34,29 @@ static void put_str(FILE *f, const char *s)
  * the products (by source uuid, then sub id). Path dependencies name a
  * product path (kind product_path) or a source (kind source_path: every
  * product of that source on this platform); asset ids are kept as given. */
+/* Each branch starts from product_deps (CROSS JOIN fixes the loop order in
+ * SQLite), so the work grows with the number of dependencies, never with
+ * products times products. */
 static const char *const DEPS_SQL =
-	"SELECT s.uuid, p.sub_id, d.dep_asset_id FROM product_deps d JOIN products p ON p.id = d.product_id"
-	" JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id"
+	"SELECT s.uuid, p.sub_id, d.dep_asset_id FROM product_deps d"
+	" CROSS JOIN products p ON p.id = d.product_id CROSS JOIN jobs j ON j.id = p.job_id"
+	" CROSS JOIN sources s ON s.id = j.source_id"
 	" WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_asset_id IS NOT NULL"
 	" UNION"
-	" SELECT s.uuid, p.sub_id, '{' || s2.uuid || '}:' || printf('%x', p2.sub_id)"
-	" FROM product_deps d JOIN products p ON p.id = d.product_id"
-	" JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id"
-	" JOIN products p2 ON p2.platform = p.platform AND p2.path = lower(d.dep_path) AND p2.id <> p.id"
-	" JOIN jobs j2 ON j2.id = p2.job_id JOIN sources s2 ON s2.id = j2.source_id"
+	" SELECT s.uuid, p.sub_id, '{' || s2.uuid || '}:' || printf('%x', p2.sub_id) FROM product_deps d"
+	" CROSS JOIN products p ON p.id = d.product_id CROSS JOIN jobs j ON j.id = p.job_id"
+	" CROSS JOIN sources s ON s.id = j.source_id"
+	" CROSS JOIN products p2 ON p2.platform = p.platform AND p2.path = lower(d.dep_path) AND p2.id <> p.id"
+	" CROSS JOIN jobs j2 ON j2.id = p2.job_id CROSS JOIN sources s2 ON s2.id = j2.source_id"
 	" WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_kind = 'product_path'"
 	" UNION"
-	" SELECT s.uuid, p.sub_id, '{' || s2.uuid || '}:' || printf('%x', p2.sub_id)"
-	" FROM product_deps d JOIN products p ON p.id = d.product_id"
-	" JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id"
-	" JOIN sources s2 ON lower(s2.path) = lower(d.dep_path)"
-	" JOIN jobs j2 ON j2.source_id = s2.id JOIN products p2 ON p2.job_id = j2.id AND p2.platform = p.platform"
-	" AND p2.intermediate = 0 AND p2.id <> p.id"
+	" SELECT s.uuid, p.sub_id, '{' || s2.uuid || '}:' || printf('%x', p2.sub_id) FROM product_deps d"
+	" CROSS JOIN products p ON p.id = d.product_id CROSS JOIN jobs j ON j.id = p.job_id"
+	" CROSS JOIN sources s ON s.id = j.source_id"
+	" CROSS JOIN sources s2 ON lower(s2.path) = lower(d.dep_path)"
+	" CROSS JOIN jobs j2 ON j2.source_id = s2.id"
+	" CROSS JOIN products p2 ON p2.job_id = j2.id AND p2.platform = p.platform AND p2.intermediate = 0"
+	" AND p2.id <> p.id"
 	" WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_kind = 'source_path'"
 	" ORDER BY 1, 2, 3";
 
