@@ -240,6 +240,8 @@ typedef struct engine {
 	size_t aq_total;   /* create_jobs calls queued over all builders */
 	int next_aq_builder;
 
+	uint32_t *slot_uses; /* jobs served by each run slot's temp dir */
+	size_t n_slot_uses;
 	char cache_tmp[KILN_PATH_MAX];
 	char logs_jobs[KILN_PATH_MAX];
 	int64_t last_commit;
@@ -344,6 +346,7 @@ bool eng_job_dispatch(engine *e);
 void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep);
 void eng_process_lost(engine *e, erun *r, const char *detail);
 void eng_process_requeue(engine *e, erun *r);
+void eng_temp_release(engine *e, erun *r);
 void eng_analysis_requeue(engine *e, erun *r);
 
 /* eng_state.c: events for hot reload (no-ops in a batch) */

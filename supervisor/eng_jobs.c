@@ -15,6 +15,28 @@
 #include "klog.h"
 #include "uuid.h"
 
+/* A job's temp dir is emptied of files for the next job of its run slot;
+ * its folders are kept (making and removing them per job is what costs on
+ * ext4), but every 64 jobs the slot starts afresh, so that emptying it never
+ * walks more folders than a few jobs made. */
+void eng_temp_release(engine *e, erun *r)
+{
+	size_t slot = (size_t)(r - e->runs);
+	if (slot >= e->n_slot_uses) {
+		size_t n = slot + 16;
+		uint32_t *nu = realloc(e->slot_uses, n * sizeof *nu);
+		if (nu) {
+			memset(nu + e->n_slot_uses, 0, (n - e->n_slot_uses) * sizeof *nu);
+			e->slot_uses = nu;
+			e->n_slot_uses = n;
+		}
+	}
+	if (slot < e->n_slot_uses && ++e->slot_uses[slot] % 64 == 0)
+		path_rmtree(r->temp);
+	else
+		path_clear_files(r->temp);
+}
+
 typedef struct landing {
 	const msg_product *p;
 	char src[KILN_PATH_MAX];
@@ -394,7 +416,7 @@ out:
 	arena_free(a);
 	/* The temp dir goes first: on a full disk a half-written product there
 	 * holds the space the log still needs. */
-	path_clear_files(r->temp);
+	eng_temp_release(e, r);
 	joblog_close(&r->log);
 	eng_run_end(r);
 }
@@ -591,7 +613,6 @@ static int start_job(engine *e, size_t ji)
 	 * of files, folders kept): making and removing a folder per job costs
 	 * more than the job itself on ext4. */
 	snprintf(r->temp, sizeof r->temp, "%s/slot-%zu", e->cache_tmp, (size_t)(r - e->runs));
-	path_clear_files(r->temp);
 	if (path_mkdirs(r->temp, 0700) != 0 || joblog_open(&r->log, e->logs_jobs, j->id, r->start_ms) != 0) {
 		klog(KLOG_ERROR, "cannot prepare job %lld: %s", (long long)j->id, strerror(errno));
 	}
@@ -650,7 +671,7 @@ static int start_job(engine *e, size_t ji)
 	msgpack_sbuffer_destroy(&sb);
 	if (rc != 0) {
 		joblog_close(&r->log);
-		path_clear_files(r->temp);
+		eng_temp_release(e, r);
 		eng_run_end(r);
 		return rc;
 	}
@@ -781,7 +802,7 @@ void eng_process_lost(engine *e, erun *r, const char *detail)
 	eng_jdeps_job_done(e, r->items[0], false);
 	/* The temp dir goes first: on a full disk a half-written product there
 	 * holds the space the log still needs. */
-	path_clear_files(r->temp);
+	eng_temp_release(e, r);
 	joblog_close(&r->log);
 	eng_run_end(r);
 }
@@ -796,7 +817,7 @@ void eng_process_requeue(engine *e, erun *r)
 	snprintf(log, sizeof log, "%s", r->log.path);
 	joblog_close(&r->log);
 	unlink(log);
-	path_clear_files(r->temp);
+	eng_temp_release(e, r);
 	j->running = false;
 	e->st->jobs--;
 	eng_run_end(r);

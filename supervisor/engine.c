@@ -256,6 +256,7 @@ void eng_close(engine *e)
 		free(e->runs[i].items);
 	}
 	free(e->runs);
+	free(e->slot_uses);
 	free(e->src);
 	for (size_t i = 0; i < e->n_jobs; i++)
 		free(e->jobs[i].new_fp_parts);
