@@ -78,6 +78,32 @@ static int grow(hmap *m)
 	return 0;
 }
 
+int hmap_reserve(hmap *m, size_t n)
+{
+	size_t want = 64;
+	while (want * 7 < (n + 1) * 10)
+		want *= 2;
+	if (want <= m->cap)
+		return 0;
+	hmap_slot *ns = calloc(want, sizeof *ns);
+	if (!ns)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		hmap_slot *s = &m->slots[i];
+		if (!slot_live(s))
+			continue;
+		size_t j = s->h & (want - 1);
+		while (ns[j].h != H_EMPTY)
+			j = (j + 1) & (want - 1);
+		ns[j] = *s;
+	}
+	free(m->slots);
+	m->slots = ns;
+	m->cap = want;
+	m->tombs = 0;
+	return 0;
+}
+
 static int put(hmap *m, uint64_t h, const char *key, int64_t ikey, size_t value)
 {
 	if ((m->n + m->tombs + 1) * 10 > m->cap * 7) {

@@ -33,6 +33,8 @@ typedef struct hmap {
 
 void hmap_init(hmap *m);
 void hmap_free(hmap *m);
+/* Makes room for n entries without growing again. Returns 0 or -ENOMEM. */
+int hmap_reserve(hmap *m, size_t n);
 /* Inserts or replaces. Returns 0 or -ENOMEM. */
 int hmap_put(hmap *m, const char *key, size_t value);
 int hmap_put_int(hmap *m, int64_t key, size_t value);
