@@ -43,7 +43,16 @@ void eng_maybe_commit(engine *e, bool force)
 	if (!e->db->in_txn)
 		return;
 	if (force || now - e->last_commit >= COMMIT_MS) {
-		if (db_commit(e->db) != 0) {
+		int crc = db_commit(e->db);
+		if (crc != 0 && e->db->in_txn && (e->db->last_errcode & 0xff) == SQLITE_FULL &&
+		    joblog_release_ballast()) {
+			/* The disk filled while jobs ran: the space set aside at
+			 * start lets the transaction through. */
+			klog(KLOG_WARN, "disk full: using the space set aside in Cache/logs to commit");
+			e->db->commit_failed = false;
+			crc = db_commit(e->db);
+		}
+		if (crc != 0) {
 			klog(KLOG_WARN, "database commit failed: %s", db_errmsg(e->db));
 			if (e->db->commit_failed && !e->stop) {
 				/* What the transaction held is lost: no more jobs

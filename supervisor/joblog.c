@@ -189,6 +189,14 @@ void joblog_set_ballast(const char *path)
 	close(fd);
 }
 
+bool joblog_release_ballast(void)
+{
+	if (!ballast_path[0] || unlink(ballast_path) != 0)
+		return false;
+	ballast_path[0] = 0;
+	return true;
+}
+
 static int write_all(const char *path, const char *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -35,6 +35,9 @@ typedef struct joblog {
  * joblog.c. Called by the engine at start. */
 #define JOBLOG_BALLAST (1024 * 1024)
 void joblog_set_ballast(const char *path);
+/* Gives the ballast's space back (a commit of the database needs it).
+ * Returns true when there was one. */
+bool joblog_release_ballast(void);
 
 /* Creates dir/<job_id>-<start_ms>.log. Returns 0 or -errno. */
 int joblog_open(joblog *jl, const char *dir, int64_t job_id, int64_t start_ms);
