@@ -229,6 +229,9 @@ typedef struct engine {
 	char inter_dir[KILN_PATH_MAX];
 	struct scan_result *files; /* the last full scan: every file, source or not */
 
+	hmap interned;     /* repeated short strings -> index into intern_strs */
+	char **intern_strs;
+	size_t n_intern, cap_intern;
 	hmap analysed;     /* analysis key -> index into analysis_fp */
 	uint64_t *analysis_fp;
 	size_t n_afp, cap_afp;
@@ -267,6 +270,9 @@ void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz);
 void eng_full_path(engine *e, const esource *s, char *out, size_t outsz);
 void eng_job_set_jdeps_json(engine *e, size_t ji, const char *js);
 bool eng_job_by_id(engine *e, int64_t id, size_t *ji);
+char *eng_intern(engine *e, const char *str);
+/* Room for this many more sources and jobs (and as many products). */
+void eng_reserve_for(engine *e, size_t sources, size_t jobs);
 size_t eng_job_find(engine *e, size_t si, int bi, const char *key, const char *platform);
 bool eng_analysis_get(engine *e, size_t si, int bi, uint64_t *fp);
 void eng_analysis_set(engine *e, size_t si, int bi, uint64_t fp);

@@ -189,7 +189,7 @@ void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep)
 		j->critical = d->critical;
 		j->priority = d->priority;
 		char *pj = params_json(&d->params);
-		j->params = arena_strdup(e->ar, pj ? pj : "{}");
+		j->params = eng_intern(e, pj ? pj : "{}");
 		free(pj);
 		eng_job_upsert_row(e, j);
 		store_job_deps(e, ji, d);

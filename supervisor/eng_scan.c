@@ -273,6 +273,10 @@ int eng_full_scan(engine *e)
 	if (rc)
 		return rc;
 	e->st->scanned = sr.n;
+	/* Room for every file as a source, and a job per platform each: the
+	 * arrays never double past what is needed. */
+	if (sr.n > e->n_src)
+		eng_reserve_for(e, sr.n - e->n_src, (sr.n - e->n_src) * e->cfg->n_platforms);
 	bool hash_all = e->hash_all;
 	for (size_t si = 0; si < e->n_src; si++)
 		e->src[si].on_disk = e->src[si].intermediate;

@@ -175,8 +175,8 @@ ejob *eng_job_add(engine *e, size_t src, int builder, const char *key, const cha
 	memset(j, 0, sizeof *j);
 	j->src = src;
 	j->builder = builder;
-	j->job_key = arena_strdup(e->ar, key);
-	j->platform = arena_strdup(e->ar, platform);
+	j->job_key = eng_intern(e, key);
+	j->platform = eng_intern(e, platform);
 	j->params = "{}";
 	j->first_prod = NONE;
 	j->next_in_src = e->src[src].first_job;
@@ -389,7 +389,7 @@ static int load_jobs_and_products(engine *e)
 		j->id = sqlite3_column_int64(s, 0);
 		j->critical = sqlite3_column_int(s, 5);
 		j->priority = sqlite3_column_int64(s, 6);
-		j->params = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 7));
+		j->params = eng_intern(e, (const char *)sqlite3_column_text(s, 7));
 		j->has_fp = sqlite3_column_type(s, 8) != SQLITE_NULL;
 		j->fp = (uint64_t)sqlite3_column_int64(s, 8);
 		j->status = status_index((const char *)sqlite3_column_text(s, 9));
@@ -445,7 +445,7 @@ void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_i
 	np->id = pid;
 	np->job_id = job_id;
 	np->sub_id = sub_id;
-	np->platform = arena_strdup(e->ar, plat);
+	np->platform = eng_intern(e, plat);
 	np->path = arena_strdup(e->ar, path);
 	np->intermediate = intermediate;
 	np->deleted = false;
@@ -652,4 +652,54 @@ void eng_job_fail_row(engine *e, const ejob *j, const char *reason, const joblog
 	else
 		sqlite3_bind_null(st, 8);
 	db_step_done(e->db, st);
+}
+
+/* Job keys, platforms and params repeat across thousands of jobs: one copy
+ * of each is kept. Long strings are not worth a map entry and are copied. */
+char *eng_intern(engine *e, const char *str)
+{
+	size_t i;
+	if (!str)
+		str = "";
+	if (strlen(str) > 200)
+		return arena_strdup(e->ar, str);
+	if (hmap_get(&e->interned, str, &i))
+		return e->intern_strs[i];
+	if (eng_grow((void **)&e->intern_strs, &e->cap_intern, e->n_intern, sizeof *e->intern_strs) != 0)
+		return arena_strdup(e->ar, str);
+	char *c = arena_strdup(e->ar, str);
+	if (!c)
+		return NULL;
+	e->intern_strs[e->n_intern] = c;
+	hmap_put(&e->interned, c, e->n_intern);
+	e->n_intern++;
+	return c;
+}
+
+void eng_reserve_for(engine *e, size_t sources, size_t jobs)
+{
+	size_t ns = e->n_src + sources + 64, nj = e->n_jobs + jobs + 64;
+	if (ns > e->cap_src) {
+		esource *x = realloc(e->src, ns * sizeof *x);
+		if (x) {
+			e->src = x;
+			e->cap_src = ns;
+		}
+	}
+	if (nj > e->cap_jobs) {
+		ejob *x = realloc(e->jobs, nj * sizeof *x);
+		if (x) {
+			e->jobs = x;
+			e->cap_jobs = nj;
+		}
+	}
+	if (nj > e->cap_prods) {
+		eproduct *x = realloc(e->prods, nj * sizeof *x);
+		if (x) {
+			e->prods = x;
+			e->cap_prods = nj;
+		}
+	}
+	hmap_reserve(&e->src_by_key, ns);
+	hmap_reserve(&e->prod_by_path, nj);
 }

@@ -269,6 +269,8 @@ void eng_close(engine *e)
 	hmap_free(&e->prod_by_path);
 	hmap_free(&e->analysed);
 	hmap_free(&e->dep_rev);
+	hmap_free(&e->interned);
+	free(e->intern_strs);
 	hmap_free(&e->side_by_owner);
 	hmap_free(&e->src_by_uuid);
 	for (size_t i = 0; i < e->n_rev; i++)
@@ -310,6 +312,7 @@ int eng_open(engine *e, char *err, size_t errsz)
 	hmap_init(&e->prod_by_path);
 	hmap_init(&e->analysed);
 	hmap_init(&e->dep_rev);
+	hmap_init(&e->interned);
 	hmap_init(&e->side_by_owner);
 	hmap_init(&e->src_by_uuid);
 	runq_init(&e->q);
@@ -407,6 +410,14 @@ static bool analysis_in_flight(engine *e)
  * hosts cannot be started at all. */
 bool eng_dispatch(engine *e)
 {
+	/* The full file list is kept for wildcard dependencies only: once
+	 * every create_jobs call is answered and none declared a wildcard, it
+	 * goes. */
+	if (e->files && !e->glob_deps.n && !e->aq_total && !analysis_in_flight(e) && !e->live) {
+		scan_result_free(e->files);
+		free(e->files);
+		e->files = NULL;
+	}
 	pool_ensure(e->pool, (e->aq_total + ANALYSE_CHUNK - 1) / ANALYSE_CHUNK + runq_count(&e->q));
 	while (eng_analysis_dispatch(e))
 		;
