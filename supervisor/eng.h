@@ -198,8 +198,6 @@ typedef struct engine {
 	esource *src;
 	size_t n_src, cap_src;
 	hmap src_by_key;
-	hmap src_by_id;    /* row id -> index; only while loading */
-	bool src_by_id_off;
 
 	ejob *jobs;
 	size_t n_jobs, cap_jobs;
@@ -270,6 +268,7 @@ void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz);
 void eng_full_path(engine *e, const esource *s, char *out, size_t outsz);
 void eng_job_set_jdeps_json(engine *e, size_t ji, const char *js);
 bool eng_job_by_id(engine *e, int64_t id, size_t *ji);
+bool eng_source_by_id(engine *e, int64_t id, size_t *si);
 char *eng_intern(engine *e, const char *str);
 /* Room for this many more sources and jobs (and as many products). */
 void eng_reserve_for(engine *e, size_t sources, size_t jobs);

@@ -180,7 +180,7 @@ int eng_deps_load(engine *e)
 		return KILN_E_DB;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		size_t si;
-		if (!hmap_get_int(&e->src_by_id, sqlite3_column_int64(st, 0), &si))
+		if (!eng_source_by_id(e, sqlite3_column_int64(st, 0), &si))
 			continue;
 		int bi = eng_builder_index(e, sqlite3_column_int64(st, 1));
 		if (bi < 0)

@@ -69,8 +69,6 @@ static void write_source_row(engine *e, size_t si)
 		sqlite3_bind_int64(st, 6, (int64_t)s->hash);
 		if (db_step_done(e->db, st) == 0) {
 			s->id = sqlite3_last_insert_rowid(e->db->h);
-			if (!e->src_by_id_off)
-				hmap_put_int(&e->src_by_id, s->id, si);
 		}
 	} else {
 		st = db_stmt_get(e->db, DBS_SOURCE_UPDATE);

@@ -292,7 +292,6 @@ static void reserve(engine *e)
 		e->cap_prods = np;
 	}
 	hmap_reserve(&e->src_by_key, ns);
-	hmap_reserve(&e->src_by_id, ns);
 	hmap_reserve(&e->prod_by_path, np);
 }
 
@@ -303,7 +302,7 @@ static int load_sources(engine *e)
 	reserve(e);
 	if (sqlite3_prepare_v2(e->db->h,
 			       "SELECT id, uuid, scan_folder, path, size, mtime_ns, hash, intermediate, origin_job, chain"
-			       " FROM sources",
+			       " FROM sources ORDER BY id",
 			       -1, &s, NULL) != SQLITE_OK)
 		goto out;
 	while (sqlite3_step(s) == SQLITE_ROW) {
@@ -348,7 +347,6 @@ static int load_sources(engine *e)
 			json_decref(ch);
 		}
 		hmap_put(&e->src_by_key, x->key, e->n_src);
-		hmap_put_int(&e->src_by_id, x->id, e->n_src);
 		e->n_src++;
 	}
 	rc = 0;
@@ -376,7 +374,7 @@ static int load_jobs_and_products(engine *e)
 		goto out;
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		size_t si;
-		if (!hmap_get_int(&e->src_by_id, sqlite3_column_int64(s, 1), &si))
+		if (!eng_source_by_id(e, sqlite3_column_int64(s, 1), &si))
 			continue;
 		int bi = eng_builder_index(e, sqlite3_column_int64(s, 2));
 		size_t ji;
@@ -419,7 +417,7 @@ static int load_jobs_and_products(engine *e)
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		size_t si;
 		int bi = eng_builder_index(e, sqlite3_column_int64(s, 1));
-		if (bi >= 0 && hmap_get_int(&e->src_by_id, sqlite3_column_int64(s, 0), &si))
+		if (bi >= 0 && eng_source_by_id(e, sqlite3_column_int64(s, 0), &si))
 			eng_analysis_set(e, si, bi, (uint64_t)sqlite3_column_int64(s, 2));
 	}
 	rc = 0;
@@ -491,10 +489,6 @@ int eng_load(engine *e)
 		rc = load_jobs_and_products(e);
 	if (rc == 0)
 		rc = eng_deps_load(e);
-	/* Row ids map to records only while loading: free the map. */
-	hmap_free(&e->src_by_id);
-	hmap_init(&e->src_by_id);
-	e->src_by_id_off = true;
 	if (rc == 0)
 		check_products_present(e);
 	return rc;
@@ -702,4 +696,21 @@ void eng_reserve_for(engine *e, size_t sources, size_t jobs)
 	}
 	hmap_reserve(&e->src_by_key, ns);
 	hmap_reserve(&e->prod_by_path, nj);
+}
+
+/* Sources are in id order too (loaded by id, added with growing ids). */
+bool eng_source_by_id(engine *e, int64_t id, size_t *si)
+{
+	size_t lo = 0, hi = e->n_src;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e->src[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= e->n_src || e->src[lo].id != id)
+		return false;
+	*si = lo;
+	return true;
 }

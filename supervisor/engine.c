@@ -265,7 +265,6 @@ void eng_close(engine *e)
 	free(e->analysis_fp);
 	free(e->failed);
 	hmap_free(&e->src_by_key);
-	hmap_free(&e->src_by_id);
 	hmap_free(&e->prod_by_path);
 	hmap_free(&e->analysed);
 	hmap_free(&e->dep_rev);
@@ -308,7 +307,6 @@ int eng_open(engine *e, char *err, size_t errsz)
 	int rc;
 	e->lock_fd = e->log_fd = -1;
 	hmap_init(&e->src_by_key);
-	hmap_init(&e->src_by_id);
 	hmap_init(&e->prod_by_path);
 	hmap_init(&e->analysed);
 	hmap_init(&e->dep_rev);
