@@ -276,6 +276,7 @@ int eng_full_scan(engine *e)
 	if (sr.n > e->n_src)
 		eng_reserve_for(e, sr.n - e->n_src, (sr.n - e->n_src) * e->cfg->n_platforms);
 	bool hash_all = e->hash_all;
+	size_t loaded = e->n_src;
 	for (size_t si = 0; si < e->n_src; si++)
 		e->src[si].on_disk = e->src[si].intermediate;
 	e->n_sidecars = 0;
@@ -298,10 +299,14 @@ int eng_full_scan(engine *e)
 	drop_orphan_jobs(e);
 	eng_maybe_commit(e, true);
 	/* The file list stays for wildcard dependencies, which may name files
-	 * that are no sources. */
-	if (e->files)
+	 * that are no sources: when some exist, in live mode, and on a first
+	 * run (whose create_jobs calls may declare them). */
+	if (e->files) {
 		scan_result_free(e->files);
-	else
+		free(e->files);
+		e->files = NULL;
+	}
+	if (e->glob_deps.n || e->live || loaded == 0)
 		e->files = malloc(sizeof *e->files);
 	if (e->files)
 		*e->files = sr;
