@@ -808,6 +808,31 @@ json_t *q_page_doc(const qpage *pg, int64_t total, const char *key, json_t *arr)
 	return o;
 }
 
+json_t *q_tree_doc(const qpage *pg, int64_t total, const char *key, json_t *arr, const char *dir_lo,
+                   json_t *folders)
+{
+	json_t *doc = q_page_doc(pg, total, key, arr);
+	if (doc && dir_lo) {
+		/* dir_lo is the folder with its trailing slash ("" at the top). */
+		q_set(doc, "dir", json_stringn(dir_lo, dir_lo[0] ? strlen(dir_lo) - 1 : 0));
+		json_object_set_new(doc, "folders", folders);
+	} else {
+		json_decref(folders);
+	}
+	return doc;
+}
+
+void q_print_folders(const json_t *folders)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(folders, i, o)
+	{
+		printf("%s/  (%lld)\n", json_string_value(json_object_get(o, "name")),
+		       (long long)json_integer_value(json_object_get(o, "count")));
+	}
+}
+
 void q_page_note(const qpage *pg, int64_t total, size_t shown)
 {
 	if (!pg->on)

@@ -193,15 +193,10 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 		}
 	}
 	if (q->json && pg.on) {
-		json_t *doc = q_page_doc(&pg, total, "assets", arr);
-		arr = NULL;
+		json_t *doc = q_tree_doc(&pg, total, "assets", arr, dir ? lo : NULL, folders);
+		arr = folders = NULL;
 		if (!doc)
 			goto oom;
-		if (dir) {
-			q_set(doc, "dir", json_stringn(lo, lo[0] ? strlen(lo) - 1 : 0));
-			json_object_set_new(doc, "folders", folders);
-			folders = NULL;
-		}
 		rc = q_print_json(q, doc);
 		json_decref(doc);
 	} else if (q->json) {
@@ -209,11 +204,7 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 	} else {
 		size_t i;
 		json_t *o;
-		json_array_foreach(folders, i, o)
-		{
-			printf("%s/  (%lld)\n", json_string_value(json_object_get(o, "name")),
-			       (long long)json_integer_value(json_object_get(o, "count")));
-		}
+		q_print_folders(folders);
 		if (json_array_size(arr) == 0 && !pg.on) {
 			printf("no assets\n");
 		} else if (json_array_size(arr) > 0) {

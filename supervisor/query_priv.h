@@ -168,6 +168,13 @@ int q_count(qctx *q, sqlite3_stmt *st, int64_t *n);
 /* The paged document {total, offset, limit, key: arr}; takes the
  * reference of arr. NULL when out of memory. */
 json_t *q_page_doc(const qpage *pg, int64_t total, const char *key, json_t *arr);
+/* The paged document of a tree listing (assets, products): with dir_lo (the
+ * folder asked for, with its trailing slash) it also holds "dir" and the
+ * subfolders. Takes arr and folders in every case; NULL when out of memory. */
+json_t *q_tree_doc(const qpage *pg, int64_t total, const char *key, json_t *arr, const char *dir_lo,
+                   json_t *folders);
+/* The text form of a tree listing's subfolders: "name/  (count)" lines. */
+void q_print_folders(const json_t *folders);
 
 /* For text output: "rows 201-400 of 1234" on stdout when paging is on. */
 void q_page_note(const qpage *pg, int64_t total, size_t shown);
