@@ -226,6 +226,9 @@ typedef struct engine {
 	bool uuid_map;
 	char inter_dir[KILN_PATH_MAX];
 	struct scan_result *files; /* the last full scan: every file, source or not */
+	/* A batch's disk walk, running on a second thread while the database
+	 * loads (prescan.h); NULL in live mode. Borrowed from engine_batch. */
+	struct prescan *pre;
 
 	hmap interned;     /* repeated short strings -> index into intern_strs */
 	char **intern_strs;

@@ -12,6 +12,7 @@
 #include "eng.h"
 #include "hash.h"
 #include "kerr.h"
+#include "prescan.h"
 #include "klog.h"
 #include "uuid.h"
 #include "scan.h"
@@ -267,7 +268,17 @@ static void refresh_intermediate(engine *e, size_t si, bool hash_all)
 int eng_full_scan(engine *e)
 {
 	scan_result sr;
-	int rc = scan_run(e->cfg, e->excludes, e->n_excludes, &sr);
+	int rc;
+	if (e->pre && e->pre->started && !e->pre->sr_taken) {
+		/* The batch's walk thread did this walk already. */
+		prescan_join(e->pre);
+		e->pre->sr_taken = true;
+		rc = e->pre->scan_rc;
+		sr = e->pre->sr;
+		memset(&e->pre->sr, 0, sizeof e->pre->sr);
+	} else {
+		rc = scan_run(e->cfg, e->excludes, e->n_excludes, &sr);
+	}
 	if (rc)
 		return rc;
 	e->st->scanned = sr.n;

@@ -13,6 +13,7 @@
 #include "eng.h"
 #include "hash.h"
 #include "kerr.h"
+#include "prescan.h"
 #include "klog.h"
 #include "uuid.h"
 
@@ -463,23 +464,38 @@ void eng_note_failed(engine *e, size_t ji)
 		e->failed[e->n_failed++] = ji;
 }
 
-/* A job whose product is gone from the cache must run again. One stat per
- * product, once at start. */
+/* A job whose product is gone from the cache must run again. The cache is
+ * listed once (readdir, no stat per file; on the batch's walk thread when
+ * there is one) and each product looked up in the listing. */
 static void check_products_present(engine *e)
 {
+	cache_listing own = {0}, *cl = NULL;
+	if (e->pre && e->pre->started) {
+		prescan_join(e->pre);
+		if (e->pre->list_rc == 0)
+			cl = &e->pre->cl;
+	} else if (cache_list(e->cfg, &own) == 0) {
+		cl = &own;
+	}
 	for (size_t i = 0; i < e->n_prods; i++) {
 		eproduct *p = &e->prods[i];
 		if (p->deleted)
 			continue;
-		char f[KILN_PATH_MAX];
-		struct stat st;
-		eng_product_file(e, p, f, sizeof f);
-		if (stat(f, &st) == 0)
+		int has = cl ? cache_listing_has(cl, p->platform, p->path) : -1;
+		if (has < 0) {
+			char f[KILN_PATH_MAX];
+			struct stat st;
+			eng_product_file(e, p, f, sizeof f);
+			has = stat(f, &st) == 0;
+		}
+		if (has)
 			continue;
 		size_t ji;
 		if (eng_job_by_id(e, p->job_id, &ji))
 			e->jobs[ji].product_missing = true;
 	}
+	if (cl == &own)
+		cache_listing_free(&own);
 }
 
 int eng_load(engine *e)

@@ -12,6 +12,7 @@
 #include "eng.h"
 #include "hash.h"
 #include "kerr.h"
+#include "prescan.h"
 #include "klog.h"
 #include "uuid.h"
 #include "scan.h"
@@ -510,6 +511,7 @@ void eng_store_metrics(engine *e)
 int engine_batch(const kiln_config *cfg, const engine_opts *o, engine_stats *st, char *err, size_t errsz)
 {
 	engine e = {.cfg = cfg, .opts = o, .st = st};
+	prescan pre = {0};
 	int64_t t0 = pool_now_ms();
 	memset(st, 0, sizeof *st);
 	int rc = eng_open(&e, err, errsz);
@@ -518,6 +520,11 @@ int engine_batch(const kiln_config *cfg, const engine_opts *o, engine_stats *st,
 	int64_t t1 = pool_now_ms();
 	if ((rc = eng_describe(&e)) != 0)
 		goto out;
+	/* The disk walk runs on a second thread while the database loads; no
+	 * process is started until eng_full_scan has joined it. Without a
+	 * thread the same work runs in line. */
+	if (prescan_start(&pre, cfg, e.excludes, e.n_excludes) == 0)
+		e.pre = &pre;
 	if ((rc = eng_load(&e)) != 0) {
 		snprintf(err, errsz, "reading the database: %s", db_errmsg(e.db));
 		goto out;
@@ -550,6 +557,8 @@ int engine_batch(const kiln_config *cfg, const engine_opts *o, engine_stats *st,
 	if (e.stop)
 		klog(KLOG_WARN, "batch stopped by a signal; unfinished jobs run next time");
 out:
+	prescan_free(&pre);
+	e.pre = NULL;
 	eng_close(&e);
 	st->seconds = (double)(pool_now_ms() - t0) / 1000.0;
 	return rc;
