@@ -64,7 +64,10 @@ void arena_free(arena *a)
 	free(a);
 }
 
-void *arena_alloc(arena *a, size_t n)
+/* Cuts n bytes from the arena, rounded up to a multiple of align (a power
+ * of two no larger than ARENA_ALIGN): block payloads start aligned for any
+ * type, so a multiple of align keeps the next cut aligned for it too. */
+static void *cut(arena *a, size_t n, size_t align)
 {
 	if (!a)
 		return NULL;
@@ -72,11 +75,11 @@ void *arena_alloc(arena *a, size_t n)
 		n = 1;
 	if (n > SIZE_MAX - ARENA_ALIGN)
 		return NULL;
-	n = align_up(n);
 	arena_block *b = a->head;
-	if (b && b->size - b->used >= n) {
-		void *p = (char *)b->data + b->used;
-		b->used += n;
+	size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
+	if (b && at <= b->size && b->size - at >= n) {
+		void *p = (char *)b->data + at;
+		b->used = at + n;
 		return p;
 	}
 	if (n > ARENA_BLOCK / 4) {
@@ -101,11 +104,25 @@ void *arena_alloc(arena *a, size_t n)
 	return nb->data;
 }
 
+void *arena_alloc(arena *a, size_t n)
+{
+	if (n > SIZE_MAX - ARENA_ALIGN)
+		return NULL;
+	return cut(a, align_up(n ? n : 1), ARENA_ALIGN);
+}
+
+/* Strings need no alignment: packing them byte by byte is what keeps the
+ * supervisor's paths (two or three short strings per source) small. */
+void *arena_alloc_bytes(arena *a, size_t n)
+{
+	return cut(a, n, 1);
+}
+
 char *arena_strndup(arena *a, const char *s, size_t n)
 {
 	if (n == SIZE_MAX)
 		return NULL;
-	char *p = arena_alloc(a, n + 1);
+	char *p = arena_alloc_bytes(a, n + 1);
 	if (!p)
 		return NULL;
 	if (n)
@@ -129,7 +146,7 @@ char *arena_printf(arena *a, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return NULL;
-	char *p = arena_alloc(a, (size_t)n + 1);
+	char *p = arena_alloc_bytes(a, (size_t)n + 1);
 	if (!p)
 		return NULL;
 	va_start(ap, fmt);

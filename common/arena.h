@@ -15,7 +15,10 @@ arena *arena_new(void);
 void arena_free(arena *a);
 /* Returns zeroed memory aligned for any type, or NULL when out of memory. */
 void *arena_alloc(arena *a, size_t n);
-/* Copies n bytes and adds a NUL; returns NULL when out of memory. */
+/* Zeroed memory with no alignment (for strings and other bytes). */
+void *arena_alloc_bytes(arena *a, size_t n);
+/* Copies n bytes and adds a NUL (byte-aligned); returns NULL when out of
+ * memory. */
 char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_strdup(arena *a, const char *s);
 /* printf into the arena. */

@@ -1,4 +1,4 @@
-/* hmap.c: linear probing with tombstones; grows at 70% load. */
+/* hmap.c: linear probing with tombstones; grows at 80% load. */
 #include "hmap.h"
 
 #include <errno.h>
@@ -10,13 +10,14 @@
 #define H_EMPTY 0
 #define H_TOMB 1
 
-static uint64_t hash_str(const char *s)
+static uint32_t hash_str(const char *s)
 {
-	uint64_t h = hash_bytes(s, strlen(s)) & ~(uint64_t)1;
+	uint64_t x = hash_bytes(s, strlen(s));
+	uint32_t h = (uint32_t)(x ^ (x >> 32)) & ~1u;
 	return h < 2 ? 2 : h;
 }
 
-static uint64_t hash_int(int64_t k)
+static uint32_t hash_int(int64_t k)
 {
 	uint64_t x = (uint64_t)k;
 	/* splitmix64 finaliser: cheap and mixes every bit */
@@ -25,8 +26,20 @@ static uint64_t hash_int(int64_t k)
 	x ^= x >> 27;
 	x *= 0x94d049bb133111ebULL;
 	x ^= x >> 31;
-	x |= 1;
-	return x < 3 ? 3 : x;
+	uint32_t h = (uint32_t)(x ^ (x >> 32)) | 1u;
+	return h < 3 ? 3 : h;
+}
+
+/* The home slot: bit 0 of h only says what kind of key it is. */
+static size_t home(uint32_t h, size_t cap)
+{
+	return (size_t)(h >> 1) & (cap - 1);
+}
+
+/* True when n entries (with tombstones) fit cap slots at 80% load. */
+static bool fits(size_t n, size_t cap)
+{
+	return n * 5 <= cap * 4;
 }
 
 void hmap_init(hmap *m)
@@ -45,7 +58,7 @@ static bool slot_live(const hmap_slot *s)
 	return s->h > H_TOMB;
 }
 
-static bool slot_eq(const hmap_slot *s, uint64_t h, const char *key, int64_t ikey)
+static bool slot_eq(const hmap_slot *s, uint32_t h, const char *key, int64_t ikey)
 {
 	if (s->h != h)
 		return false;
@@ -66,7 +79,7 @@ static int grow(hmap *m)
 		hmap_slot *s = &m->slots[i];
 		if (!slot_live(s))
 			continue;
-		size_t j = s->h & (ncap - 1);
+		size_t j = home(s->h, ncap);
 		while (ns[j].h != H_EMPTY)
 			j = (j + 1) & (ncap - 1);
 		ns[j] = *s;
@@ -81,7 +94,7 @@ static int grow(hmap *m)
 int hmap_reserve(hmap *m, size_t n)
 {
 	size_t want = 64;
-	while (want * 7 < (n + 1) * 10)
+	while (!fits(n + 1, want))
 		want *= 2;
 	if (want <= m->cap)
 		return 0;
@@ -92,7 +105,7 @@ int hmap_reserve(hmap *m, size_t n)
 		hmap_slot *s = &m->slots[i];
 		if (!slot_live(s))
 			continue;
-		size_t j = s->h & (want - 1);
+		size_t j = home(s->h, want);
 		while (ns[j].h != H_EMPTY)
 			j = (j + 1) & (want - 1);
 		ns[j] = *s;
@@ -104,14 +117,14 @@ int hmap_reserve(hmap *m, size_t n)
 	return 0;
 }
 
-static int put(hmap *m, uint64_t h, const char *key, int64_t ikey, size_t value)
+static int put(hmap *m, uint32_t h, const char *key, int64_t ikey, size_t value)
 {
-	if ((m->n + m->tombs + 1) * 10 > m->cap * 7) {
+	if (!fits(m->n + m->tombs + 1, m->cap)) {
 		int rc = grow(m);
 		if (rc)
 			return rc;
 	}
-	size_t mask = m->cap - 1, i = h & mask;
+	size_t mask = m->cap - 1, i = home(h, m->cap);
 	hmap_slot *tomb = NULL;
 	for (;;) {
 		hmap_slot *s = &m->slots[i];
@@ -139,11 +152,11 @@ static int put(hmap *m, uint64_t h, const char *key, int64_t ikey, size_t value)
 	return 0;
 }
 
-static hmap_slot *find(const hmap *m, uint64_t h, const char *key, int64_t ikey)
+static hmap_slot *find(const hmap *m, uint32_t h, const char *key, int64_t ikey)
 {
 	if (!m->cap)
 		return NULL;
-	size_t mask = m->cap - 1, i = h & mask;
+	size_t mask = m->cap - 1, i = home(h, m->cap);
 	for (;;) {
 		hmap_slot *s = &m->slots[i];
 		if (s->h == H_EMPTY)

@@ -10,18 +10,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 24 bytes a slot: maps of a few hundred thousand entries are what the
+/* 16 bytes a slot: maps of a few hundred thousand entries are what the
  * supervisor keeps for 100,000 sources, and slot size is most of their cost.
- * h is 0 for an empty slot and 1 for a deleted one; string keys hash to even
- * numbers >= 2, integer keys to odd numbers >= 3. Values are indices below
+ * h is a 32-bit hash: 0 for an empty slot and 1 for a deleted one; string
+ * keys hash to even numbers >= 2, integer keys to odd numbers >= 3 (a probe
+ * compares strings only when the hashes match). Values are indices below
  * 2^32. */
 typedef struct hmap_slot {
-	uint64_t h;
+	uint32_t h;
+	uint32_t value;
 	union {
 		const char *key;
 		int64_t ikey;
 	} k;
-	uint32_t value;
 } hmap_slot;
 
 typedef struct hmap {

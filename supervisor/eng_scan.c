@@ -127,7 +127,8 @@ static size_t reconcile_file(engine *e, uint32_t folder, const char *rel, const 
 		s->changed = true;
 		s->dirty = true;
 		s->folder = (int32_t)folder;
-		s->rel = arena_strdup(e->ar, rel);
+		/* Most paths are lowercase already: then key and rel share. */
+		s->rel = strcmp(rel, key) == 0 ? s->key : arena_strdup(e->ar, rel);
 		hmap_put(&e->src_by_key, s->key, si);
 	}
 	s->on_disk = true;

@@ -324,8 +324,14 @@ static int load_sources(engine *e)
 			if (strcmp(e->cfg->folders[f].abs, folder) == 0)
 				x->folder = (int32_t)f;
 		x->rel = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 3));
-		x->key = arena_strdup(e->ar, x->rel);
-		path_lower(x->key);
+		x->key = x->rel; /* shared while the path is lowercase */
+		for (const char *c = x->rel; *c; c++) {
+			if (*c >= 'A' && *c <= 'Z') {
+				x->key = arena_strdup(e->ar, x->rel);
+				path_lower(x->key);
+				break;
+			}
+		}
 		x->size = (uint64_t)sqlite3_column_int64(s, 4);
 		x->mtime = sqlite3_column_int64(s, 5);
 		x->hash = (uint64_t)sqlite3_column_int64(s, 6);
@@ -445,7 +451,11 @@ void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_i
 	np->job_id = job_id;
 	np->sub_id = sub_id;
 	np->platform = eng_intern(e, plat);
-	np->path = arena_strdup(e->ar, path);
+	/* The map's key is "platform/path": the path is its tail. */
+	char *k = arena_strdup(e->ar, key);
+	if (!k)
+		return;
+	np->path = k + strlen(plat) + 1;
 	np->intermediate = intermediate;
 	np->deleted = false;
 	np->next_in_job = NONE;
@@ -454,7 +464,7 @@ void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_i
 		np->next_in_job = e->jobs[ji].first_prod;
 		e->jobs[ji].first_prod = e->n_prods;
 	}
-	hmap_put(&e->prod_by_path, arena_strdup(e->ar, key), e->n_prods);
+	hmap_put(&e->prod_by_path, k, e->n_prods);
 	e->n_prods++;
 }
 

@@ -56,7 +56,7 @@ static int add_file(walk *w, const char *rel, const struct stat *st)
 		r->cap = ncap;
 	}
 	size_t len = strlen(rel);
-	char *s = arena_alloc(r->strings, 2 * (len + 1));
+	char *s = arena_alloc_bytes(r->strings, 2 * (len + 1));
 	if (!s)
 		return -ENOMEM;
 	memcpy(s, rel, len + 1);
