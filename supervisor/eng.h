@@ -68,29 +68,31 @@ typedef struct ebuilder {
 	size_t aq_head, aq_n, aq_cap;
 } ebuilder;
 
+/* 100,000 of these for 100,000 sources: fields are ordered by size so
+ * nothing is lost to padding, and the flags are bits. */
 typedef struct esource {
 	int64_t id;        /* 0 until inserted */
-	int32_t folder;    /* -1 when its scan folder is gone */
-	char *rel, *key;
-	char uuid[37];
+	char *rel, *key;   /* the same string while rel is lowercase */
 	uint64_t size;
 	int64_t mtime;
 	uint64_t hash;
-	bool on_disk;
-	bool changed;      /* content or place changed in this pass */
-	bool is_new;
-	bool dirty;        /* row needs writing */
 	uint64_t bmask;    /* builders whose patterns match */
 	uint64_t analysing; /* builders with a create_jobs call queued or in flight */
 	size_t first_job;  /* head of this source's job chain, NONE when empty */
 	size_t first_dep;  /* head of the chain of its source dependencies */
-	bool intermediate; /* made by a job, lives in Cache/intermediate */
 	int64_t origin_job; /* intermediate: the job that made it */
 	uint64_t chain;    /* intermediate: builders along its chain (bit per builder) */
-	int chain_len;
-	bool seen;         /* scratch flag for graph walks */
+	uint64_t afp;      /* analysis fingerprint for builder afp_b (others, rare, are in engine.analysed) */
+	int32_t folder;    /* -1 when its scan folder is gone */
+	char uuid[37];
 	int8_t afp_b;      /* builder whose analysis fingerprint is in afp, or -1 */
-	uint64_t afp;      /* (others, rare, are in engine.analysed) */
+	uint8_t chain_len; /* intermediate: at most MAX_CHAIN */
+	bool on_disk : 1;
+	bool changed : 1;  /* content or place changed in this pass */
+	bool is_new : 1;
+	bool dirty : 1;    /* row needs writing */
+	bool intermediate : 1; /* made by a job, lives in Cache/intermediate */
+	bool seen : 1;     /* scratch flag for graph walks */
 } esource;
 
 /* A source dependency that create_jobs gave for (src, builder). */
@@ -125,41 +127,45 @@ typedef struct evec {
 	size_t n, cap;
 } evec;
 
+/* As many as sources times platforms: ordered by size, flags as bits. */
 typedef struct ejob {
 	int64_t id;
 	size_t src;
-	int builder;       /* index into builders, -1 when the builder is gone */
 	char *job_key, *platform, *params;
-	bool critical;
 	int64_t priority;
-	bool has_fp;
 	uint64_t fp, new_fp;
-	int status;        /* ST_* */
-	bool requested, escalated;
-	bool deleted;
-	bool product_missing;
-	bool analysis_failure; /* the stand-in row of a failed create_jobs call */
-	bool queued, running, waiting;
 	const char *run_reason;
 	size_t next_in_src; /* chain of the source's jobs */
 	size_t first_prod;  /* head of the chain of its products */
 	ejdep *jdeps;      /* job dependencies; arena */
-	size_t n_jdeps;
 	char *jdeps_json;
 	char *fp_parts;    /* JSON of the last good run's fingerprint inputs */
 	char *new_fp_parts; /* malloc'd while the job runs */
-	uint64_t run_fp_src; /* the source hash this run saw */
 	const char *fail_reason; /* the reason of the last failure (static string) */
+	uint32_t n_jdeps;
+	int16_t builder;   /* index into builders, -1 when the builder is gone */
+	uint8_t status;    /* ST_* */
+	bool critical : 1;
+	bool has_fp : 1;
+	bool requested : 1;
+	bool escalated : 1;
+	bool deleted : 1;
+	bool product_missing : 1;
+	bool analysis_failure : 1; /* the stand-in row of a failed create_jobs call */
+	bool queued : 1;
+	bool running : 1;
+	bool waiting : 1;
 } ejob;
 
 typedef struct eproduct {
 	int64_t id;
 	int64_t job_id;
+	char *platform;
+	char *path;         /* the tail of its "platform/path" key in prod_by_path */
+	size_t next_in_job; /* chain of the job's products */
 	uint32_t sub_id;
-	char *platform, *path;
 	bool intermediate;
 	bool deleted;
-	size_t next_in_job; /* chain of the job's products */
 } eproduct;
 
 typedef enum run_kind { RUN_DESCRIBE, RUN_ANALYSE, RUN_PROCESS } run_kind;

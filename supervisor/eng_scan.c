@@ -374,7 +374,7 @@ void eng_intermediate_landed(engine *e, size_t ji, const char *rel, uint32_t sub
 	s->mtime = mtime;
 	s->origin_job = j->id;
 	s->chain = parent->chain | (1ULL << j->builder);
-	s->chain_len = parent->chain_len + 1;
+	s->chain_len = parent->chain_len < UINT8_MAX ? (uint8_t)(parent->chain_len + 1) : UINT8_MAX;
 	s->bmask = eng_match_builders(e, rel) & ~(1ULL << j->builder);
 	write_source_row(e, si);
 	json_t *ch = json_array();

@@ -349,7 +349,8 @@ static int load_sources(engine *e)
 				for (size_t bi = 0; bi < e->nb; bi++)
 					if (e->b[bi].ok && json_is_string(v) && strcmp(e->b[bi].uuid, json_string_value(v)) == 0)
 						x->chain |= 1ULL << bi;
-				x->chain_len++;
+				if (x->chain_len < UINT8_MAX)
+					x->chain_len++;
 			}
 			json_decref(ch);
 		}
