@@ -161,7 +161,7 @@ typedef struct eproduct {
 	int64_t id;
 	int64_t job_id;
 	char *platform;
-	char *path;         /* the tail of its "platform/path" key in prod_by_path */
+	char *path;         /* arena; its source's rel string when the two are equal */
 	size_t next_in_job; /* chain of the job's products */
 	uint32_t sub_id;
 	bool intermediate;
@@ -213,7 +213,15 @@ typedef struct engine {
 
 	eproduct *prods;
 	size_t n_prods, cap_prods;
-	hmap prod_by_path; /* "platform/path" */
+	/* Products by path, one map per platform ("intermediate" is one),
+	 * keyed by the product's own path string, which is the source's rel
+	 * when the two are equal (kiln-copy keeps paths): see
+	 * eng_product_find. */
+	struct eprodmap {
+		const char *platform; /* interned */
+		hmap by_path;
+	} *prod_maps;
+	size_t n_prod_maps;
 
 	edep *deps;
 	size_t n_deps, cap_deps;
@@ -269,10 +277,11 @@ void eng_maybe_commit(engine *e, bool force);
 const char *eng_folder_abs(engine *e, const esource *s);
 bool eng_platform_selected(engine *e, const char *platform);
 bool eng_folder_has_platform(engine *e, int32_t folder, const char *platform);
-/* Map keys, written into buf (KEYBUF bytes do); callers that insert copy them. */
-#define KEYBUF (2 * KILN_PATH_MAX + 64)
 const char *eng_job_key(char *buf, size_t sz, size_t src, int builder, const char *key, const char *platform);
-const char *eng_product_key(char *buf, size_t sz, const char *platform, const char *path);
+/* The product of platform at path (index into prods), if any. */
+bool eng_product_find(engine *e, const char *platform, const char *path, size_t *pi);
+/* Takes a product out of the by-path maps (it stays in prods). */
+void eng_product_unmap(engine *e, const eproduct *p);
 void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz);
 void eng_full_path(engine *e, const esource *s, char *out, size_t outsz);
 void eng_job_set_jdeps_json(engine *e, size_t ji, const char *js);
@@ -307,6 +316,10 @@ char *eng_json_str_array(char **items, size_t n);
 
 /* eng_scan.c: reconciling files on disk with the sources */
 int eng_full_scan(engine *e);
+/* The last full scan's file list (every file, source or not), walking the
+ * scan folders again when it was not kept; NULL when that fails. Owned by
+ * the engine. */
+const struct scan_result *eng_files(engine *e);
 void eng_source_delete(engine *e, size_t si);
 /* After a source is known and hashed: queue create_jobs where its inputs
  * changed, and weigh its other jobs. */

@@ -351,8 +351,9 @@ static void collect(engine *e, size_t si, evec *seen, dep_hash **out, size_t *n,
 		if (d->glob) {
 			/* Every file the wildcard matches, source or not: a match
 			 * that appears or goes changes the print. */
-			for (size_t fi = 0; e->files && fi < e->files->n; fi++) {
-				const scan_file *sf = &e->files->files[fi];
+			const scan_result *files = eng_files(e);
+			for (size_t fi = 0; files && fi < files->n; fi++) {
+				const scan_file *sf = &files->files[fi];
 				if (pattern_match(d->glob, sf->rel) != 1)
 					continue;
 				size_t t;

@@ -153,8 +153,7 @@ static const char *check_products(engine *e, erun *r, ejob *j, const msg_process
 		}
 		size_t pi;
 		const char *plat = p->intermediate ? "intermediate" : j->platform;
-		char kb[KEYBUF];
-		if (hmap_get(&e->prod_by_path, eng_product_key(kb, sizeof kb, plat, L[i].rel), &pi) &&
+		if (eng_product_find(e, plat, L[i].rel, &pi) &&
 		    e->prods[pi].job_id != j->id) {
 			size_t oj;
 			const char *other = "another job";
@@ -266,8 +265,7 @@ static void land_products(engine *e, erun *r, ejob *j, const msg_process_job_res
 				eng_product_file(e, op, of, sizeof of);
 				if (unlink(of) == 0)
 					path_prune_empty_parents(of, e->cfg->cache);
-				char kb[KEYBUF];
-				hmap_del(&e->prod_by_path, eng_product_key(kb, sizeof kb, op->platform, op->path));
+				eng_product_unmap(e, op);
 				op->deleted = true;
 			}
 		}

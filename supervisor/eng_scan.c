@@ -266,6 +266,23 @@ static void refresh_intermediate(engine *e, size_t si, bool hash_all)
 	write_source_row(e, si);
 }
 
+const scan_result *eng_files(engine *e)
+{
+	if (e->files)
+		return e->files;
+	scan_result *sr = malloc(sizeof *sr);
+	if (!sr)
+		return NULL;
+	int rc = scan_run(e->cfg, e->excludes, e->n_excludes, sr);
+	if (rc) {
+		klog(KLOG_WARN, "listing the scan folders for wildcard dependencies: %s", kiln_strerror(rc));
+		free(sr);
+		return NULL;
+	}
+	e->files = sr;
+	return sr;
+}
+
 int eng_full_scan(engine *e)
 {
 	scan_result sr;
@@ -288,7 +305,6 @@ int eng_full_scan(engine *e)
 	if (sr.n > e->n_src)
 		eng_reserve_for(e, sr.n - e->n_src, (sr.n - e->n_src) * e->cfg->n_platforms);
 	bool hash_all = e->hash_all;
-	size_t loaded = e->n_src;
 	for (size_t si = 0; si < e->n_src; si++)
 		e->src[si].on_disk = e->src[si].intermediate;
 	e->n_sidecars = 0;
@@ -311,14 +327,16 @@ int eng_full_scan(engine *e)
 	drop_orphan_jobs(e);
 	eng_maybe_commit(e, true);
 	/* The file list stays for wildcard dependencies, which may name files
-	 * that are no sources: when some exist, in live mode, and on a first
-	 * run (whose create_jobs calls may declare them). */
+	 * that are no sources: when some exist, and in live mode. A first
+	 * run's create_jobs calls may declare the first ones; eng_files walks
+	 * the folders again then, rather than every first run holding every
+	 * path twice while the jobs are made. */
 	if (e->files) {
 		scan_result_free(e->files);
 		free(e->files);
 		e->files = NULL;
 	}
-	if (e->glob_deps.n || e->live || loaded == 0)
+	if (e->glob_deps.n || e->live)
 		e->files = malloc(sizeof *e->files);
 	if (e->files)
 		*e->files = sr;

@@ -117,10 +117,46 @@ const char *eng_job_key(char *buf, size_t sz, size_t src, int builder, const cha
 	return buf;
 }
 
-const char *eng_product_key(char *buf, size_t sz, const char *platform, const char *path)
+/* The by-path map of a platform; made when create is set. NULL when there
+ * is none (or no memory). Platforms are few: a linear search. */
+static hmap *prod_map(engine *e, const char *platform, bool create)
 {
-	snprintf(buf, sz, "%s/%s", platform, path);
-	return buf;
+	for (size_t i = 0; i < e->n_prod_maps; i++)
+		if (strcmp(e->prod_maps[i].platform, platform) == 0)
+			return &e->prod_maps[i].by_path;
+	if (!create)
+		return NULL;
+	struct eprodmap *nm = realloc(e->prod_maps, (e->n_prod_maps + 1) * sizeof *nm);
+	if (!nm)
+		return NULL;
+	e->prod_maps = nm;
+	struct eprodmap *m = &nm[e->n_prod_maps++];
+	m->platform = eng_intern(e, platform);
+	hmap_init(&m->by_path);
+	return &m->by_path;
+}
+
+bool eng_product_find(engine *e, const char *platform, const char *path, size_t *pi)
+{
+	hmap *m = prod_map(e, platform, false);
+	return m && hmap_get(m, path, pi);
+}
+
+void eng_product_unmap(engine *e, const eproduct *p)
+{
+	hmap *m = prod_map(e, p->platform, false);
+	if (m)
+		hmap_del(m, p->path);
+}
+
+/* Room for n products in each configured platform's map. */
+static void reserve_products(engine *e, size_t n)
+{
+	for (size_t i = 0; i < e->cfg->n_platforms; i++) {
+		hmap *m = prod_map(e, e->cfg->platforms[i], true);
+		if (m)
+			hmap_reserve(m, n);
+	}
 }
 
 void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz)
@@ -207,8 +243,7 @@ void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids)
 		sqlite3_stmt *s = db_stmt_get(e->db, DBS_PRODUCT_DELETE);
 		sqlite3_bind_int64(s, 1, p->id);
 		db_step_done(e->db, s);
-		char kb[KEYBUF];
-		hmap_del(&e->prod_by_path, eng_product_key(kb, sizeof kb, p->platform, p->path));
+		eng_product_unmap(e, p);
 		p->deleted = true;
 		e->catalog_dirty = true;
 		size_t pj;
@@ -293,7 +328,7 @@ static void reserve(engine *e)
 		e->cap_prods = np;
 	}
 	hmap_reserve(&e->src_by_key, ns);
-	hmap_reserve(&e->prod_by_path, np);
+	reserve_products(e, e->cfg->n_platforms ? np / e->cfg->n_platforms + 64 : np);
 }
 
 static int load_sources(engine *e)
@@ -438,34 +473,38 @@ void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_i
 			  const char *path, bool intermediate)
 {
 	size_t known;
-	char kb[KEYBUF];
-	const char *key = eng_product_key(kb, sizeof kb, plat, path);
-	if (hmap_get(&e->prod_by_path, key, &known) && !e->prods[known].deleted && e->prods[known].job_id == job_id) {
+	hmap *m = prod_map(e, plat, true);
+	if (!m)
+		return;
+	if (hmap_get(m, path, &known) && !e->prods[known].deleted && e->prods[known].job_id == job_id) {
 		e->prods[known].sub_id = sub_id;
 		e->prods[known].id = pid;
 		return;
 	}
 	if (eng_grow((void **)&e->prods, &e->cap_prods, e->n_prods, sizeof *e->prods) != 0)
 		return;
+	size_t ji;
+	bool have_job = eng_job_by_id(e, job_id, &ji);
+	/* A product at its source's own path shares that string (arena
+	 * strings live as long as the engine). */
+	char *own = have_job ? e->src[e->jobs[ji].src].rel : NULL;
+	char *p = own && strcmp(own, path) == 0 ? own : arena_strdup(e->ar, path);
+	if (!p)
+		return;
 	eproduct *np = &e->prods[e->n_prods];
 	np->id = pid;
 	np->job_id = job_id;
 	np->sub_id = sub_id;
 	np->platform = eng_intern(e, plat);
-	/* The map's key is "platform/path": the path is its tail. */
-	char *k = arena_strdup(e->ar, key);
-	if (!k)
-		return;
-	np->path = k + strlen(plat) + 1;
+	np->path = p;
 	np->intermediate = intermediate;
 	np->deleted = false;
 	np->next_in_job = NONE;
-	size_t ji;
-	if (eng_job_by_id(e, job_id, &ji)) {
+	if (have_job) {
 		np->next_in_job = e->jobs[ji].first_prod;
 		e->jobs[ji].first_prod = e->n_prods;
 	}
-	hmap_put(&e->prod_by_path, k, e->n_prods);
+	hmap_put(m, p, e->n_prods);
 	e->n_prods++;
 }
 
@@ -722,7 +761,7 @@ void eng_reserve_for(engine *e, size_t sources, size_t jobs)
 		}
 	}
 	hmap_reserve(&e->src_by_key, ns);
-	hmap_reserve(&e->prod_by_path, nj);
+	reserve_products(e, ns);
 }
 
 /* Sources are in id order too (loaded by id, added with growing ids). */

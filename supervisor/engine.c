@@ -266,7 +266,9 @@ void eng_close(engine *e)
 	free(e->analysis_fp);
 	free(e->failed);
 	hmap_free(&e->src_by_key);
-	hmap_free(&e->prod_by_path);
+	for (size_t i = 0; i < e->n_prod_maps; i++)
+		hmap_free(&e->prod_maps[i].by_path);
+	free(e->prod_maps);
 	hmap_free(&e->analysed);
 	hmap_free(&e->dep_rev);
 	hmap_free(&e->interned);
@@ -308,7 +310,6 @@ int eng_open(engine *e, char *err, size_t errsz)
 	int rc;
 	e->lock_fd = e->log_fd = -1;
 	hmap_init(&e->src_by_key);
-	hmap_init(&e->prod_by_path);
 	hmap_init(&e->analysed);
 	hmap_init(&e->dep_rev);
 	hmap_init(&e->interned);
