@@ -10,11 +10,44 @@
 #define H_EMPTY 0
 #define H_TOMB 1
 
-static uint32_t hash_str(const char *s)
+static uint32_t fold_bits(uint64_t x)
 {
-	uint64_t x = hash_bytes(s, strlen(s));
 	uint32_t h = (uint32_t)(x ^ (x >> 32)) & ~1u;
 	return h < 2 ? 2 : h;
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static uint32_t hash_str(const hmap *m, const char *s)
+{
+	size_t n = strlen(s);
+	if (!m->fold)
+		return fold_bits(hash_bytes(s, n));
+	/* The hash of the lowercased bytes, 256 at a time, each piece's
+	 * hash mixed into the last. */
+	uint64_t x = n;
+	char buf[256];
+	while (n) {
+		size_t k = n < sizeof buf ? n : sizeof buf;
+		for (size_t i = 0; i < k; i++)
+			buf[i] = lower(s[i]);
+		x = (x << 7 | x >> 57) ^ hash_bytes(buf, k);
+		s += k;
+		n -= k;
+	}
+	return fold_bits(x);
+}
+
+static bool str_eq(const hmap *m, const char *a, const char *b)
+{
+	if (!m->fold)
+		return strcmp(a, b) == 0;
+	for (; *a && lower(*a) == lower(*b); a++, b++)
+		;
+	return lower(*a) == lower(*b);
 }
 
 static uint32_t hash_int(int64_t k)
@@ -47,10 +80,18 @@ void hmap_init(hmap *m)
 	memset(m, 0, sizeof *m);
 }
 
+void hmap_init_fold(hmap *m)
+{
+	memset(m, 0, sizeof *m);
+	m->fold = true;
+}
+
 void hmap_free(hmap *m)
 {
+	bool fold = m->fold;
 	free(m->slots);
 	memset(m, 0, sizeof *m);
+	m->fold = fold;
 }
 
 static bool slot_live(const hmap_slot *s)
@@ -58,13 +99,13 @@ static bool slot_live(const hmap_slot *s)
 	return s->h > H_TOMB;
 }
 
-static bool slot_eq(const hmap_slot *s, uint32_t h, const char *key, int64_t ikey)
+static bool slot_eq(const hmap *m, const hmap_slot *s, uint32_t h, const char *key, int64_t ikey)
 {
 	if (s->h != h)
 		return false;
 	if (h & 1)
 		return s->k.ikey == ikey;
-	return strcmp(s->k.key, key) == 0;
+	return str_eq(m, s->k.key, key);
 }
 
 static int grow(hmap *m)
@@ -133,7 +174,7 @@ static int put(hmap *m, uint32_t h, const char *key, int64_t ikey, size_t value)
 		if (s->h == H_TOMB) {
 			if (!tomb)
 				tomb = s;
-		} else if (slot_eq(s, h, key, ikey)) {
+		} else if (slot_eq(m, s, h, key, ikey)) {
 			s->value = (uint32_t)value;
 			return 0;
 		}
@@ -161,7 +202,7 @@ static hmap_slot *find(const hmap *m, uint32_t h, const char *key, int64_t ikey)
 		hmap_slot *s = &m->slots[i];
 		if (s->h == H_EMPTY)
 			return NULL;
-		if (slot_eq(s, h, key, ikey))
+		if (slot_eq(m, s, h, key, ikey))
 			return s;
 		i = (i + 1) & mask;
 	}
@@ -169,7 +210,7 @@ static hmap_slot *find(const hmap *m, uint32_t h, const char *key, int64_t ikey)
 
 int hmap_put(hmap *m, const char *key, size_t value)
 {
-	return put(m, hash_str(key), key, 0, value);
+	return put(m, hash_str(m, key), key, 0, value);
 }
 
 int hmap_put_int(hmap *m, int64_t key, size_t value)
@@ -179,7 +220,7 @@ int hmap_put_int(hmap *m, int64_t key, size_t value)
 
 bool hmap_get(const hmap *m, const char *key, size_t *value)
 {
-	hmap_slot *s = find(m, hash_str(key), key, 0);
+	hmap_slot *s = find(m, hash_str(m, key), key, 0);
 	if (s && value)
 		*value = s->value;
 	return s != NULL;
@@ -205,7 +246,7 @@ static bool del(hmap *m, hmap_slot *s)
 
 bool hmap_del(hmap *m, const char *key)
 {
-	return del(m, find(m, hash_str(key), key, 0));
+	return del(m, find(m, hash_str(m, key), key, 0));
 }
 
 bool hmap_del_int(hmap *m, int64_t key)

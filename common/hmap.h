@@ -30,9 +30,13 @@ typedef struct hmap {
 	size_t cap; /* power of two */
 	size_t n;
 	size_t tombs;
+	bool fold;  /* string keys compare with ASCII case folded */
 } hmap;
 
 void hmap_init(hmap *m);
+/* A map whose string keys are equal when they differ only in ASCII case:
+ * "Tex/A.PNG" finds "tex/a.png". It keeps that mode through hmap_free. */
+void hmap_init_fold(hmap *m);
 void hmap_free(hmap *m);
 /* Makes room for n entries without growing again. Returns 0 or -ENOMEM. */
 int hmap_reserve(hmap *m, size_t n);

@@ -72,7 +72,11 @@ typedef struct ebuilder {
  * nothing is lost to padding, and the flags are bits. */
 typedef struct esource {
 	int64_t id;        /* 0 until inserted */
-	char *rel, *key;   /* the same string while rel is lowercase */
+	char *rel;
+	/* rel lowercased: the same string while rel is lowercase, NULL until
+	 * eng_src_key makes it when not; "intermediate:<rel lowercased>"
+	 * for intermediate assets. */
+	char *key;
 	uint64_t size;
 	int64_t mtime;
 	uint64_t hash;
@@ -313,6 +317,15 @@ int eng_describe(engine *e);
 void eng_on_describe_reply(engine *e, erun *r, const hp_reply *rep);
 uint64_t eng_match_builders(engine *e, const char *rel);
 char *eng_json_str_array(char **items, size_t n);
+
+/* A source's identity in src_by_key (which folds case): its rel, or its
+ * key for an intermediate asset. */
+static inline const char *eng_src_mapkey(const esource *s)
+{
+	return s->intermediate ? s->key : s->rel;
+}
+/* A source's key (rel lowercased), made on first use. */
+const char *eng_src_key(engine *e, size_t si);
 
 /* eng_scan.c: reconciling files on disk with the sources */
 int eng_full_scan(engine *e);

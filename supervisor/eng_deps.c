@@ -364,7 +364,7 @@ static void collect(engine *e, size_t si, evec *seen, dep_hash **out, size_t *n,
 					ts->seen = true;
 					eng_evec_push(seen, t);
 					if (eng_grow((void **)out, cap, *n, sizeof **out) == 0)
-						(*out)[(*n)++] = (dep_hash){ts->key, ts->hash, false};
+						(*out)[(*n)++] = (dep_hash){eng_src_key(e, t), ts->hash, false};
 					collect(e, t, seen, out, n, cap, depth + 1);
 					continue;
 				}
@@ -392,7 +392,7 @@ static void collect(engine *e, size_t si, evec *seen, dep_hash **out, size_t *n,
 		e->src[t].seen = true;
 		eng_evec_push(seen, t);
 		if (eng_grow((void **)out, cap, *n, sizeof **out) == 0)
-			(*out)[(*n)++] = (dep_hash){e->src[t].key, e->src[t].hash, false};
+			(*out)[(*n)++] = (dep_hash){eng_src_key(e, t), e->src[t].hash, false};
 		collect(e, t, seen, out, n, cap, depth + 1);
 	}
 }
@@ -466,7 +466,7 @@ static void wake(engine *e, size_t si, evec *visited, int depth)
 		return;
 	s->seen = true;
 	eng_evec_push(visited, si);
-	const char *key = s->key;
+	const char *key = eng_src_key(e, si);
 	if (strncmp(key, "intermediate:", 13) == 0)
 		key += 13;
 	wake_key(e, key, si, visited, depth);
@@ -553,7 +553,7 @@ void eng_sidecar_remove(engine *e, const char *owner_key)
 const esidecar *eng_sidecar_of(engine *e, const esource *s)
 {
 	size_t i;
-	if (!e->n_sidecars || !hmap_get(&e->side_by_owner, s->key, &i))
+	if (!e->n_sidecars || !hmap_get(&e->side_by_owner, eng_src_mapkey(s), &i))
 		return NULL;
 	return &e->sidecars[i];
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,7 +45,7 @@ void eng_source_delete(engine *e, size_t si)
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_SOURCE_DELETE);
 	sqlite3_bind_int64(st, 1, s->id);
 	db_step_done(e->db, st);
-	hmap_del(&e->src_by_key, s->key);
+	hmap_del(&e->src_by_key, eng_src_mapkey(s));
 	eng_uuid_map_del(e, si);
 	s->on_disk = false;
 	s->bmask = 0;
@@ -118,7 +119,6 @@ static size_t reconcile_file(engine *e, uint32_t folder, const char *rel, const 
 		s->first_job = NONE;
 		s->first_dep = NONE;
 		s->afp_b = -1;
-		s->key = arena_strdup(e->ar, key);
 		kuuid u;
 		uuid_for_source(rel, &u);
 		uuid_format(&u, s->uuid);
@@ -127,9 +127,11 @@ static size_t reconcile_file(engine *e, uint32_t folder, const char *rel, const 
 		s->changed = true;
 		s->dirty = true;
 		s->folder = (int32_t)folder;
-		/* Most paths are lowercase already: then key and rel share. */
-		s->rel = strcmp(rel, key) == 0 ? s->key : arena_strdup(e->ar, rel);
-		hmap_put(&e->src_by_key, s->key, si);
+		s->rel = arena_strdup(e->ar, rel);
+		/* Most paths are lowercase already: then key and rel share;
+		 * otherwise the key is made when something asks for it. */
+		s->key = strcmp(rel, key) == 0 ? s->rel : NULL;
+		hmap_put(&e->src_by_key, s->rel, si);
 	}
 	s->on_disk = true;
 	s->bmask = m;
@@ -151,7 +153,7 @@ static size_t reconcile_file(engine *e, uint32_t folder, const char *rel, const 
 			if (s->is_new && !s->id) {
 				s->on_disk = false;
 				s->bmask = 0;
-				hmap_del(&e->src_by_key, s->key);
+				hmap_del(&e->src_by_key, eng_src_mapkey(s));
 			}
 			return NONE;
 		}
@@ -308,8 +310,7 @@ int eng_full_scan(engine *e)
 	for (size_t si = 0; si < e->n_src; si++)
 		e->src[si].on_disk = e->src[si].intermediate;
 	e->n_sidecars = 0;
-	hmap_free(&e->side_by_owner);
-	hmap_init(&e->side_by_owner);
+	hmap_free(&e->side_by_owner); /* keeps its case folding */
 	eng_begin(e);
 	for (size_t i = 0; i < sr.n; i++) {
 		scan_file *f = &sr.files[i];
@@ -319,7 +320,7 @@ int eng_full_scan(engine *e)
 		esource *s = &e->src[si];
 		if (s->intermediate && s->on_disk)
 			refresh_intermediate(e, si, hash_all);
-		if (!s->on_disk && s->id && hmap_get(&e->src_by_key, s->key, NULL))
+		if (!s->on_disk && s->id && hmap_get(&e->src_by_key, eng_src_mapkey(s), NULL))
 			eng_source_delete(e, si);
 		else if (s->on_disk)
 			e->st->sources++;
@@ -445,7 +446,7 @@ void eng_path_changed(engine *e, uint32_t folder, const char *rel, bool dir)
 		size_t n = strlen(key);
 		for (size_t si = 0; si < e->n_src; si++) {
 			esource *s = &e->src[si];
-			if (s->on_disk && !s->intermediate && strncmp(s->key, key, n) == 0 && s->key[n] == '/')
+			if (s->on_disk && !s->intermediate && strncasecmp(s->rel, key, n) == 0 && s->rel[n] == '/')
 				eng_path_changed(e, (uint32_t)s->folder, s->rel, false);
 		}
 		return;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -170,6 +171,19 @@ void eng_product_file(engine *e, const eproduct *p, char *out, size_t outsz)
 void eng_full_path(engine *e, const esource *s, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "%s/%s", eng_folder_abs(e, s), s->rel);
+}
+
+const char *eng_src_key(engine *e, size_t si)
+{
+	esource *s = &e->src[si];
+	if (!s->key) {
+		char *k = arena_strdup(e->ar, s->rel);
+		if (!k)
+			return s->rel; /* no memory: the case differs, nothing else */
+		path_lower(k);
+		s->key = k;
+	}
+	return s->key;
 }
 
 /* Parses the JSON form of a job's job dependencies into j->jdeps. */
@@ -362,8 +376,7 @@ static int load_sources(engine *e)
 		x->key = x->rel; /* shared while the path is lowercase */
 		for (const char *c = x->rel; *c; c++) {
 			if (*c >= 'A' && *c <= 'Z') {
-				x->key = arena_strdup(e->ar, x->rel);
-				path_lower(x->key);
+				x->key = NULL; /* made by eng_src_key when asked */
 				break;
 			}
 		}
@@ -373,7 +386,8 @@ static int load_sources(engine *e)
 		if (sqlite3_column_int(s, 7)) {
 			x->intermediate = true;
 			x->folder = FOLDER_INTERMEDIATE;
-			x->key = arena_printf(e->ar, "intermediate:%s", x->key);
+			x->key = arena_printf(e->ar, "intermediate:%s", x->rel);
+			path_lower(x->key);
 			x->origin_job = sqlite3_column_int64(s, 8);
 			json_t *ch = json_loads(sqlite3_column_text(s, 9) ? (const char *)sqlite3_column_text(s, 9) : "[]",
 						0, NULL);
@@ -389,7 +403,7 @@ static int load_sources(engine *e)
 			}
 			json_decref(ch);
 		}
-		hmap_put(&e->src_by_key, x->key, e->n_src);
+		hmap_put(&e->src_by_key, eng_src_mapkey(x), e->n_src);
 		e->n_src++;
 	}
 	rc = 0;
@@ -485,10 +499,18 @@ void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_i
 		return;
 	size_t ji;
 	bool have_job = eng_job_by_id(e, job_id, &ji);
-	/* A product at its source's own path shares that string (arena
-	 * strings live as long as the engine). */
-	char *own = have_job ? e->src[e->jobs[ji].src].rel : NULL;
-	char *p = own && strcmp(own, path) == 0 ? own : arena_strdup(e->ar, path);
+	/* A product at its source's own path (products are lowercased, so:
+	 * at its key) shares that string; arena strings live as long as the
+	 * engine. */
+	char *own = NULL;
+	if (have_job) {
+		size_t si = e->jobs[ji].src;
+		if (strcmp(e->src[si].rel, path) == 0)
+			own = e->src[si].rel;
+		else if (strcasecmp(e->src[si].rel, path) == 0 && strcmp(eng_src_key(e, si), path) == 0)
+			own = e->src[si].key;
+	}
+	char *p = own ? own : arena_strdup(e->ar, path);
 	if (!p)
 		return;
 	eproduct *np = &e->prods[e->n_prods];

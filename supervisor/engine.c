@@ -309,11 +309,11 @@ int eng_open(engine *e, char *err, size_t errsz)
 	char path[KILN_PATH_MAX];
 	int rc;
 	e->lock_fd = e->log_fd = -1;
-	hmap_init(&e->src_by_key);
+	hmap_init_fold(&e->src_by_key);
 	hmap_init(&e->analysed);
 	hmap_init(&e->dep_rev);
 	hmap_init(&e->interned);
-	hmap_init(&e->side_by_owner);
+	hmap_init_fold(&e->side_by_owner);
 	hmap_init(&e->src_by_uuid);
 	runq_init(&e->q);
 	snprintf(e->inter_dir, sizeof e->inter_dir, "%s/intermediate", cfg->cache);

@@ -78,9 +78,51 @@ static void test_hmap_sizing(void)
 	arena_free(a);
 }
 
+static void test_hmap_fold(void)
+{
+	hmap m;
+	hmap_init_fold(&m);
+	size_t v = 0;
+	CHECK_EQ_INT(hmap_put(&m, "Textures/Hero_Diffuse.PNG", 1), 0);
+	CHECK(hmap_get(&m, "textures/hero_diffuse.png", &v) && v == 1);
+	CHECK(hmap_get(&m, "TEXTURES/HERO_DIFFUSE.PNG", &v) && v == 1);
+	CHECK(!hmap_get(&m, "textures/hero_diffuse.pn", &v));
+	CHECK(!hmap_get(&m, "textures/hero_diffuse.png2", &v));
+	/* Putting the same key in another case replaces the value. */
+	CHECK_EQ_INT(hmap_put(&m, "textures/HERO_diffuse.png", 2), 0);
+	CHECK_EQ_INT(m.n, 1);
+	CHECK(hmap_get(&m, "Textures/Hero_Diffuse.PNG", &v) && v == 2);
+	/* Keys longer than one hashing piece (256 bytes) fold the same. */
+	char a[700], b[700];
+	for (int i = 0; i < 699; i++) {
+		a[i] = (char)('A' + i % 26);
+		b[i] = (char)('a' + i % 26);
+	}
+	a[699] = b[699] = 0;
+	CHECK_EQ_INT(hmap_put(&m, a, 3), 0);
+	CHECK(hmap_get(&m, b, &v) && v == 3);
+	b[698] = '!';
+	CHECK(!hmap_get(&m, b, &v));
+	CHECK(hmap_del(&m, "TEXTURES/hero_DIFFUSE.png"));
+	CHECK(!hmap_get(&m, "textures/hero_diffuse.png", &v));
+	/* The mode survives hmap_free, so a map can be emptied and reused. */
+	hmap_free(&m);
+	CHECK(m.fold);
+	CHECK_EQ_INT(hmap_put(&m, "A.png", 4), 0);
+	CHECK(hmap_get(&m, "a.PNG", &v) && v == 4);
+	hmap_free(&m);
+	/* A plain map stays case-sensitive. */
+	hmap p;
+	hmap_init(&p);
+	CHECK_EQ_INT(hmap_put(&p, "A.png", 5), 0);
+	CHECK(!hmap_get(&p, "a.png", &v));
+	hmap_free(&p);
+}
+
 int main(void)
 {
 	test_arena();
 	test_hmap_sizing();
+	test_hmap_fold();
 	TEST_DONE();
 }
