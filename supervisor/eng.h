@@ -134,7 +134,6 @@ typedef struct evec {
 /* As many as sources times platforms: ordered by size, flags as bits. */
 typedef struct ejob {
 	int64_t id;
-	size_t src;
 	char *job_key, *platform, *params;
 	int64_t priority;
 	uint64_t fp, new_fp;
@@ -145,10 +144,11 @@ typedef struct ejob {
 	char *jdeps_json;
 	char *fp_parts;    /* JSON of the last good run's fingerprint inputs */
 	char *new_fp_parts; /* malloc'd while the job runs */
-	const char *fail_reason; /* the reason of the last failure (static string) */
+	uint32_t src;      /* index into sources */
 	uint32_t n_jdeps;
 	int16_t builder;   /* index into builders, -1 when the builder is gone */
 	uint8_t status;    /* ST_* */
+	uint8_t fail_reason; /* the last failure's reason: db_reasons[fail_reason - 1], 0 for none */
 	bool critical : 1;
 	bool has_fp : 1;
 	bool requested : 1;
@@ -282,6 +282,9 @@ const char *eng_folder_abs(engine *e, const esource *s);
 bool eng_platform_selected(engine *e, const char *platform);
 bool eng_folder_has_platform(engine *e, int32_t folder, const char *platform);
 const char *eng_job_key(char *buf, size_t sz, size_t src, int builder, const char *key, const char *platform);
+/* A failure reason (one of db_reasons) as ejob.fail_reason; unknown ones
+ * read as "failed". */
+uint8_t eng_reason_code(const char *reason);
 /* The product of platform at path (index into prods), if any. */
 bool eng_product_find(engine *e, const char *platform, const char *path, size_t *pi);
 /* Takes a product out of the by-path maps (it stays in prods). */

@@ -78,7 +78,7 @@ static void analysis_failed(engine *e, size_t si, int bi, const char *reason, co
 	eng_job_fail_row(e, j, reason, &jl, now, 0, false);
 	joblog_close(&jl);
 	j->status = ST_FAILED;
-	j->fail_reason = reason;
+	j->fail_reason = eng_reason_code(reason);
 	e->st->jobs++;
 	e->st->failed++;
 	eng_note_failed(e, ji);

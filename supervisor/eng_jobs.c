@@ -67,7 +67,7 @@ static void job_finish_fail(engine *e, erun *r, ejob *j, const char *reason)
 	eng_begin(e);
 	eng_job_fail_row(e, j, reason, &r->log, now, now - r->start_ms, true);
 	j->status = ST_FAILED;
-	j->fail_reason = reason;
+	j->fail_reason = eng_reason_code(reason);
 	j->requested = j->escalated = false;
 	e->st->failed++;
 	size_t ji = (size_t)(j - e->jobs);
@@ -90,7 +90,7 @@ static void fail_for_collision(engine *e, size_t oj, const char *path, size_t ji
 	eng_begin(e);
 	eng_job_fail_row(e, o, "invalid_product", &jl, now, 0, false);
 	joblog_close(&jl);
-	o->fail_reason = "invalid_product";
+	o->fail_reason = eng_reason_code("invalid_product");
 	if (o->status != ST_FAILED) {
 		o->status = ST_FAILED;
 		eng_emit_job(e, oj);
@@ -738,7 +738,7 @@ void eng_job_fail_unstarted(engine *e, size_t ji, const char *why)
 	eng_job_fail_row(e, j, "failed", &jl, now, 0, false);
 	joblog_close(&jl);
 	j->status = ST_FAILED;
-	j->fail_reason = "failed";
+	j->fail_reason = eng_reason_code("failed");
 	j->requested = j->escalated = false;
 	e->st->jobs++;
 	e->st->failed++;

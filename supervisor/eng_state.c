@@ -173,6 +173,14 @@ void eng_full_path(engine *e, const esource *s, char *out, size_t outsz)
 	snprintf(out, outsz, "%s/%s", eng_folder_abs(e, s), s->rel);
 }
 
+uint8_t eng_reason_code(const char *reason)
+{
+	for (size_t i = 0; reason && i < sizeof db_reasons / sizeof db_reasons[0]; i++)
+		if (strcmp(db_reasons[i], reason) == 0)
+			return (uint8_t)(i + 1);
+	return 1;
+}
+
 const char *eng_src_key(engine *e, size_t si)
 {
 	esource *s = &e->src[si];
@@ -593,7 +601,7 @@ void eng_emit_job(engine *e, size_t ji)
 	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)j->id, "source", e->src[j->src].rel,
 			      "platform", j->platform, "job_key", j->job_key, "status", st);
 	if (o)
-		json_object_set_new(o, "reason", j->status == ST_FAILED && j->fail_reason ? json_string(j->fail_reason)
+		json_object_set_new(o, "reason", j->status == ST_FAILED && j->fail_reason ? json_string(db_reasons[j->fail_reason - 1])
 											  : json_null());
 	e->publish(e, "job", o);
 	json_decref(o);

@@ -72,7 +72,7 @@ int runq_push(runq *s, size_t job, bool escalated, bool critical, int64_t priori
 		s->cap = ncap;
 	}
 	runq_item *it = &s->heap[s->n];
-	it->job = job;
+	it->job = (uint32_t)job;
 	it->escalated = escalated;
 	it->critical = critical;
 	it->priority = priority;

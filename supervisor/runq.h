@@ -11,11 +11,11 @@
 #include <stdint.h>
 
 typedef struct runq_item {
-	size_t job;       /* caller's index */
-	bool escalated;
-	bool critical;
 	int64_t priority;
 	uint64_t seq;     /* assigned by runq_push */
+	uint32_t job;     /* caller's index (below 2^32) */
+	bool escalated;
+	bool critical;
 } runq_item;
 
 typedef struct runq {
