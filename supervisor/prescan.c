@@ -105,7 +105,8 @@ int cache_list(const kiln_config *cfg, cache_listing *out)
 		cache_listing_free(out);
 		return rc;
 	}
-	qsort(out->h, out->n, sizeof *out->h, cmp_u64);
+	if (out->n > 1)
+		qsort(out->h, out->n, sizeof *out->h, cmp_u64);
 	return 0;
 }
 

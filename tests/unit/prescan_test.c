@@ -59,6 +59,17 @@ int main(void)
 	CHECK_EQ_INT(cache_listing_has(&cl, "ps5", "a.txt"), -1);
 	cache_listing_free(&cl);
 
+	/* A cache folder with nothing in it (sorting nothing is fine). */
+	char cdir[400];
+	snprintf(cdir, sizeof cdir, "%s/Cache", tmpdir);
+	mkdir(cdir, 0755);
+	snprintf(cdir, sizeof cdir, "%s/Cache/pc", tmpdir);
+	mkdir(cdir, 0755);
+	CHECK_EQ_INT(cache_list(cfg, &cl), 0);
+	CHECK_EQ_INT(cl.n, 0);
+	CHECK_EQ_INT(cache_listing_has(&cl, "pc", "a.txt"), 0);
+	cache_listing_free(&cl);
+
 	put("Cache/pc/a.txt");
 	put("Cache/pc/deep/er/b.bin");
 	put("Cache/linux/a.txt");
