@@ -108,11 +108,9 @@ static bool slot_eq(const hmap *m, const hmap_slot *s, uint32_t h, const char *k
 	return str_eq(m, s->k.key, key);
 }
 
-static int grow(hmap *m)
+/* Moves every live entry into ncap fresh slots (dropping tombstones). */
+static int rehash(hmap *m, size_t ncap)
 {
-	size_t ncap = m->cap ? m->cap * 2 : 64;
-	if (m->cap && (m->n + 1) * 10 < m->cap * 5)
-		ncap = m->cap; /* mostly tombstones: rehash at the same size */
 	hmap_slot *ns = calloc(ncap, sizeof *ns);
 	if (!ns)
 		return -ENOMEM;
@@ -132,30 +130,20 @@ static int grow(hmap *m)
 	return 0;
 }
 
+static int grow(hmap *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 64;
+	if (m->cap && (m->n + 1) * 10 < m->cap * 5)
+		ncap = m->cap; /* mostly tombstones: rehash at the same size */
+	return rehash(m, ncap);
+}
+
 int hmap_reserve(hmap *m, size_t n)
 {
 	size_t want = 64;
 	while (!fits(n + 1, want))
 		want *= 2;
-	if (want <= m->cap)
-		return 0;
-	hmap_slot *ns = calloc(want, sizeof *ns);
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->cap; i++) {
-		hmap_slot *s = &m->slots[i];
-		if (!slot_live(s))
-			continue;
-		size_t j = home(s->h, want);
-		while (ns[j].h != H_EMPTY)
-			j = (j + 1) & (want - 1);
-		ns[j] = *s;
-	}
-	free(m->slots);
-	m->slots = ns;
-	m->cap = want;
-	m->tombs = 0;
-	return 0;
+	return want <= m->cap ? 0 : rehash(m, want);
 }
 
 static int put(hmap *m, uint32_t h, const char *key, int64_t ikey, size_t value)
