@@ -2,7 +2,7 @@
  *
  * Two builds of XXH3 sit behind one table (hash_impl): the portable one here
  * (SSE2 on x86-64, whatever xxHash picks elsewhere) and the AVX2 one in
- * hash_avx2.c. The table is chosen at first use from the CPU's features; both
+ * hash_avx2.c (built on x86-64 only, where KILN_HASH_AVX2 is defined). The table is chosen at first use from the CPU's features; both
  * produce the same values, so the choice never shows in a hash. */
 #include "hash.h"
 #include "kerr.h"
@@ -74,15 +74,22 @@ static const hash_impl hash_impl_portable = {
  * tables themselves are constant. */
 static _Atomic(const hash_impl *) hash_current;
 
+#ifdef KILN_HASH_AVX2
 static int cpu_has_avx2(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx2") != 0;
-#else
-	return 0;
-#endif
 }
+#else
+/* Built without the AVX2 path (not x86-64, or a compiler without -mavx2):
+ * the table is empty and never chosen. */
+const hash_impl hash_impl_avx2 = {0};
+
+static int cpu_has_avx2(void)
+{
+	return 0;
+}
+#endif
 
 static const hash_impl *impl(void)
 {

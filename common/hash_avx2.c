@@ -1,6 +1,7 @@
 /* hash_avx2.c: the AVX2 build of XXH3.
  *
- * The root CMakeLists compiles this file alone with -mavx2, so every function
+ * The root CMakeLists compiles this file alone with -mavx2, and only on
+ * x86-64 (elsewhere common/hash.c defines an empty table), so every function
  * here may execute AVX2 instructions; common/hash.c calls them only after
  * __builtin_cpu_supports("avx2") said yes. xxHash is included header-only
  * (XXH_INLINE_ALL) because Debian's libxxhash is built for SSE2 only; the
@@ -9,8 +10,6 @@
 
 #include <assert.h>
 #include <stdalign.h>
-
-#if defined(__x86_64__) || defined(__i386__)
 
 #define XXH_INLINE_ALL
 #define XXH_VECTOR XXH_AVX2
@@ -47,10 +46,3 @@ const hash_impl hash_impl_avx2 = {
     .digest = avx2_digest,
 };
 
-#else
-
-/* Not an x86 target: there is no AVX2 path, and hash.c never selects this
- * table (its name is NULL to say so). */
-const hash_impl hash_impl_avx2 = {0};
-
-#endif

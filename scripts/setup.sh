@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential cmake ninja-build pkg-config git
 	libsqlite3-dev sqlite3 libnng-dev libmsgpack-dev libpcre2-dev libxxhash-dev xxhash libjansson-dev
-	python3 python3-msgpack python3-xxhash
+	python3 python3-msgpack python3-xxhash python3-pytest
 	clang libclang-rt-14-dev
 	libstb-dev libpng-dev libassimp-dev assimp-testmodels libmeshoptimizer-dev libexpat1-dev
 	imagemagick

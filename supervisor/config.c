@@ -206,7 +206,7 @@ static int check_keys(ctx *x, const jp_value *obj, const char *where, const char
 /* "not 0", "not 1.5", "not a string": what the file held instead. */
 static const char *not_what(ctx *x, const jp_value *v)
 {
-	const char *s;
+	const char *s = NULL;
 	if (v->type == JP_NUMBER && v->u.num.is_integer)
 		s = arena_printf(x->a, "not %lld", (long long)v->u.num.i);
 	else if (v->type == JP_NUMBER && v->u.num.d > -1e15 && v->u.num.d < 1e15 &&
@@ -272,7 +272,7 @@ static int get_strings(ctx *x, const jp_value *v, const char *name, bool nonempt
 	if (!list)
 		return oom(x);
 	for (size_t i = 0; i < v->u.arr.n; i++) {
-		const char *s;
+		const char *s = NULL;
 		if (get_string(x, v->u.arr.items[i], item_name(x, name, i), nonempty_items, &s))
 			return x->rc;
 		list[i] = (char *)s;
@@ -418,7 +418,7 @@ static int do_folder(ctx *x, const jp_value *v, size_t idx, cfg_scan_folder *f)
 	static const char *const keys[] = {"path", "recursive", "order", "platforms"};
 	const jp_member *m[4];
 	const char *where = item_name(x, "scan_folders", idx);
-	const char *s;
+	const char *s = NULL;
 	int64_t order;
 	size_t dup, first;
 
@@ -595,8 +595,8 @@ static int do_builder(ctx *x, const jp_value *v, size_t idx, cfg_builder *b)
 	                                   "timeout_s", "memory_mb", "persistent"};
 	const jp_member *m[6];
 	const char *where = item_name(x, "builders", idx);
-	const char *s;
-	int64_t n;
+	const char *s = NULL;
+	int64_t n = 0;
 
 	if (v->type != JP_OBJECT)
 		return FAILV(x, v, "%s must be an object such as {\"exec\": \"kiln-copy\"}, %s", where,
@@ -929,7 +929,7 @@ static int do_control(ctx *x, const jp_value *v)
 	static const char *const keys[] = {"tcp", "allow", "token"};
 	const jp_member *m[3];
 	cfg_control *cc = &x->c->control;
-	const char *s;
+	const char *s = NULL;
 
 	if (v->type != JP_OBJECT)
 		return FAILV(x, v,
@@ -1040,8 +1040,8 @@ static int check_top(ctx *x, const jp_value *top)
 	                                      "scan",     "metadata",  "control"};
 	const jp_member *m[K_N];
 	kiln_config *c = x->c;
-	const char *s;
-	int64_t n;
+	const char *s = NULL;
+	int64_t n = 0;
 
 	if (top->type != JP_OBJECT)
 		return FAILV(x, top, "kiln.json must hold one JSON object, %s", not_what(x, top));
