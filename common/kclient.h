@@ -1,5 +1,5 @@
 /* kclient.h: a client of a running supervisor's control API (SPEC section
- * 8, supervisor/control-api.md), for the `kiln` command line and for editors and
+ * 8, supervisor/control/control-api.md), for the `kiln` command line and for editors and
  * tools written in C.
  *
  * Requests go to the REQ/REP socket Cache/kiln.sock (or a tcp:// address when

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""An example editor client of kiln's control API (supervisor/control-api.md).
+"""An example editor client of kiln's control API (supervisor/control/control-api.md).
 
 It does what a game editor does with `kiln run` beside it: connects,
 registers itself, waits until no critical job is left, asks for the assets it

@@ -14,13 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "engine.h"
+#include "config/config.h"
+#include "engine/engine.h"
 #include "kerr.h"
 #include "klog.h"
 #include "path.h"
-#include "pool.h"
-#include "query.h"
+#include "pool/pool.h"
+#include "query/query.h"
 #include "kclient.h"
 #include "uuid.h"
 

@@ -1,4 +1,4 @@
-"""kiln_client: a client of kiln's control API (supervisor/control-api.md) in pure
+"""kiln_client: a client of kiln's control API (supervisor/control/control-api.md) in pure
 Python, with msgpack as its only dependency (Debian: python3-msgpack).
 
 kiln serves the API with NNG. Python bindings for NNG are not packaged

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # screenshots.sh: makes a project of a few thousand jobs (some failing, some
 # with warnings, a few dependencies), runs `kiln run` on it and takes a
-# screenshot of every tab of the dashboard into OUTDIR (supervisor/web/screenshots by
+# screenshot of every tab of the dashboard into OUTDIR (supervisor/dash/web/screenshots by
 # default).   tests/dashboard/screenshots.sh BUILD_BIN_DIR [OUTDIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 bin=${1:?usage: screenshots.sh BUILD_BIN_DIR [OUTDIR]}
-out=${2:-$src/supervisor/web/screenshots}
+out=${2:-$src/supervisor/dash/web/screenshots}
 T=$(mktemp -d /tmp/kiln-shots.XXXXXX)
 P="$T/game"
 RUN=

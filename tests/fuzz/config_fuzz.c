@@ -1,8 +1,8 @@
 /* config_fuzz.c: libFuzzer target for kiln.json parsing and checking.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
- *        -Icommon -Isupervisor tests/fuzz/config_fuzz.c supervisor/config.c
- *        supervisor/jsonpos.c common/arena.c common/kerr.c common/path.c
+ *        -Icommon -Isupervisor tests/fuzz/config_fuzz.c supervisor/config/config.c
+ *        common/jsonpos.c common/arena.c common/kerr.c common/path.c
  *        common/pattern.c $(pkg-config --libs libpcre2-8)
  *
  * The project root is made once per process: Assets/ and Shared/ to scan,
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "kerr.h"
 #include "path.h"
 

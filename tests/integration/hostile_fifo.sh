@@ -1,12 +1,12 @@
 # (fixed; was pending): a FIFO where kiln expects a file makes kiln hang
 # forever, and SIGINT/SIGTERM cannot stop it (see hostile_signals.sh).
 #  1. kiln -p DIR jobs with DIR/kiln.json a FIFO: config_load
-#     (supervisor/config.c) open()s it O_RDONLY before checking S_ISREG, and
+#     (supervisor/config/config.c) open()s it O_RDONLY before checking S_ISREG, and
 #     open blocks in wait_for_partner until a writer comes. Without -p the
 #     FIFO is skipped (config_find_root checks S_ISREG). Expected: exit 2,
 #     "kiln.json: not a regular file", at once.
 #  2. Cache/assetdb.sqlite a FIFO: kiln jobs/assets/status/job hang the same
-#     way inside sqlite3_open_v2 (q_open in supervisor/query.c only checks
+#     way inside sqlite3_open_v2 (q_open in supervisor/query/query.c only checks
 #     for ENOENT). kiln batch and kiln reprocess do say "disk I/O error".
 set -e
 . "$(dirname "$0")/../integration/lib.sh"

@@ -33,9 +33,9 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/req.h>
 
-#include "config.h"
-#include "control.h"
-#include "db.h"
+#include "config/config.h"
+#include "control/control.h"
+#include "db/db.h"
 #include "kclient.h"
 #include "kerr.h"
 #include "path.h"

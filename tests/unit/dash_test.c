@@ -17,10 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "dash.h"
-#include "dash_priv.h"
-#include "db.h"
+#include "config/config.h"
+#include "dash/dash.h"
+#include "dash/dash_priv.h"
+#include "db/db.h"
 #include "kerr.h"
 #include "test.h"
 

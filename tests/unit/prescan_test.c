@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "prescan.h"
+#include "config/config.h"
+#include "engine/prescan.h"
 #include "test.h"
 
 static char tmpdir[256];

@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "db.h"
-#include "query.h"
+#include "config/config.h"
+#include "db/db.h"
+#include "query/query.h"
 #include "test.h"
 #include "uuid.h"
 

@@ -1,6 +1,6 @@
 /* runq_test.c: the run queue's order and the hash map under it all. */
 #include "hmap.h"
-#include "runq.h"
+#include "engine/runq.h"
 #include "test.h"
 
 #include <stdio.h>

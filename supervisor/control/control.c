@@ -1,0 +1,1485 @@
+/* control.c: the control API of a running supervisor (SPEC section 8,
+ * supervisor/control/control-api.md).
+ *
+ * The REP socket is raw, so this module sees each request with its NNG
+ * header (the pipe id and the request's backtrace) and can answer in any
+ * order by sending a message that carries that header back: a compile that
+ * waits for jobs holds on to its header while other requests are answered.
+ * Everything here runs on the supervisor's thread, except two things: the
+ * pipe callbacks, which NNG runs on its own threads (they only look at the
+ * peer's address, close a refused pipe, note it in a list under a mutex,
+ * and count subscribers), and the watchdog thread, which probes the ipc
+ * listeners and replaces one that NNG stopped (see "the watchdog"). */
+#include "control/control.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "arena.h"
+#include "kclient.h"
+#include "kerr.h"
+#include "klog.h"
+#include "msg.h"
+#include "path.h"
+#include "query/query.h"
+
+/* A request over REQ_MAX bytes gets an error reply; one over RECV_MAX never
+ * reaches us (NNG closes the connection that sent it), which keeps a
+ * hostile client from making the supervisor buffer arbitrary amounts. */
+#define REQ_MAX  ((size_t)1 << 20)
+#define RECV_MAX ((size_t)4 << 20)
+
+#define PATH_ARG_MAX      4096 /* paths, filters */
+#define NAME_MAX_LEN      128  /* hello's name */
+#define SHORT_MAX         256  /* platforms, sorts, status lists, uuids, tokens */
+#define REPROCESS_MAX     100000
+#define CLIENTS_MAX       4096
+#define PENDING_MAX       4096
+#define PENDING_PER_PIPE  64
+#define REFUSED_KEEP      64
+#define BATCH_MAX         64 /* requests handled per control_on_readable() */
+#define SWEEP_INTERVAL_MS 1000
+#define ADDR_MAX          64
+#define PROBE_INTERVAL_MS 5000
+
+/* A peer that sent at least one request. */
+typedef struct cclient {
+	uint32_t pipe;
+	uint64_t id;
+	char name[NAME_MAX_LEN + 1]; /* "" until hello */
+	int64_t pid;                 /* from hello; -1 */
+	int64_t peer_pid;            /* from the ipc socket; -1 */
+	bool registered;
+	bool tcp;
+	char address[ADDR_MAX];
+	int64_t since_ms, last_ms;
+	uint64_t requests, errors;
+	unsigned pending;
+} cclient;
+
+/* A request answered later (compile). */
+typedef struct pending {
+	control_token token;
+	uint32_t pipe;
+	nng_msg *hdr; /* holds the request's header, to be sent back */
+} pending;
+
+typedef struct refused {
+	char address[ADDR_MAX];
+	int64_t time_ms;
+	char reason[64];
+} refused;
+
+/* An ipc listener and what the watchdog needs to probe it. */
+typedef struct door {
+	nng_socket s;
+	nng_listener l;
+	const char *path;
+	uint16_t probe_proto; /* an SP protocol the socket refuses to pair with */
+} door;
+
+struct control {
+	control_ops ops;
+	const kiln_config *cfg;
+	nng_socket rep, pub;
+	bool rep_open, pub_open;
+	int fd;
+	char sock_path[KILN_PATH_MAX];
+	char events_path[KILN_PATH_MAX];
+
+	cclient *clients;
+	size_t n_clients, cap_clients;
+	uint64_t next_client_id;
+	uint64_t untracked; /* requests from peers beyond CLIENTS_MAX */
+	pending *pend;
+	size_t n_pend;
+	control_token next_token;
+	uint64_t requests_total, errors_total;
+	int64_t last_sweep_ms;
+
+	/* Copied from the config, so that the pipe callback never reads
+	 * memory it does not own. Read-only once the listeners start. */
+	bool tcp_on;
+	char *tcp;
+	char *token;
+	cfg_cidr *nets;
+	size_t n_nets;
+
+	/* The two ipc listeners, watched by the watchdog thread (which
+	 * alone touches the listener handles after control_open). */
+	door doors[2];
+	pthread_t wd_thread;
+	bool wd_started;
+
+	/* Shared with the pipe callbacks and the watchdog, under mu. */
+	pthread_mutex_t mu;
+	bool mu_init;
+	pthread_cond_t wd_cond;
+	bool cond_init;
+	bool wd_stop;
+	int probe_ms;
+	uint64_t restarts, restarts_logged;
+	char restart_err[512];         /* why the last restart failed, until logged */
+	refused refused[REFUSED_KEEP]; /* a ring: the newest REFUSED_KEEP */
+	uint64_t n_refused;            /* ever */
+	uint64_t n_refused_logged;
+	uint32_t *subs; /* ids of the subscribers' pipes */
+	size_t n_subs, cap_subs;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static json_t *iso_time(int64_t ms)
+{
+	char buf[32];
+	query_iso_time(ms, buf);
+	return json_string(buf);
+}
+
+/* ---- addresses and pipe callbacks (NNG threads) ---- */
+
+/* "1.2.3.4:5678", "[::1]:5678" or "ipc". */
+static void format_addr(const nng_sockaddr *sa, char out[ADDR_MAX])
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	switch (sa->s_family) {
+	case NNG_AF_INET:
+		inet_ntop(AF_INET, &sa->s_in.sa_addr, a, sizeof a);
+		snprintf(out, ADDR_MAX, "%s:%u", a, (unsigned)ntohs(sa->s_in.sa_port));
+		break;
+	case NNG_AF_INET6:
+		inet_ntop(AF_INET6, sa->s_in6.sa_addr, a, sizeof a);
+		snprintf(out, ADDR_MAX, "[%s]:%u", a, (unsigned)ntohs(sa->s_in6.sa_port));
+		break;
+	case NNG_AF_IPC:
+	case NNG_AF_ABSTRACT:
+		snprintf(out, ADDR_MAX, "ipc");
+		break;
+	default:
+		snprintf(out, ADDR_MAX, "unknown");
+		break;
+	}
+}
+
+static bool is_tcp(const nng_sockaddr *sa)
+{
+	return sa->s_family == NNG_AF_INET || sa->s_family == NNG_AF_INET6;
+}
+
+static bool addr_allowed(const control *c, const nng_sockaddr *sa)
+{
+	const uint8_t *a = NULL;
+	int fam = 0;
+	if (sa->s_family == NNG_AF_INET) {
+		a = (const uint8_t *)&sa->s_in.sa_addr;
+		fam = 4;
+	} else if (sa->s_family == NNG_AF_INET6) {
+		a = sa->s_in6.sa_addr;
+		fam = 6;
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < c->n_nets; i++)
+		if (config_cidr_match(&c->nets[i], fam, a))
+			return true;
+	return false;
+}
+
+static void note_refused(control *c, const char *address, const char *reason)
+{
+	pthread_mutex_lock(&c->mu);
+	refused *r = &c->refused[c->n_refused % REFUSED_KEEP];
+	snprintf(r->address, sizeof r->address, "%s", address);
+	snprintf(r->reason, sizeof r->reason, "%s", reason);
+	r->time_ms = now_ms();
+	c->n_refused++;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Runs on an NNG thread before a new connection joins the REP socket: a
+ * TCP peer outside the allow list is closed before it can send anything. */
+static void rep_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	control *c = arg;
+	nng_sockaddr sa;
+	char a[ADDR_MAX];
+
+	if (ev != NNG_PIPE_EV_ADD_PRE || nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0)
+		return;
+	if (!is_tcp(&sa))
+		return;
+	if (addr_allowed(c, &sa))
+		return;
+	nng_pipe_close(p);
+	format_addr(&sa, a);
+	note_refused(c, a, "address not allowed");
+}
+
+static void pub_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	control *c = arg;
+	uint32_t id = (uint32_t)nng_pipe_id(p);
+	/* Pipes that the socket refused (the watchdog's probe) are removed
+	 * without having been added: only added ones are subscribers. */
+	pthread_mutex_lock(&c->mu);
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		if (c->n_subs == c->cap_subs) {
+			size_t cap = c->cap_subs ? c->cap_subs * 2 : 16;
+			uint32_t *n = realloc(c->subs, cap * sizeof *n);
+			if (n) {
+				c->subs = n;
+				c->cap_subs = cap;
+			}
+		}
+		if (c->n_subs < c->cap_subs)
+			c->subs[c->n_subs++] = id;
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		for (size_t i = 0; i < c->n_subs; i++) {
+			if (c->subs[i] == id) {
+				c->subs[i] = c->subs[--c->n_subs];
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- opening and closing ---- */
+
+static int nng_err(int rv, const char *what, const char *where, char *err, size_t errsz)
+{
+	if (rv == NNG_EADDRINUSE)
+		snprintf(err, errsz, "%s %s: another kiln supervisor is already serving this project", what,
+		         where);
+	else if (rv == NNG_EADDRINVAL)
+		snprintf(err, errsz, "%s %s: not a usable address%s", what, where,
+		         strncmp(where, "ipc://", 6) == 0 ? " (a socket path may be at most 107 bytes)" : "");
+	else
+		snprintf(err, errsz, "%s %s: %s", what, where, nng_strerror(rv));
+	switch (rv) {
+	case NNG_ENOMEM:
+		return -ENOMEM;
+	case NNG_EADDRINUSE:
+		return -EADDRINUSE;
+	case NNG_EADDRINVAL:
+		return -EINVAL;
+	case NNG_EPERM:
+		return -EACCES;
+	default:
+		return -EIO;
+	}
+}
+
+/* Listens on url with the socket file private to the user (ipc), checked
+ * afterwards as well: the socket file is the only door to the API. */
+static int listen_on(nng_socket s, const char *url, const char *file, nng_listener *out, char *err,
+                     size_t errsz)
+{
+	nng_listener l;
+	struct stat st;
+	int rv;
+
+	if ((rv = nng_listener_create(&l, s, url)) != 0)
+		return nng_err(rv, "cannot listen on", url, err, errsz);
+	if (file && (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0) {
+		nng_listener_close(l);
+		return nng_err(rv, "cannot set the permissions of", url, err, errsz);
+	}
+	if ((rv = nng_listener_start(l, 0)) != 0) {
+		nng_listener_close(l);
+		return nng_err(rv, "cannot listen on", url, err, errsz);
+	}
+	if (file && (stat(file, &st) != 0 || (st.st_mode & 0777) != 0600) && chmod(file, 0600) != 0) {
+		int e = errno;
+		nng_listener_close(l);
+		snprintf(err, errsz, "cannot make %s private (mode 0600): %s", file, strerror(e));
+		return -e;
+	}
+	if (out)
+		*out = l;
+	return 0;
+}
+
+/* ---- the watchdog ----
+ *
+ * NNG 1.5.2's ipc listener stops accepting for good when a peer closes its
+ * connection in the middle of the SP handshake (the transport reports the
+ * failed handshake as "closed", which the listener takes for its own
+ * closing; later NNG versions translate the code). Any client that connects
+ * and goes away at once (a crash, Ctrl-C, a probe) could so lock every later
+ * client out. The watchdog checks each ipc listener every probe_ms: it
+ * connects and sends an SP header naming a protocol the socket does not
+ * pair with. A listener that works completes the handshake, hands the pipe
+ * to the socket, which refuses it and hangs up: the probe sees the end of
+ * the stream. A stuck listener completes the handshake but never hands the
+ * pipe on, so the stream stays open; the listener is then replaced. The
+ * probe never hangs up first while the handshake may still run, so it
+ * cannot cause what it looks for. Cooked REQ clients that were connected
+ * reconnect by themselves and send their request again. */
+
+#define PROBE_WAIT_MS 3000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool wd_stopping(control *c)
+{
+	pthread_mutex_lock(&c->mu);
+	bool stop = c->wd_stop;
+	pthread_mutex_unlock(&c->mu);
+	return stop;
+}
+
+/* True when the door let the probe in (or it could not be probed this
+ * time, or the control is closing). */
+static bool probe(control *c, const door *d)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	uint8_t hdr[8] = {0, 'S', 'P', 0, (uint8_t)(d->probe_proto >> 8), (uint8_t)d->probe_proto, 0, 0};
+	uint8_t buf[64];
+	bool ok = true;
+	int fd;
+
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", d->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* A full backlog (EAGAIN) or a missing file says nothing about the
+	 * listener; the next round tries again. */
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    send(fd, hdr, sizeof hdr, MSG_NOSIGNAL) != (ssize_t)sizeof hdr)
+		goto out;
+	pthread_mutex_lock(&c->mu);
+	int wait_ms = c->probe_ms < PROBE_WAIT_MS ? (c->probe_ms < 500 ? 500 : c->probe_ms) : PROBE_WAIT_MS;
+	pthread_mutex_unlock(&c->mu);
+	int64_t deadline = mono_ms() + wait_ms;
+	ok = false;
+	while (!ok) {
+		int64_t left = deadline - mono_ms();
+		if (left <= 0 || wd_stopping(c)) {
+			ok = left > 0;
+			break;
+		}
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, left > 100 ? 100 : (int)left) <= 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			ok = true; /* the socket hung up on the probe */
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Replaces the door's listener; on failure err says why. */
+static int restart_door(door *d, char *err, size_t errsz)
+{
+	char url[KILN_PATH_MAX + 16];
+	nng_listener l;
+	int rc;
+	nng_listener_close(d->l);
+	snprintf(url, sizeof url, "ipc://%s", d->path);
+	if ((rc = listen_on(d->s, url, d->path, &l, err, errsz)) == 0)
+		d->l = l;
+	return rc;
+}
+
+static void *watchdog(void *arg)
+{
+	control *c = arg;
+	pthread_mutex_lock(&c->mu);
+	while (!c->wd_stop) {
+		struct timespec ts;
+		int64_t until = mono_ms() + c->probe_ms;
+		ts.tv_sec = (time_t)(until / 1000);
+		ts.tv_nsec = (long)(until % 1000) * 1000000L;
+		pthread_cond_timedwait(&c->wd_cond, &c->mu, &ts);
+		for (int i = 0; i < 2 && !c->wd_stop; i++) {
+			char err[512] = "";
+			int rc = 0;
+			pthread_mutex_unlock(&c->mu);
+			bool ok = probe(c, &c->doors[i]);
+			if (!ok && !wd_stopping(c))
+				rc = restart_door(&c->doors[i], err, sizeof err);
+			pthread_mutex_lock(&c->mu);
+			if (!ok)
+				c->restarts++;
+			if (rc != 0)
+				snprintf(c->restart_err, sizeof c->restart_err, "%s", err);
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+void control_set_probe_interval(control *c, int ms)
+{
+	if (!c || ms < 10)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->probe_ms = ms;
+	pthread_cond_broadcast(&c->wd_cond);
+	pthread_mutex_unlock(&c->mu);
+}
+
+int control_open(const kiln_config *cfg, const control_ops *ops, control **out, char *err, size_t errsz)
+{
+	control *c = NULL;
+	char url[KILN_PATH_MAX + 16];
+	int rv, rc;
+	char dummy[1];
+
+	if (!err || errsz == 0) {
+		err = dummy;
+		errsz = sizeof dummy;
+	}
+	err[0] = '\0';
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!cfg || !cfg->cache || !ops) {
+		snprintf(err, errsz, "control_open: no configuration");
+		return -EINVAL;
+	}
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	c->ops = *ops;
+	c->cfg = cfg;
+	c->fd = -1;
+	c->next_client_id = 1;
+	c->next_token = 1;
+	if (pthread_mutex_init(&c->mu, NULL) != 0) {
+		free(c);
+		snprintf(err, errsz, "cannot create a mutex");
+		return -ENOMEM;
+	}
+	c->mu_init = true;
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		int crc = pthread_cond_init(&c->wd_cond, &ca);
+		pthread_condattr_destroy(&ca);
+		if (crc != 0) {
+			snprintf(err, errsz, "cannot create a condition variable");
+			rc = -ENOMEM;
+			goto fail;
+		}
+		c->cond_init = true;
+	}
+	c->probe_ms = PROBE_INTERVAL_MS;
+
+	if (snprintf(c->sock_path, sizeof c->sock_path, "%s/kiln.sock", cfg->cache) >=
+	        (int)sizeof c->sock_path ||
+	    snprintf(c->events_path, sizeof c->events_path, "%s/kiln.events", cfg->cache) >=
+	        (int)sizeof c->events_path) {
+		snprintf(err, errsz, "the cache path is too long: %s", cfg->cache);
+		rc = -ENAMETOOLONG;
+		goto fail;
+	}
+	if ((rc = path_mkdirs(cfg->cache, 0755)) != 0) {
+		snprintf(err, errsz, "cannot create the cache %s: %s", cfg->cache, kiln_strerror(rc));
+		goto fail;
+	}
+
+	c->tcp_on = cfg->control.tcp && cfg->control.tcp[0];
+	if (c->tcp_on) {
+		c->tcp = strdup(cfg->control.tcp);
+		c->token = cfg->control.token ? strdup(cfg->control.token) : NULL;
+		c->n_nets = cfg->control.n_allow;
+		c->nets = calloc(c->n_nets ? c->n_nets : 1, sizeof *c->nets);
+		if (!c->tcp || (cfg->control.token && !c->token) || !c->nets) {
+			snprintf(err, errsz, "out of memory");
+			rc = -ENOMEM;
+			goto fail;
+		}
+		if (c->n_nets)
+			memcpy(c->nets, cfg->control.allow_nets, c->n_nets * sizeof *c->nets);
+	}
+
+	if ((rv = nng_rep0_open_raw(&c->rep)) != 0) {
+		rc = nng_err(rv, "cannot open", "the control socket", err, errsz);
+		goto fail;
+	}
+	c->rep_open = true;
+	/* Replies are sent without blocking; a send buffer lets a burst of
+	 * them queue instead of failing while NNG hands the last one on. */
+	if ((rv = nng_socket_set_size(c->rep, NNG_OPT_RECVMAXSZ, RECV_MAX)) != 0 ||
+	    (rv = nng_socket_set_int(c->rep, NNG_OPT_SENDBUF, 1024)) != 0 ||
+	    (rv = nng_socket_set_int(c->rep, NNG_OPT_RECVBUF, 1024)) != 0 ||
+	    (rv = nng_pipe_notify(c->rep, NNG_PIPE_EV_ADD_PRE, rep_pipe_cb, c)) != 0) {
+		rc = nng_err(rv, "cannot set up", "the control socket", err, errsz);
+		goto fail;
+	}
+	snprintf(url, sizeof url, "ipc://%s", c->sock_path);
+	if ((rc = listen_on(c->rep, url, c->sock_path, &c->doors[0].l, err, errsz)) != 0)
+		goto fail;
+	c->doors[0].s = c->rep;
+	c->doors[0].path = c->sock_path;
+	c->doors[0].probe_proto = 0x31; /* REP: a REP socket pairs with REQ only */
+	if (c->tcp_on) {
+		snprintf(url, sizeof url, "tcp://%s", c->tcp);
+		if ((rc = listen_on(c->rep, url, NULL, NULL, err, errsz)) != 0)
+			goto fail;
+	}
+	if ((rv = nng_socket_get_int(c->rep, NNG_OPT_RECVFD, &c->fd)) != 0) {
+		rc = nng_err(rv, "cannot poll", "the control socket", err, errsz);
+		goto fail;
+	}
+
+	if ((rv = nng_pub0_open(&c->pub)) != 0) {
+		rc = nng_err(rv, "cannot open", "the events socket", err, errsz);
+		goto fail;
+	}
+	c->pub_open = true;
+	/* A subscriber that is slow for a moment (an editor loading a level)
+	 * should not lose the burst of job events of a scan. */
+	if ((rv = nng_socket_set_int(c->pub, NNG_OPT_SENDBUF, 1024)) != 0 ||
+	    (rv = nng_pipe_notify(c->pub, NNG_PIPE_EV_ADD_POST, pub_pipe_cb, c)) != 0 ||
+	    (rv = nng_pipe_notify(c->pub, NNG_PIPE_EV_REM_POST, pub_pipe_cb, c)) != 0) {
+		rc = nng_err(rv, "cannot set up", "the events socket", err, errsz);
+		goto fail;
+	}
+	snprintf(url, sizeof url, "ipc://%s", c->events_path);
+	if ((rc = listen_on(c->pub, url, c->events_path, &c->doors[1].l, err, errsz)) != 0)
+		goto fail;
+	c->doors[1].s = c->pub;
+	c->doors[1].path = c->events_path;
+	c->doors[1].probe_proto = 0x20; /* PUB: a PUB socket pairs with SUB only */
+	if (pthread_create(&c->wd_thread, NULL, watchdog, c) != 0) {
+		snprintf(err, errsz, "cannot start the control watchdog thread");
+		rc = -EAGAIN;
+		goto fail;
+	}
+	c->wd_started = true;
+	*out = c;
+	return 0;
+fail:
+	control_close(c);
+	return rc;
+}
+
+void control_close(control *c)
+{
+	if (!c)
+		return;
+	if (c->wd_started) {
+		pthread_mutex_lock(&c->mu);
+		c->wd_stop = true;
+		pthread_cond_broadcast(&c->wd_cond);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->wd_thread, NULL);
+	}
+	/* Closing waits for NNG's callbacks to finish, so the mutex they use
+	 * goes only after both sockets are closed. */
+	if (c->rep_open)
+		nng_close(c->rep);
+	if (c->pub_open)
+		nng_close(c->pub);
+	for (size_t i = 0; i < c->n_pend; i++)
+		nng_msg_free(c->pend[i].hdr);
+	free(c->pend);
+	free(c->clients);
+	free(c->tcp);
+	free(c->token);
+	free(c->nets);
+	free(c->subs);
+	if (c->cond_init)
+		pthread_cond_destroy(&c->wd_cond);
+	if (c->mu_init)
+		pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+int control_fd(control *c)
+{
+	return c ? c->fd : -1;
+}
+
+/* ---- clients ---- */
+
+static bool pipe_alive(uint32_t pipe, nng_sockaddr *sa)
+{
+	nng_sockaddr tmp;
+	nng_pipe p = NNG_PIPE_INITIALIZER;
+	p.id = pipe;
+	return nng_pipe_get_addr(p, NNG_OPT_REMADDR, sa ? sa : &tmp) == 0;
+}
+
+static void drop_pending_at(control *c, size_t i)
+{
+	for (size_t k = 0; k < c->n_clients; k++)
+		if (c->clients[k].pipe == c->pend[i].pipe && c->clients[k].pending > 0)
+			c->clients[k].pending--;
+	nng_msg_free(c->pend[i].hdr);
+	c->pend[i] = c->pend[--c->n_pend];
+}
+
+/* Forgets peers whose connection is gone, and drops the deferred replies
+ * meant for them. */
+static void sweep(control *c)
+{
+	for (size_t i = 0; i < c->n_pend;) {
+		if (!pipe_alive(c->pend[i].pipe, NULL))
+			drop_pending_at(c, i);
+		else
+			i++;
+	}
+	for (size_t i = 0; i < c->n_clients;) {
+		if (!pipe_alive(c->clients[i].pipe, NULL))
+			c->clients[i] = c->clients[--c->n_clients];
+		else
+			i++;
+	}
+	c->last_sweep_ms = now_ms();
+}
+
+static cclient *client_find(control *c, uint32_t pipe)
+{
+	for (size_t i = 0; i < c->n_clients; i++)
+		if (c->clients[i].pipe == pipe)
+			return &c->clients[i];
+	return NULL;
+}
+
+/* The entry of the peer on pipe, made on its first request. NULL when the
+ * pipe is already gone (*gone set) or the table is full. */
+static cclient *client_for(control *c, uint32_t pipe, bool *gone, bool *tcp)
+{
+	nng_sockaddr sa;
+	*gone = false;
+	for (size_t i = 0; i < c->n_clients; i++) {
+		if (c->clients[i].pipe == pipe) {
+			*tcp = c->clients[i].tcp;
+			return &c->clients[i];
+		}
+	}
+	if (!pipe_alive(pipe, &sa)) {
+		*gone = true;
+		return NULL;
+	}
+	*tcp = is_tcp(&sa);
+	if (c->n_clients == CLIENTS_MAX)
+		sweep(c);
+	if (c->n_clients == CLIENTS_MAX) {
+		c->untracked++;
+		return NULL;
+	}
+	if (c->n_clients == c->cap_clients) {
+		size_t cap = c->cap_clients ? c->cap_clients * 2 : 16;
+		cclient *n = realloc(c->clients, cap * sizeof *n);
+		if (!n) {
+			c->untracked++;
+			return NULL;
+		}
+		c->clients = n;
+		c->cap_clients = cap;
+	}
+	cclient *cl = &c->clients[c->n_clients++];
+	memset(cl, 0, sizeof *cl);
+	cl->pipe = pipe;
+	cl->id = c->next_client_id++;
+	cl->pid = -1;
+	cl->peer_pid = -1;
+	cl->tcp = *tcp;
+	cl->since_ms = now_ms();
+	format_addr(&sa, cl->address);
+	if (!cl->tcp) {
+		uint64_t pid;
+		nng_pipe p = NNG_PIPE_INITIALIZER;
+		p.id = pipe;
+		if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) == 0 && pid <= INT64_MAX)
+			cl->peer_pid = (int64_t)pid;
+	}
+	return cl;
+}
+
+/* ---- replies ---- */
+
+/* Sends body (an object) back along hdr's header. Returns 0, or an error
+ * after which nothing was sent. */
+static int send_reply(control *c, const nng_msg *hdr, json_t *body)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	nng_msg *m = NULL;
+	int rc;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	rc = kclient_pack_json(&pk, body);
+	if (rc != 0) {
+		/* Our own document did not encode: say so instead. */
+		msgpack_sbuffer_clear(&sb);
+		json_t *e = json_pack("{s:b, s:s}", "ok", 0, "error", "the reply could not be encoded");
+		rc = e ? kclient_pack_json(&pk, e) : -ENOMEM;
+		json_decref(e);
+		if (rc)
+			goto out;
+	}
+	if (nng_msg_alloc(&m, 0) != 0 ||
+	    nng_msg_header_append(m, nng_msg_header((nng_msg *)hdr), nng_msg_header_len((nng_msg *)hdr)) !=
+	        0 ||
+	    nng_msg_append(m, sb.data, sb.size) != 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (nng_sendmsg(c->rep, m, NNG_FLAG_NONBLOCK) != 0) {
+		/* The peer's queue is full (it does not read its replies) or
+		 * the socket is closing: the reply is dropped, as NNG itself
+		 * would drop it. */
+		rc = -EAGAIN;
+		goto out;
+	}
+	m = NULL;
+out:
+	nng_msg_free(m);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+static json_t *error_reply(const char *msg)
+{
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg && msg[0] ? msg : "error");
+}
+
+/* ---- request handling ---- */
+
+/* What one request needs while it is handled. */
+typedef struct req {
+	control *c;
+	cclient *cl;
+	bool tcp;
+	nng_msg *msg;
+	const msgpack_object *map;
+	const char *type;
+	msg_dec d;
+	char err[1024];
+	bool deferred; /* compile: the reply comes later */
+} req;
+
+/* Fails on any key of the request that its type does not know, so that a
+ * misspelt option is an error rather than silently ignored. "type" and
+ * "token" are always allowed. */
+static int check_keys(req *r, const char *const *keys)
+{
+	const msgpack_object_map *m = &r->map->via.map;
+	for (uint32_t i = 0; i < m->size; i++) {
+		const msgpack_object_str *k = &m->ptr[i].key.via.str;
+		bool ok = (k->size == 4 && memcmp(k->ptr, "type", 4) == 0) ||
+		          (k->size == 5 && memcmp(k->ptr, "token", 5) == 0);
+		for (const char *const *p = keys; !ok && p && *p; p++)
+			ok = strlen(*p) == k->size && memcmp(*p, k->ptr, k->size) == 0;
+		if (!ok) {
+			snprintf(r->err, sizeof r->err, "unknown field \"%.*s\" in a \"%s\" request",
+			         (int)(k->size > 64 ? 64 : k->size), k->ptr, r->type);
+			return KILN_E_PROTO;
+		}
+	}
+	return 0;
+}
+
+/* An optional (or required) string of at most maxlen bytes, without NUL. */
+static int get_str(req *r, const char *key, bool required, size_t maxlen, const char **out)
+{
+	*out = NULL;
+	int rc = msg_dec_str(&r->d, r->map, key, required ? 0 : MSG_DEC_OPTIONAL, out);
+	if (rc)
+		return rc;
+	if (*out && strlen(*out) > maxlen)
+		return msg_dec_fail(&r->d, key, "longer than %zu bytes", maxlen);
+	if (*out && required && !(*out)[0])
+		return msg_dec_fail(&r->d, key, "must not be empty");
+	return 0;
+}
+
+/* "path" or "uuid", exactly one of them. */
+static int get_path_or_uuid(req *r, const char **out)
+{
+	const char *p = NULL, *u = NULL;
+	int rc;
+	if ((rc = get_str(r, "path", false, PATH_ARG_MAX, &p)) ||
+	    (rc = get_str(r, "uuid", false, SHORT_MAX, &u)))
+		return rc;
+	if ((p && u) || (!p && !u))
+		return msg_dec_fail(&r->d, NULL, "give exactly one of \"path\" and \"uuid\"");
+	*out = p ? p : u;
+	if (!(*out)[0])
+		return msg_dec_fail(&r->d, p ? "path" : "uuid", "must not be empty");
+	return 0;
+}
+
+/* The reply to a request that failed validation: err as written. */
+static json_t *bad(req *r, int rc)
+{
+	if (rc == -ENOMEM)
+		return error_reply("out of memory");
+	return error_reply(r->err);
+}
+
+static json_t *do_hello(req *r)
+{
+	static const char *const keys[] = {"name", "pid", NULL};
+	const char *name = NULL;
+	int64_t pid = -1;
+	int rc;
+	json_t *jn;
+
+	if ((rc = check_keys(r, keys)) || (rc = get_str(r, "name", true, NAME_MAX_LEN, &name)) ||
+	    (rc = msg_dec_i64(&r->d, r->map, "pid", MSG_DEC_OPTIONAL, &pid)))
+		return bad(r, rc);
+	if (pid < -1 || pid > INT32_MAX)
+		return error_reply("pid: not a process id");
+	/* The name is shown in JSON (connections), so it must be text. */
+	jn = json_string(name);
+	if (!jn)
+		return error_reply("name: not UTF-8");
+	json_decref(jn);
+	if (!r->cl)
+		return json_pack("{s:b, s:n, s:s}", "ok", 1, "client_id", "project",
+		                 r->c->cfg->project ? r->c->cfg->project : "");
+	snprintf(r->cl->name, sizeof r->cl->name, "%s", name);
+	r->cl->pid = pid;
+	r->cl->registered = true;
+	return json_pack("{s:b, s:I, s:s, s:i}", "ok", 1, "client_id", (json_int_t)r->cl->id, "project",
+	                 r->c->cfg->project ? r->c->cfg->project : "", "protocol", 1);
+}
+
+/* Runs a read-only command through the query module and wraps its
+ * document: {ok, exit_code, <type>: document}. */
+static json_t *run_query(req *r, int argc, char **argv)
+{
+	json_t *doc = NULL, *rep;
+	char qerr[1024];
+	if (r->c->ops.flush)
+		r->c->ops.flush(r->c->ops.ud);
+	int qrc = query_json(r->c->cfg, argc, argv, &doc, qerr, sizeof qerr);
+	if (doc && qrc != 2) {
+		rep = json_pack("{s:b, s:i, s:o}", "ok", 1, "exit_code", qrc, r->type, doc);
+		return rep;
+	}
+	json_decref(doc);
+	rep = error_reply(qerr);
+	if (rep)
+		json_object_set_new(rep, "exit_code", json_integer(qrc == 0 ? 2 : qrc));
+	return rep;
+}
+
+/* The "status" field of a jobs request: "a,b" or ["a", "b"]. */
+static int get_status_list(req *r, char *out, size_t outsz)
+{
+	const msgpack_object *o = msg_dec_get(r->map, "status");
+	size_t used = 0;
+	out[0] = '\0';
+	if (!o || o->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (o->type == MSGPACK_OBJECT_STR) {
+		const char *s;
+		int rc = get_str(r, "status", false, SHORT_MAX, &s);
+		if (rc)
+			return rc;
+		snprintf(out, outsz, "%s", s);
+		return 0;
+	}
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return msg_dec_fail(&r->d, "status", "expected a string or an array of strings, got %s",
+		                    msg_dec_type_name(o));
+	for (uint32_t i = 0; i < o->via.array.size; i++) {
+		const msgpack_object *it = &o->via.array.ptr[i];
+		if (it->type != MSGPACK_OBJECT_STR || it->via.str.size == 0 || it->via.str.size > 32 ||
+		    memchr(it->via.str.ptr, '\0', it->via.str.size) ||
+		    memchr(it->via.str.ptr, ',', it->via.str.size))
+			return msg_dec_fail(&r->d, "status", "item %" PRIu32 " is not a status word", i);
+		if (used + it->via.str.size + 2 >= outsz)
+			return msg_dec_fail(&r->d, "status", "too many status words");
+		if (used)
+			out[used++] = ',';
+		memcpy(out + used, it->via.str.ptr, it->via.str.size);
+		used += it->via.str.size;
+		out[used] = '\0';
+	}
+	if (used == 0)
+		return msg_dec_fail(&r->d, "status", "needs at least one status word");
+	return 0;
+}
+
+static json_t *do_query(req *r)
+{
+	const char *filter = NULL, *sort = NULL, *path = NULL, *platform = NULL;
+	char *argv[12];
+	char status[SHORT_MAX + 1], idbuf[32];
+	int argc = 0, rc;
+	bool all = false;
+	const char *t = r->type;
+
+	argv[argc++] = (char *)t;
+	if (strcmp(t, "jobs") == 0) {
+		static const char *const keys[] = {"filter", "status", "sort", NULL};
+		if ((rc = check_keys(r, keys)) || (rc = get_str(r, "filter", false, PATH_ARG_MAX, &filter)) ||
+		    (rc = get_status_list(r, status, sizeof status)) ||
+		    (rc = get_str(r, "sort", false, SHORT_MAX, &sort)))
+			return bad(r, rc);
+		if (filter) {
+			argv[argc++] = "--filter";
+			argv[argc++] = (char *)filter;
+		}
+		if (status[0]) {
+			argv[argc++] = "--status";
+			argv[argc++] = status;
+		}
+		if (sort) {
+			argv[argc++] = "--sort";
+			argv[argc++] = (char *)sort;
+		}
+	} else if (strcmp(t, "job") == 0) {
+		static const char *const keys[] = {"id", NULL};
+		int64_t id = 0;
+		if ((rc = check_keys(r, keys)) || (rc = msg_dec_i64(&r->d, r->map, "id", 0, &id)))
+			return bad(r, rc);
+		if (id <= 0)
+			return error_reply("id: not a job id (a positive number)");
+		snprintf(idbuf, sizeof idbuf, "%" PRId64, id);
+		argv[argc++] = "--";
+		argv[argc++] = idbuf;
+	} else if (strcmp(t, "assets") == 0 || strcmp(t, "products") == 0) {
+		static const char *const keys[] = {"filter", NULL};
+		if ((rc = check_keys(r, keys)) || (rc = get_str(r, "filter", false, PATH_ARG_MAX, &filter)))
+			return bad(r, rc);
+		if (filter) {
+			argv[argc++] = "--filter";
+			argv[argc++] = (char *)filter;
+		}
+	} else if (strcmp(t, "asset") == 0) {
+		static const char *const keys[] = {"path", "uuid", NULL};
+		if ((rc = check_keys(r, keys)) || (rc = get_path_or_uuid(r, &path)))
+			return bad(r, rc);
+		argv[argc++] = "--";
+		argv[argc++] = (char *)path;
+	} else if (strcmp(t, "product") == 0) {
+		static const char *const keys[] = {"path", "asset_id", "platform", NULL};
+		const char *aid = NULL;
+		if ((rc = check_keys(r, keys)) || (rc = get_str(r, "path", false, PATH_ARG_MAX, &path)) ||
+		    (rc = get_str(r, "asset_id", false, SHORT_MAX, &aid)) ||
+		    (rc = get_str(r, "platform", false, SHORT_MAX, &platform)))
+			return bad(r, rc);
+		if ((path && aid) || (!path && !aid) || (path ? path : aid)[0] == '\0')
+			return error_reply("give exactly one of \"path\" and \"asset_id\"");
+		if (platform) {
+			argv[argc++] = "--platform";
+			argv[argc++] = (char *)platform;
+		}
+		argv[argc++] = "--";
+		argv[argc++] = (char *)(path ? path : aid);
+	} else { /* builders */
+		static const char *const keys[] = {"all", NULL};
+		if ((rc = check_keys(r, keys)) ||
+		    (rc = msg_dec_bool(&r->d, r->map, "all", MSG_DEC_OPTIONAL, &all)))
+			return bad(r, rc);
+		if (all)
+			argv[argc++] = "--all";
+	}
+	argv[argc] = NULL;
+	return run_query(r, argc, argv);
+}
+
+static json_t *do_status(req *r)
+{
+	int rc;
+	if ((rc = check_keys(r, NULL)))
+		return bad(r, rc);
+	if (!r->c->ops.status)
+		return error_reply("status is not available");
+	json_t *s = r->c->ops.status(r->c->ops.ud);
+	if (!s)
+		return error_reply("status is not available");
+	return json_pack("{s:b, s:o}", "ok", 1, "status", s);
+}
+
+static json_t *do_asset_status(req *r)
+{
+	static const char *const keys[] = {"path", "uuid", NULL};
+	const char *arg = NULL;
+	char err[512] = "";
+	int rc;
+	if ((rc = check_keys(r, keys)) || (rc = get_path_or_uuid(r, &arg)))
+		return bad(r, rc);
+	if (!r->c->ops.asset_status)
+		return error_reply("asset_status is not available");
+	json_t *s = r->c->ops.asset_status(r->c->ops.ud, arg, err, sizeof err);
+	if (!s)
+		return error_reply(err[0] ? err : "no such asset");
+	return json_pack("{s:b, s:o}", "ok", 1, "asset_status", s);
+}
+
+static json_t *do_compile(req *r)
+{
+	static const char *const keys[] = {"path", "uuid", "platform", "timeout_ms", NULL};
+	control *c = r->c;
+	const char *arg = NULL, *platform = NULL;
+	int64_t timeout_ms = 0;
+	char err[512] = "";
+	int rc;
+	nng_msg *hdr = NULL;
+
+	if ((rc = check_keys(r, keys)) || (rc = get_path_or_uuid(r, &arg)) ||
+	    (rc = get_str(r, "platform", false, SHORT_MAX, &platform)) ||
+	    (rc = msg_dec_i64(&r->d, r->map, "timeout_ms", MSG_DEC_OPTIONAL, &timeout_ms)))
+		return bad(r, rc);
+	if (timeout_ms < 0 || timeout_ms > (int64_t)7 * 24 * 3600 * 1000)
+		return error_reply("timeout_ms: must be from 0 (no timeout) to a week");
+	if (!c->ops.compile)
+		return error_reply("compile is not available");
+	if (c->n_pend >= PENDING_MAX) {
+		/* The sweep moves entries: find ours again. */
+		sweep(c);
+		r->cl = client_find(c, nng_msg_get_pipe(r->msg).id);
+	}
+	if (c->n_pend >= PENDING_MAX || (r->cl && r->cl->pending >= PENDING_PER_PIPE))
+		return error_reply("too many compile requests are waiting already");
+	if (!c->pend && !(c->pend = calloc(PENDING_MAX, sizeof *c->pend)))
+		return error_reply("out of memory");
+	if (nng_msg_alloc(&hdr, 0) != 0 ||
+	    nng_msg_header_append(hdr, nng_msg_header(r->msg), nng_msg_header_len(r->msg)) != 0) {
+		nng_msg_free(hdr);
+		return error_reply("out of memory");
+	}
+	/* The entry exists before the engine is asked, because the engine
+	 * may answer at once from inside compile (an unknown asset). */
+	control_token token = c->next_token++;
+	pending *p = &c->pend[c->n_pend++];
+	p->token = token;
+	p->pipe = nng_msg_get_pipe(r->msg).id;
+	p->hdr = hdr;
+	if (r->cl)
+		r->cl->pending++;
+	rc = c->ops.compile(c->ops.ud, arg, platform, timeout_ms, token, err, sizeof err);
+	if (rc != 0) {
+		for (size_t i = 0; i < c->n_pend; i++) {
+			if (c->pend[i].token == token) {
+				drop_pending_at(c, i);
+				break;
+			}
+		}
+		return error_reply(err[0] ? err : kiln_strerror(rc));
+	}
+	r->deferred = true;
+	return NULL;
+}
+
+static json_t *do_reprocess(req *r)
+{
+	static const char *const keys[] = {"paths", NULL};
+	const msgpack_object_array *arr = NULL;
+	const char **paths = NULL;
+	char err[512] = "";
+	int rc;
+	json_t *res = NULL, *rep = NULL;
+
+	if ((rc = check_keys(r, keys)) || (rc = msg_dec_array(&r->d, r->map, "paths", 0, &arr)))
+		return bad(r, rc);
+	if (arr->size == 0 || arr->size > REPROCESS_MAX)
+		return error_reply("paths: give from 1 to 100000 paths");
+	if (!r->c->ops.reprocess)
+		return error_reply("reprocess is not available");
+	paths = arena_alloc(r->d.a, arr->size * sizeof *paths);
+	if (!paths)
+		return error_reply("out of memory");
+	for (uint32_t i = 0; i < arr->size; i++) {
+		const msgpack_object *o = &arr->ptr[i];
+		if (o->type != MSGPACK_OBJECT_STR) {
+			snprintf(r->err, sizeof r->err, "paths[%" PRIu32 "]: expected a string, got %s", i,
+			         msg_dec_type_name(o));
+			return error_reply(r->err);
+		}
+		if (o->via.str.size == 0 || o->via.str.size > PATH_ARG_MAX ||
+		    memchr(o->via.str.ptr, '\0', o->via.str.size)) {
+			snprintf(r->err, sizeof r->err,
+			         "paths[%" PRIu32 "]: empty, longer than %d bytes or holding a NUL byte", i,
+			         PATH_ARG_MAX);
+			return error_reply(r->err);
+		}
+		paths[i] = arena_strndup(r->d.a, o->via.str.ptr, o->via.str.size);
+		if (!paths[i])
+			return error_reply("out of memory");
+	}
+	res = r->c->ops.reprocess(r->c->ops.ud, paths, arr->size, err, sizeof err);
+	if (!res)
+		return error_reply(err[0] ? err : "reprocess failed");
+	/* Flat: {ok, jobs, sources}. */
+	rep = json_is_object(res) ? json_deep_copy(res) : json_object();
+	json_decref(res);
+	if (rep)
+		json_object_set_new(rep, "ok", json_true());
+	return rep;
+}
+
+static json_t *do_rescan(req *r)
+{
+	int rc;
+	if ((rc = check_keys(r, NULL)))
+		return bad(r, rc);
+	if (!r->c->ops.rescan)
+		return error_reply("rescan is not available");
+	r->c->ops.rescan(r->c->ops.ud);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *do_tools(req *r)
+{
+	static const char *const keys[] = {"fast_scan", "debug_output", NULL};
+	bool v[2] = {false, false};
+	int rc;
+	json_t *rep;
+
+	if ((rc = check_keys(r, keys)))
+		return bad(r, rc);
+	const msgpack_object *o[2] = {msg_dec_get(r->map, "fast_scan"), msg_dec_get(r->map, "debug_output")};
+	if ((rc = msg_dec_bool(&r->d, r->map, "fast_scan", MSG_DEC_OPTIONAL, &v[0])) ||
+	    (rc = msg_dec_bool(&r->d, r->map, "debug_output", MSG_DEC_OPTIONAL, &v[1])))
+		return bad(r, rc);
+	if (!o[0] && !o[1])
+		return error_reply("give \"fast_scan\" or \"debug_output\" (true or false)");
+	if (!r->c->ops.set_tool)
+		return error_reply("tools are not available");
+	rep = json_pack("{s:b}", "ok", 1);
+	for (int i = 0; i < 2 && rep; i++) {
+		if (!o[i] || o[i]->type == MSGPACK_OBJECT_NIL)
+			continue;
+		const char *name = keys[i];
+		if (r->c->ops.set_tool(r->c->ops.ud, name, v[i]) != 0) {
+			json_decref(rep);
+			snprintf(r->err, sizeof r->err, "%s cannot be changed now", name);
+			return error_reply(r->err);
+		}
+		json_object_set_new(rep, name, json_boolean(v[i]));
+	}
+	return rep;
+}
+
+static json_t *client_json(const cclient *cl)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "client_id", json_integer((json_int_t)cl->id));
+	json_object_set_new(o, "name", cl->registered ? json_string(cl->name) : json_null());
+	json_object_set_new(o, "pid", cl->pid >= 0 ? json_integer(cl->pid) : json_null());
+	json_object_set_new(o, "peer_pid", cl->peer_pid >= 0 ? json_integer(cl->peer_pid) : json_null());
+	json_object_set_new(o, "registered", json_boolean(cl->registered));
+	json_object_set_new(o, "transport", json_string(cl->tcp ? "tcp" : "ipc"));
+	json_object_set_new(o, "address", json_string(cl->address));
+	json_object_set_new(o, "since", iso_time(cl->since_ms));
+	json_object_set_new(o, "last_request", iso_time(cl->last_ms));
+	json_object_set_new(o, "requests", json_integer((json_int_t)cl->requests));
+	json_object_set_new(o, "errors", json_integer((json_int_t)cl->errors));
+	json_object_set_new(o, "pending", json_integer((json_int_t)cl->pending));
+	return o;
+}
+
+static json_t *do_connections(req *r)
+{
+	control *c = r->c;
+	json_t *rep = NULL, *clients, *refused_arr, *allowed, *hosts = NULL;
+	int rc, subs;
+	uint64_t n_ref;
+
+	if ((rc = check_keys(r, NULL)))
+		return bad(r, rc);
+	sweep(c);
+	r->cl = client_find(c, nng_msg_get_pipe(r->msg).id);
+	rep = json_object();
+	clients = json_array();
+	refused_arr = json_array();
+	allowed = json_array();
+	if (!rep || !clients || !refused_arr || !allowed)
+		goto oom;
+	json_object_set_new(rep, "ok", json_true());
+	json_object_set_new(rep, "clients", clients);
+	json_object_set_new(rep, "refused", refused_arr);
+	json_object_set_new(rep, "allowed", allowed);
+	for (size_t i = 0; i < c->n_clients; i++)
+		json_array_append_new(clients, client_json(&c->clients[i]));
+	if (c->ops.hosts)
+		hosts = c->ops.hosts(c->ops.ud);
+	json_object_set_new(rep, "hosts", json_is_array(hosts) ? hosts : (json_decref(hosts), json_array()));
+	json_object_set_new(rep, "control", json_string(c->sock_path));
+	json_object_set_new(rep, "events", json_string(c->events_path));
+	json_object_set_new(rep, "tcp", c->tcp_on ? json_string(c->tcp) : json_null());
+	for (size_t i = 0; c->tcp_on && i < c->cfg->control.n_allow; i++)
+		json_array_append_new(allowed, json_string(c->cfg->control.allow[i]));
+	pthread_mutex_lock(&c->mu);
+	subs = (int)c->n_subs;
+	n_ref = c->n_refused;
+	uint64_t restarts = c->restarts;
+	uint64_t first = n_ref > REFUSED_KEEP ? n_ref - REFUSED_KEEP : 0;
+	for (uint64_t i = first; i < n_ref; i++) {
+		const refused *f = &c->refused[i % REFUSED_KEEP];
+		json_t *o = json_object();
+		if (!o)
+			continue;
+		json_object_set_new(o, "address", json_string(f->address));
+		json_object_set_new(o, "time", iso_time(f->time_ms));
+		json_object_set_new(o, "reason", json_string(f->reason));
+		json_array_append_new(refused_arr, o);
+	}
+	pthread_mutex_unlock(&c->mu);
+	json_object_set_new(rep, "refused_total", json_integer((json_int_t)n_ref));
+	json_object_set_new(rep, "subscribers", json_integer(subs));
+	json_object_set_new(rep, "listener_restarts", json_integer((json_int_t)restarts));
+	json_object_set_new(rep, "requests", json_integer((json_int_t)c->requests_total));
+	json_object_set_new(rep, "errors", json_integer((json_int_t)c->errors_total));
+	json_object_set_new(rep, "untracked_requests", json_integer((json_int_t)c->untracked));
+	return rep;
+oom:
+	json_decref(rep);
+	json_decref(clients);
+	json_decref(refused_arr);
+	json_decref(allowed);
+	return error_reply("out of memory");
+}
+
+static const struct {
+	const char *type;
+	json_t *(*fn)(req *r);
+} handlers[] = {
+    {"hello", do_hello},
+    {"status", do_status},
+    {"jobs", do_query},
+    {"job", do_query},
+    {"assets", do_query},
+    {"asset", do_query},
+    {"products", do_query},
+    {"product", do_query},
+    {"builders", do_query},
+    {"asset_status", do_asset_status},
+    {"compile", do_compile},
+    {"reprocess", do_reprocess},
+    {"rescan", do_rescan},
+    {"tools", do_tools},
+    {"connections", do_connections},
+};
+
+/* Compares in time that does not depend on where the strings differ. */
+static bool token_equal(const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+	unsigned char diff = (unsigned char)(alen != blen);
+	for (size_t i = 0; i < blen; i++)
+		diff |= (unsigned char)((i < alen ? (unsigned char)a[i] : 0) ^ (unsigned char)b[i]);
+	return diff == 0;
+}
+
+/* Checks the token of a request that came over TCP. Returns NULL when it
+ * passes, else the error reply. */
+static json_t *check_token(req *r)
+{
+	const msgpack_object *t = msg_dec_get(r->map, "token");
+	const char *why = NULL;
+	if (!t)
+		why = "no token";
+	else if (t->type != MSGPACK_OBJECT_STR || !r->c->token ||
+	         !token_equal(t->via.str.ptr, t->via.str.size, r->c->token))
+		why = "wrong token";
+	if (!why)
+		return NULL;
+	note_refused(r->c, r->cl ? r->cl->address : "tcp", why);
+	return error_reply(strcmp(why, "no token") == 0
+	                       ? "requests over TCP must carry the project's \"token\""
+	                       : "wrong token");
+}
+
+static void handle(control *c, nng_msg *m)
+{
+	req *r = NULL;
+	arena *a = NULL;
+	json_t *rep = NULL;
+	msgpack_unpacked u;
+	bool gone = false;
+	size_t len = nng_msg_len(m);
+	uint32_t pipe = nng_msg_get_pipe(m).id;
+
+	msgpack_unpacked_init(&u);
+	r = calloc(1, sizeof *r);
+	if (!r)
+		goto out;
+	r->c = c;
+	r->msg = m;
+	r->cl = client_for(c, pipe, &gone, &r->tcp);
+	if (gone)
+		goto out; /* nobody to answer */
+	c->requests_total++;
+	if (r->cl) {
+		r->cl->requests++;
+		r->cl->last_ms = now_ms();
+	}
+	if (len > REQ_MAX) {
+		snprintf(r->err, sizeof r->err, "the request is %zu bytes; the limit is %zu", len, REQ_MAX);
+		rep = error_reply(r->err);
+		goto send;
+	}
+	if (msg_unpack_map(nng_msg_body(m), len, &u, r->err, sizeof r->err) != 0) {
+		char why[1100];
+		snprintf(why, sizeof why, "a request must be one MessagePack map: %s", r->err);
+		rep = error_reply(why);
+		goto send;
+	}
+	r->map = &u.data;
+	if (r->tcp && (rep = check_token(r)) != NULL)
+		goto send;
+	a = arena_new();
+	if (!a) {
+		rep = error_reply("out of memory");
+		goto send;
+	}
+	msg_dec_init(&r->d, a, r->err, sizeof r->err);
+	if (msg_dec_str(&r->d, r->map, "type", 0, &r->type) != 0) {
+		rep = error_reply(r->err);
+		goto send;
+	}
+	size_t i;
+	for (i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+		if (strcmp(handlers[i].type, r->type) == 0)
+			break;
+	if (i == sizeof handlers / sizeof handlers[0]) {
+		snprintf(r->err, sizeof r->err, "unknown request type \"%.64s\"", r->type);
+		rep = error_reply(r->err);
+		goto send;
+	}
+	rep = handlers[i].fn(r);
+	if (r->deferred)
+		goto out;
+	if (!rep)
+		rep = error_reply("out of memory");
+send:
+	if (rep && json_is_false(json_object_get(rep, "ok"))) {
+		c->errors_total++;
+		if (r->cl)
+			r->cl->errors++;
+	}
+	if (rep)
+		(void)send_reply(c, m, rep);
+out:
+	json_decref(rep);
+	msgpack_unpacked_destroy(&u);
+	arena_free(a);
+	free(r);
+	nng_msg_free(m);
+}
+
+/* Logs what the other threads noted since the last look: refused
+ * connections and requests, and listener restarts (the callbacks and the
+ * watchdog do not log themselves). */
+static void log_news(control *c)
+{
+	pthread_mutex_lock(&c->mu);
+	uint64_t n = c->n_refused, from = c->n_refused_logged;
+	refused last = n ? c->refused[(n - 1) % REFUSED_KEEP] : (refused){{0}, 0, {0}};
+	c->n_refused_logged = n;
+	uint64_t restarts = c->restarts - c->restarts_logged;
+	c->restarts_logged = c->restarts;
+	char restart_err[sizeof c->restart_err];
+	memcpy(restart_err, c->restart_err, sizeof restart_err);
+	c->restart_err[0] = '\0';
+	pthread_mutex_unlock(&c->mu);
+	if (restart_err[0])
+		klog(KLOG_ERROR, "control: an ipc listener could not be restarted: %s", restart_err);
+	if (restarts)
+		klog(KLOG_WARN,
+		     "control: an ipc listener stopped accepting connections and was restarted (%" PRIu64 ")",
+		     restarts);
+	if (n > from)
+		klog(KLOG_INFO,
+		     "control: refused %" PRIu64 " connection%s or request%s, the last from %s (%s)",
+		     n - from, n - from == 1 ? "" : "s", n - from == 1 ? "" : "s", last.address, last.reason);
+}
+
+void control_on_readable(control *c)
+{
+	if (!c || !c->rep_open)
+		return;
+	for (int n = 0; n < BATCH_MAX; n++) {
+		nng_msg *m = NULL;
+		if (nng_recvmsg(c->rep, &m, NNG_FLAG_NONBLOCK) != 0)
+			break;
+		handle(c, m);
+	}
+	if (now_ms() - c->last_sweep_ms >= SWEEP_INTERVAL_MS)
+		sweep(c);
+	log_news(c);
+}
+
+void control_reply(control *c, control_token token, json_t *reply)
+{
+	json_t *rep = NULL;
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_pend; i++) {
+		pending *p = &c->pend[i];
+		if (p->token != token)
+			continue;
+		/* A client that went away gets nothing; NNG would drop the
+		 * message anyway, this only avoids the work. */
+		if (pipe_alive(p->pipe, NULL)) {
+			if (json_is_object(reply))
+				rep = json_deep_copy(reply);
+			else
+				rep = json_pack("{s:O?}", "result", reply);
+			if (rep && !json_object_get(rep, "ok"))
+				json_object_set_new(rep, "ok", json_true());
+			if (rep)
+				(void)send_reply(c, p->hdr, rep);
+			json_decref(rep);
+		}
+		drop_pending_at(c, i);
+		return;
+	}
+}
+
+void control_publish(control *c, const char *topic, json_t *body)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t tl;
+
+	if (!c || !c->pub_open || !topic || !body)
+		return;
+	tl = strlen(topic);
+	if (tl == 0 || tl > 32 || strchr(topic, ' '))
+		return;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if (msgpack_sbuffer_write(&sb, topic, tl) == 0 && msgpack_sbuffer_write(&sb, " ", 1) == 0 &&
+	    kclient_pack_json(&pk, body) == 0) {
+		/* PUB never blocks: a subscriber whose queue is full misses
+		 * this event. */
+		(void)nng_send(c->pub, sb.data, sb.size, NNG_FLAG_NONBLOCK);
+	}
+	msgpack_sbuffer_destroy(&sb);
+}

@@ -1,0 +1,214 @@
+/* query_priv.h: what the query_*.c files share; not for other modules.
+ *
+ * Every command builds its answer as jansson values first and then prints it
+ * either as JSON or as text, so that both forms always say the same thing. */
+#ifndef KILN_QUERY_PRIV_H
+#define KILN_QUERY_PRIV_H
+
+/* How long the regex filter of one listing may take in all. */
+#define Q_FILTER_BUDGET_MS 1500
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "config/config.h"
+#include "db/db.h"
+
+/* Exit codes (SPEC section 4). */
+enum { Q_OK = 0, Q_FAILED = 1, Q_USAGE = 2 };
+
+/* The state of one command run. */
+typedef struct qctx {
+	const kiln_config *cfg;
+	const char *cmd;
+	kdb *db; /* NULL when there is no database yet */
+	char dbpath[4096];
+	bool json;
+	/* Set by the REGEXP function when it aborts a statement, so that the
+	 * caller can tell a bad filter (usage) from a database failure. */
+	int regex_rc;
+	int64_t regex_started; /* ms (monotonic) of the statement's first match */
+	char regex_err[512];
+	/* query_json(): the document is kept in doc instead of printed, and
+	 * error messages go to err (joined by "; ") instead of stderr. json
+	 * is then always set, so the commands take their JSON path. */
+	bool capture;
+	json_t *doc;
+	char *err;
+	size_t errsz;
+} qctx;
+
+/* An error message, without the "kiln CMD: " prefix and the newline that
+ * it gets on stderr. */
+void q_err(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* arg quoted for a message: control characters escaped, cut at 60 characters */
+const char *q_arg(const char *a);
+/* A warning that does not change the answer (the document says it too):
+ * printed like q_err, dropped by query_json(). */
+void q_warn(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A whole line for stderr, printed as written, dropped by query_json(). */
+void q_note(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Options of one command. A NULL-terminated array of these is given to
+ * q_parse_args(); an option with has_arg stores its value in *val, one
+ * without sets *flag. */
+typedef struct qopt {
+	const char *name; /* "--filter" */
+	bool has_arg;
+	const char **val;
+	bool *flag;
+} qopt;
+
+/* Parses argv[1..] against opts (plus --json and --help, always accepted).
+ * Positional arguments are collected into pos (at most max_pos; more is a
+ * usage error). Returns 0, Q_USAGE after printing why, or -1 when --help
+ * was printed (the command then exits 0). */
+int q_parse_args(qctx *q, int argc, char **argv, const qopt *opts, const char **pos, int max_pos, int *n_pos,
+                 const char *usage);
+
+/* Opens the database. Returns 0 with q->db set; 0 with q->db NULL when there
+ * is no database yet (the message is printed); or Q_USAGE after printing why
+ * the database cannot be read. Registers REGEXP on the connection. */
+int q_open(qctx *q, bool readonly);
+void q_close(qctx *q);
+
+/* Prepares sql on q->db, printing SQLite's message on failure. Returns 0 or
+ * Q_USAGE. */
+int q_prepare(qctx *q, const char *sql, sqlite3_stmt **out);
+
+/* Reports a failed sqlite3_step() (src is its result): a filter that broke
+ * prints its own message; anything else prints SQLite's. Returns Q_USAGE. */
+int q_step_failed(qctx *q, int src);
+
+/* Checks a user regex before it is used in SQL, so that an empty table still
+ * reports a bad filter. Prints "filter: ..." and returns Q_USAGE, or 0. */
+int q_check_regex(qctx *q, const char *re);
+
+/* The status word index of s in db_statuses, or -1. */
+int q_status_index(const char *s);
+
+/* JSON strings from bytes that may not be UTF-8 (paths on disk, log files):
+ * invalid sequences become U+FFFD. Never NULL unless out of memory. */
+json_t *q_jstr(const char *s, size_t len);
+json_t *q_jstr0(const char *s);
+/* Column i of st as a JSON string, or null when the column is NULL. */
+json_t *q_jcol_str(sqlite3_stmt *st, int i);
+/* Column i as a JSON integer, or null. */
+json_t *q_jcol_int(sqlite3_stmt *st, int i);
+/* Column i (ms since the epoch) as an ISO 8601 string, or null. */
+json_t *q_jcol_time(sqlite3_stmt *st, int i);
+/* Column i (a 64-bit hash) as 16 lowercase hex digits, or null. */
+json_t *q_jcol_hex64(sqlite3_stmt *st, int i);
+/* Sets key on obj, taking the reference of v (a NULL v, out of memory, is
+ * stored as null). */
+void q_set(json_t *obj, const char *key, json_t *v);
+
+/* The asset id of (uuid column, sub id column) of st as a JSON string. */
+json_t *q_jasset_id(const char *uuid, int64_t sub_id);
+
+/* Appends s to arr unless an equal value is there already. Takes the
+ * reference of s (a NULL s is ignored). */
+void q_add_unique(json_t *arr, json_t *s);
+
+/* Prints v as one indented JSON document and a newline on stdout, or keeps
+ * a reference to it as the answer of query_json(). Returns 0 or Q_USAGE
+ * when stdout failed. */
+int q_print_json(qctx *q, json_t *v);
+
+/* A string of obj[key] for text output: "-" for null or missing. Integers
+ * and reals are formatted into buf. */
+const char *q_text(json_t *obj, const char *key, char *buf, size_t bufsz);
+
+/* Formats a duration in ms for people: "850 ms", "12.3 s", "4 min 05 s". */
+void q_fmt_duration(int64_t ms, char *out, size_t outsz);
+
+/* An aligned text table. Cells are copied. */
+typedef struct qtable qtable;
+qtable *q_table_new(int ncols, const char *const *headers);
+/* Appends a row of ncols cells (NULL prints as "-"). Returns 0 or -ENOMEM. */
+int q_table_add(qtable *t, const char *const *cells);
+void q_table_print(qtable *t, FILE *f);
+void q_table_free(qtable *t);
+
+/* Finds the source named by arg (PATH or UUID, see query.h). On success
+ * *source_id (OUT) is its row id. Returns 0, KILN_E_NOTFOUND, or Q_USAGE
+ * after printing a database error. */
+int q_resolve_source(qctx *q, const char *arg, int64_t *source_id);
+
+/* Paging of a listing (--limit N --offset N). Without either option the
+ * listing is the whole array, as before; with one of them the document is
+ * {"total", "offset", "limit", KEY: [...]}, total counting every row that
+ * matches, so a client can page through 100,000 rows without asking for
+ * them all. */
+typedef struct qpage {
+	bool on;
+	int64_t limit;  /* 1..Q_PAGE_MAX */
+	int64_t offset; /* 0..Q_OFFSET_MAX */
+} qpage;
+
+#define Q_PAGE_MAX   10000
+#define Q_OFFSET_MAX 1000000000
+
+/* Checks --limit and --offset (either may be NULL); prints why a value is
+ * wrong and returns Q_USAGE, or 0 with *pg set. */
+int q_parse_page(qctx *q, const char *limit, const char *offset, qpage *pg);
+
+/* Appends " LIMIT n OFFSET n" for pg (nothing when paging is off) to sql. */
+void q_page_sql(const qpage *pg, char *sql, size_t sqlsz);
+
+/* Runs a one-row count statement already bound; *n (OUT). Returns 0 or
+ * Q_USAGE after printing why. */
+int q_count(qctx *q, sqlite3_stmt *st, int64_t *n);
+
+/* The paged document {total, offset, limit, key: arr}; takes the
+ * reference of arr. NULL when out of memory. */
+json_t *q_page_doc(const qpage *pg, int64_t total, const char *key, json_t *arr);
+/* The paged document of a tree listing (assets, products): with dir_lo (the
+ * folder asked for, with its trailing slash) it also holds "dir" and the
+ * subfolders. Takes arr and folders in every case; NULL when out of memory. */
+json_t *q_tree_doc(const qpage *pg, int64_t total, const char *key, json_t *arr, const char *dir_lo,
+                   json_t *folders);
+/* The text form of a tree listing's subfolders: "name/  (count)" lines. */
+void q_print_folders(const json_t *folders);
+
+/* For text output: "rows 201-400 of 1234" on stdout when paging is on. */
+void q_page_note(const qpage *pg, int64_t total, size_t shown);
+
+/* --dir DIR of a listing: one level of a folder tree. DIR is "" (the top)
+ * or a relative folder without "." or ".." parts; it becomes the bounds of
+ * an index range, lo = "DIR/" and hi = "DIR0" ('0' follows '/'), so that a
+ * folder of a big tree is read without scanning the others. *skip (OUT) is
+ * strlen(lo) + 1, where the rest of a path starts (SQLite's substr counts
+ * from 1). Returns 0, or Q_USAGE after printing why. */
+int q_dir_bounds(qctx *q, const char *dir, char *lo, char *hi, size_t sz, int *skip);
+
+/* Binds the parameters of a tree listing: ?1 lo (NULL at the top), ?2 hi,
+ * ?3 skip, ?4 the filter regex (or NULL), ?5 extra (a platform, or any
+ * non-NULL text as a flag; NULL for none). */
+void q_bind_tree(sqlite3_stmt *st, const char *lo, const char *hi, int skip, const char *filter,
+                 const char *extra);
+
+/* Appends to folders the folders one level below the --dir of base, a
+ * SELECT over those parameters whose first column, rest, is what follows
+ * the folder in each path: [{name, count}], count being the rows below.
+ * Returns 0, -ENOMEM, or Q_USAGE after printing why. */
+int q_list_folders(qctx *q, const char *base, const char *lo, const char *hi, int skip, const char *filter,
+                   const char *extra, json_t *folders);
+
+/* Commands. */
+int q_cmd_jobs(qctx *q, int argc, char **argv);
+int q_cmd_job(qctx *q, int argc, char **argv);
+int q_cmd_assets(qctx *q, int argc, char **argv);
+int q_cmd_asset(qctx *q, int argc, char **argv);
+int q_cmd_products(qctx *q, int argc, char **argv);
+int q_cmd_product(qctx *q, int argc, char **argv);
+int q_cmd_builders(qctx *q, int argc, char **argv);
+int q_cmd_status(qctx *q, int argc, char **argv);
+int q_cmd_reprocess(qctx *q, int argc, char **argv);
+
+#endif
