@@ -498,8 +498,11 @@ int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t 
 			   .ud = &e};
 	if ((rc = control_open(cfg, &ops, &l.ctl, err, errsz)) != 0)
 		goto out;
-	pool_watch_fd(e.pool, watch_fd(l.w), cb_watch, &e);
-	pool_watch_fd(e.pool, control_fd(l.ctl), cb_control, &e);
+	if ((rc = pool_watch_fd(e.pool, watch_fd(l.w), cb_watch, &e)) != 0 ||
+	    (rc = pool_watch_fd(e.pool, control_fd(l.ctl), cb_control, &e)) != 0) {
+		snprintf(err, errsz, "cannot watch the file and control descriptors: %s", kiln_strerror(rc));
+		goto out;
+	}
 	/* The dashboard is a client of the control API: it starts after it.
 	 * A port in use leaves kiln running without one. */
 	char dash_err[512] = "";

@@ -38,6 +38,9 @@ typedef struct hrun {
 	uint64_t id;
 	uint32_t n_frames;
 	uint32_t answered;
+	/* A cancel asked for and not yet handed to NNG (its send queue was
+	 * full): check_timers() sends it again until it goes. */
+	bool cancel_pending;
 } hrun;
 
 typedef struct host {
@@ -80,6 +83,10 @@ struct pool {
 	bool given_up;
 	char sock_dir[256];
 	bool own_sock_dir;
+	/* pool_poll()'s descriptor set, sized once for every host the pool can
+	 * have (1 signalfd + POOL_MAX_WATCH watches + n hosts). */
+	struct pollfd *fds;
+	host **owners;
 };
 
 int64_t pool_now_ms(void)
@@ -118,7 +125,9 @@ int pool_new(const char *host_exe, const char *sock_dir, const char *work_dir, i
 	p->exe = strdup(host_exe);
 	p->work_dir = strdup(work_dir);
 	p->hosts = calloc((size_t)n, sizeof *p->hosts);
-	if (!p->exe || !p->work_dir || !p->hosts)
+	p->fds = calloc((size_t)n + 1 + POOL_MAX_WATCH, sizeof *p->fds);
+	p->owners = calloc((size_t)n, sizeof *p->owners);
+	if (!p->exe || !p->work_dir || !p->hosts || !p->fds || !p->owners)
 		goto fail;
 	p->n = n;
 	p->log_fd = log_fd;
@@ -163,12 +172,20 @@ static int open_socket(pool *p, host *h)
 	if ((rv = nng_pair1_open(&h->sock)) != 0)
 		goto fail;
 	h->sock_open = true;
-	nng_socket_set_ms(h->sock, NNG_OPT_SENDTIMEO, 5000);
-	nng_socket_set_size(h->sock, NNG_OPT_RECVMAXSZ, 0);
-	nng_socket_set_int(h->sock, NNG_OPT_RECVBUF, 1024);
+	if ((rv = nng_socket_set_ms(h->sock, NNG_OPT_SENDTIMEO, 5000)) != 0 ||
+	    (rv = nng_socket_set_size(h->sock, NNG_OPT_RECVMAXSZ, 0)) != 0 ||
+	    (rv = nng_socket_set_int(h->sock, NNG_OPT_RECVBUF, 1024)) != 0)
+		goto fail;
 	if ((rv = nng_listen(h->sock, h->url, NULL, 0)) != 0)
 		goto fail;
-	chmod(h->sock_path, 0600);
+	/* Only the supervisor's user may talk to its hosts. */
+	if (chmod(h->sock_path, 0600) != 0) {
+		klog(KLOG_ERROR, "host %d: cannot make %s private: %s", h->idx, h->sock_path, strerror(errno));
+		nng_close(h->sock);
+		h->sock_open = false;
+		h->recv_fd = -1;
+		return KILN_E_STATE;
+	}
 	if ((rv = nng_socket_get_int(h->sock, NNG_OPT_RECVFD, &h->recv_fd)) != 0)
 		goto fail;
 	(void)p;
@@ -205,7 +222,11 @@ static int spawn_host(pool *p, host *h)
 	if (!h->sock_open && open_socket(p, h) != 0)
 		return KILN_E_STATE;
 	snprintf(work, sizeof work, "%s/host-%d", p->work_dir, h->idx);
-	path_mkdirs(work, 0700);
+	int mrc = path_mkdirs(work, 0700);
+	if (mrc) {
+		klog(KLOG_ERROR, "host %d: cannot make its folder %s: %s", h->idx, work, kiln_strerror(mrc));
+		return mrc;
+	}
 	snprintf(idbuf, sizeof idbuf, "%d", h->idx);
 	if (pipe2(ep, O_CLOEXEC) != 0)
 		return -errno;
@@ -372,26 +393,43 @@ int pool_submit(pool *p, uint64_t id, const hp_builder *b, const char *cwd, cons
 	if (h->nrun == 0)
 		h->last_msg = pool_now_ms();
 	h->st = H_BUSY;
-	h->runs[h->nrun++] = (hrun){.id = id, .n_frames = (uint32_t)n, .answered = 0};
+	h->runs[h->nrun++] = (hrun){.id = id, .n_frames = (uint32_t)n, .answered = 0, .cancel_pending = false};
 	h->watchdog_ms = ((int64_t)b->timeout_s + 30) * 1000;
 	return 0;
+}
+
+/* Hands a cancel for run r of h to NNG without waiting. Returns true once
+ * it went; false leaves it pending for check_timers() to try again. */
+static bool send_cancel(host *h, hrun *r)
+{
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	int rc = hp_encode_cancel(&sb, r->id);
+	int rv = rc ? NNG_ENOMEM : nng_send(h->sock, sb.data, sb.size, NNG_FLAG_NONBLOCK);
+	msgpack_sbuffer_destroy(&sb);
+	if (rv != 0) {
+		if (!r->cancel_pending)
+			klog(KLOG_WARN, "host %d: cancel of run %llu not sent yet (%s); trying again", h->idx,
+			     (unsigned long long)r->id, nng_strerror(rv));
+		r->cancel_pending = true;
+		return false;
+	}
+	r->cancel_pending = false;
+	return true;
 }
 
 int pool_cancel(pool *p, uint64_t id)
 {
 	for (int i = 0; i < p->n; i++) {
 		host *h = &p->hosts[i];
-		bool mine = false;
-		for (int r = 0; r < h->nrun; r++)
-			mine |= h->runs[r].id == id;
-		if (h->st != H_BUSY || !mine)
+		if (h->st != H_BUSY)
 			continue;
-		msgpack_sbuffer sb;
-		msgpack_sbuffer_init(&sb);
-		hp_encode_cancel(&sb, id);
-		nng_send(h->sock, sb.data, sb.size, NNG_FLAG_NONBLOCK);
-		msgpack_sbuffer_destroy(&sb);
-		return 0;
+		for (int r = 0; r < h->nrun; r++) {
+			if (h->runs[r].id != id)
+				continue;
+			send_cancel(h, &h->runs[r]);
+			return 0;
+		}
 	}
 	return KILN_E_NOTFOUND;
 }
@@ -567,6 +605,9 @@ static void check_timers(pool *p)
 	int64_t now = pool_now_ms();
 	for (int i = 0; i < p->n; i++) {
 		host *h = &p->hosts[i];
+		for (int r = 0; r < h->nrun && h->st == H_BUSY; r++)
+			if (h->runs[r].cancel_pending)
+				send_cancel(h, &h->runs[r]);
 		if (h->st == H_STARTING && now - h->state_since > START_TIMEOUT_MS && !h->killed_by_us)
 			kill_host(h, "it did not connect in time");
 		if (h->st == H_BUSY && now - h->last_msg > h->watchdog_ms && !h->killed_by_us)
@@ -576,15 +617,15 @@ static void check_timers(pool *p)
 
 int pool_poll(pool *p, int timeout_ms)
 {
-	struct pollfd fds[1 + POOL_MAX_WATCH + 64];
-	host *owners[64];
+	struct pollfd *fds = p->fds;
+	host **owners = p->owners;
 	int nf = 0;
 	fds[nf++] = (struct pollfd){.fd = p->sig_fd, .events = POLLIN};
 	for (int i = 0; i < p->n_watches; i++)
 		fds[nf++] = (struct pollfd){.fd = p->watches[i].fd, .events = POLLIN};
 	int first_host = nf;
 	int nh = 0;
-	for (int i = 0; i < p->n && nh < 64; i++) {
+	for (int i = 0; i < p->n; i++) {
 		host *h = &p->hosts[i];
 		if (h->recv_fd < 0)
 			continue;
@@ -665,6 +706,8 @@ void pool_free(pool *p)
 	if (p->sig_fd >= 0)
 		close(p->sig_fd);
 	free(p->hosts);
+	free(p->fds);
+	free(p->owners);
 	free(p->exe);
 	free(p->work_dir);
 	free(p);
