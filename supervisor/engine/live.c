@@ -20,13 +20,13 @@
 #include "uuid.h"
 #include "engine/watch.h"
 
-#define STOP_GRACE_MS 10000
+#define STOP_GRACE_MS    10000
 #define CATALOG_DELAY_MS 200
 
 typedef struct compile_wait {
 	control_token token;
 	size_t si;
-	char *platform; /* NULL: every platform */
+	char *platform;   /* NULL: every platform */
 	int64_t deadline; /* 0: none */
 	bool active;
 } compile_wait;
@@ -49,7 +49,6 @@ struct live {
 };
 
 /* ---- events ---- */
-
 
 static void live_publish(engine *e, const char *topic, json_t *body)
 {
@@ -90,7 +89,8 @@ static bool critical_left(engine *e)
 	if (analysis_busy(e) || runq_critical_count(&e->q))
 		return true;
 	for (size_t i = 0; i < e->n_runs; i++)
-		if (e->runs[i].active && e->runs[i].kind == RUN_PROCESS && e->jobs[e->runs[i].items[0]].critical)
+		if (e->runs[i].active && e->runs[i].kind == RUN_PROCESS &&
+		    e->jobs[e->runs[i].items[0]].critical)
 			return true;
 	for (size_t i = 0; i < e->waiting.n; i++)
 		if (e->jobs[e->waiting.items[i]].waiting && e->jobs[e->waiting.items[i]].critical)
@@ -102,7 +102,9 @@ static void update_state(engine *e)
 {
 	live *l = e->live;
 	int64_t now = pool_now_ms();
-	const char *st = analysis_busy(e) ? "analysing" : (runq_count(&e->q) || jobs_running(e)) ? "processing" : "idle";
+	const char *st = analysis_busy(e)                         ? "analysing"
+	                 : (runq_count(&e->q) || jobs_running(e)) ? "processing"
+	                                                          : "idle";
 	if (l->state && strcmp(l->state, "scanning") == 0)
 		st = "scanning";
 	if (strcmp(st, "idle") != 0 && !l->busy_since)
@@ -187,7 +189,8 @@ static void escalate_job(engine *e, size_t ji, int depth)
 		runq_escalate(&e->q, ji);
 	/* Its job dependencies go first too. */
 	for (size_t k = 0; k < j->n_jdeps; k++) {
-		size_t si = j->jdeps[k].uuid ? NONE : eng_source_by_path(e, j->jdeps[k].path, &e->src[j->src]);
+		size_t si =
+		    j->jdeps[k].uuid ? NONE : eng_source_by_path(e, j->jdeps[k].path, &e->src[j->src]);
 		if (si == NONE)
 			continue;
 		for (size_t t = e->src[si].first_job; t != NONE; t = e->jobs[t].next_in_src)
@@ -205,13 +208,16 @@ static json_t *jobs_json(engine *e, size_t si, const char *platform, const char 
 		if (j->deleted || (platform && strcmp(platform, j->platform) != 0))
 			continue;
 		any = true;
-		const char *st = j->running ? "processing" : (j->queued || j->waiting) ? "pending" : db_statuses[j->status];
+		const char *st = j->running                  ? "processing"
+		                 : (j->queued || j->waiting) ? "pending"
+		                                             : db_statuses[j->status];
 		if (j->running || j->queued || j->waiting)
 			pending = true;
 		if (j->status == ST_FAILED && !j->running && !j->queued && !j->waiting)
 			failed = true;
-		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)j->id, "platform",
-						   j->platform, "job_key", j->job_key, "status", st));
+		json_array_append_new(a,
+		                      json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)j->id, "platform",
+		                                j->platform, "job_key", j->job_key, "status", st));
 	}
 	*result = pending ? NULL : failed ? "failed" : any ? "completed" : "missing";
 	return a;
@@ -230,7 +236,8 @@ static void check_waits(engine *e)
 		if (!result && w->deadline && now >= w->deadline)
 			result = "timeout";
 		if (result) {
-			json_t *r = json_pack("{s:s, s:s, s:o}", "result", result, "source", e->src[w->si].rel, "jobs", jobs);
+			json_t *r = json_pack("{s:s, s:s, s:o}", "result", result, "source",
+			                      e->src[w->si].rel, "jobs", jobs);
 			control_reply(l->ctl, w->token, r);
 			json_decref(r);
 			free(w->platform);
@@ -243,8 +250,8 @@ static void check_waits(engine *e)
 
 static void fence(engine *e);
 
-static int op_compile(void *ud, const char *arg, const char *platform, int64_t timeout_ms, control_token token,
-		      char *err, size_t errsz)
+static int op_compile(void *ud, const char *arg, const char *platform, int64_t timeout_ms,
+                      control_token token, char *err, size_t errsz)
 {
 	engine *e = ud;
 	live *l = e->live;
@@ -278,7 +285,8 @@ static int op_compile(void *ud, const char *arg, const char *platform, int64_t t
 		}
 	}
 	for (size_t t = e->src[si].first_job; t != NONE; t = e->jobs[t].next_in_src)
-		if (!e->jobs[t].deleted && (!platform || !*platform || strcmp(platform, e->jobs[t].platform) == 0))
+		if (!e->jobs[t].deleted &&
+		    (!platform || !*platform || strcmp(platform, e->jobs[t].platform) == 0))
 			escalate_job(e, t, 0);
 	if (eng_grow((void **)&l->waits, &l->cap_waits, l->n_waits, sizeof *l->waits) != 0) {
 		snprintf(err, errsz, "out of memory");
@@ -303,15 +311,17 @@ static json_t *op_status(void *ud)
 	size_t remaining = runq_count(&e->q) + e->aq_total;
 	for (size_t i = 0; i < e->waiting.n; i++)
 		remaining += e->jobs[e->waiting.items[i]].waiting;
-	json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:s, s:s, s:s, s:b, s:b}", "state", l->state ? l->state : "idle",
-			      "ready", l->ready == 1, "jobs_active", (json_int_t)jobs_running(e), "jobs_remaining",
-			      (json_int_t)remaining, "project", e->cfg->project, "root", e->cfg->root, "control", l->sock,
-			      "running", 1, "hosts_given_up", pool_given_up(e->pool));
-	json_object_set_new(o, "last_scan_ms", l->last_scan_ms >= 0 ? json_integer(l->last_scan_ms) : json_null());
+	json_t *o =
+	    json_pack("{s:s, s:b, s:I, s:I, s:s, s:s, s:s, s:b, s:b}", "state", l->state ? l->state : "idle",
+	              "ready", l->ready == 1, "jobs_active", (json_int_t)jobs_running(e), "jobs_remaining",
+	              (json_int_t)remaining, "project", e->cfg->project, "root", e->cfg->root, "control",
+	              l->sock, "running", 1, "hosts_given_up", pool_given_up(e->pool));
+	json_object_set_new(o, "last_scan_ms",
+	                    l->last_scan_ms >= 0 ? json_integer(l->last_scan_ms) : json_null());
 	json_object_set_new(o, "last_analysis_ms",
-			    l->last_analysis_ms >= 0 ? json_integer(l->last_analysis_ms) : json_null());
+	                    l->last_analysis_ms >= 0 ? json_integer(l->last_analysis_ms) : json_null());
 	json_object_set_new(o, "last_processing_ms",
-			    l->last_processing_ms >= 0 ? json_integer(l->last_processing_ms) : json_null());
+	                    l->last_processing_ms >= 0 ? json_integer(l->last_processing_ms) : json_null());
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "fast_scan", json_boolean(l->fast_scan));
 	return o;
@@ -335,9 +345,12 @@ static json_t *op_asset_status(void *ud, const char *arg, char *err, size_t errs
 	bool running = false;
 	for (size_t t = e->src[si].first_job; t != NONE; t = e->jobs[t].next_in_src)
 		running |= e->jobs[t].running && !e->jobs[t].deleted;
-	const char *state = running ? "processing" : !result ? "queued" : strcmp(result, "completed") == 0 ? "compiled" : result;
-	return json_pack("{s:s, s:s, s:s, s:o}", "uuid", e->src[si].uuid, "source", e->src[si].rel, "state", state, "jobs",
-			 jobs);
+	const char *state = running                            ? "processing"
+	                    : !result                          ? "queued"
+	                    : strcmp(result, "completed") == 0 ? "compiled"
+	                                                       : result;
+	return json_pack("{s:s, s:s, s:s, s:o}", "uuid", e->src[si].uuid, "source", e->src[si].rel, "state",
+	                 state, "jobs", jobs);
 }
 
 static json_t *op_reprocess(void *ud, const char *const *paths, size_t n, char *err, size_t errsz)
@@ -382,8 +395,8 @@ static void full_scan(engine *e)
 	klog(KLOG_INFO, "scan: %zu files, %zu sources in %lld ms", e->st->scanned, e->st->sources,
 	     (long long)l->last_scan_ms);
 	publish(e, "scan",
-		json_pack("{s:s, s:I, s:I, s:I}", "event", "finished", "files", (json_int_t)e->st->scanned, "sources",
-			  (json_int_t)e->st->sources, "ms", (json_int_t)l->last_scan_ms));
+	        json_pack("{s:s, s:I, s:I, s:I}", "event", "finished", "files", (json_int_t)e->st->scanned,
+	                  "sources", (json_int_t)e->st->sources, "ms", (json_int_t)l->last_scan_ms));
 	update_state(e);
 }
 
@@ -414,7 +427,8 @@ static json_t *op_hosts(void *ud)
 	size_t n = pool_host_pids(e->pool, pids, 256);
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:i, s:s, s:b}", "pid", pids[i], "kind", "builder_host", "automatic", 1));
+		json_array_append_new(
+		    a, json_pack("{s:i, s:s, s:b}", "pid", pids[i], "kind", "builder_host", "automatic", 1));
 	return a;
 }
 
@@ -464,10 +478,10 @@ int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t 
 	engine e = {.cfg = cfg, .opts = o, .st = &st};
 	dash *dsh = NULL;
 	live l = {.ready = -1,
-		  .fast_scan = !cfg->scan_hash,
-		  .last_scan_ms = -1,
-		  .last_analysis_ms = -1,
-		  .last_processing_ms = -1};
+	          .fast_scan = !cfg->scan_hash,
+	          .last_scan_ms = -1,
+	          .last_analysis_ms = -1,
+	          .last_processing_ms = -1};
 	int rc;
 	memset(&st, 0, sizeof st);
 	e.live = &l;
@@ -488,14 +502,14 @@ int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t 
 		goto out;
 	}
 	control_ops ops = {.status = op_status,
-			   .flush = op_flush,
-			   .asset_status = op_asset_status,
-			   .compile = op_compile,
-			   .reprocess = op_reprocess,
-			   .rescan = op_rescan,
-			   .set_tool = op_set_tool,
-			   .hosts = op_hosts,
-			   .ud = &e};
+	                   .flush = op_flush,
+	                   .asset_status = op_asset_status,
+	                   .compile = op_compile,
+	                   .reprocess = op_reprocess,
+	                   .rescan = op_rescan,
+	                   .set_tool = op_set_tool,
+	                   .hosts = op_hosts,
+	                   .ud = &e};
 	if ((rc = control_open(cfg, &ops, &l.ctl, err, errsz)) != 0)
 		goto out;
 	if ((rc = pool_watch_fd(e.pool, watch_fd(l.w), cb_watch, &e)) != 0 ||
@@ -510,7 +524,8 @@ int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t 
 		fprintf(stderr, "kiln run: no dashboard: %s\n", dash_err);
 		klog(KLOG_INFO, "no dashboard: %s", dash_err);
 	}
-	printf("kiln run: %s\n  watching %zu folders under %zu scan folders\n  control: %s\n  events:  %s/kiln.events\n",
+	printf("kiln run: %s\n  watching %zu folders under %zu scan folders\n  control: %s\n  events:  "
+	       "%s/kiln.events\n",
 	       cfg->root, watch_count(l.w), cfg->n_folders, l.sock, cfg->cache);
 	if (dsh)
 		printf("  dashboard: %s\n", dash_url(dsh));

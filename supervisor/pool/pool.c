@@ -22,11 +22,11 @@
 #include "klog.h"
 #include "path.h"
 
-#define POOL_MAX_WATCH 8
+#define POOL_MAX_WATCH   8
 #define START_TIMEOUT_MS 15000
-#define GAP_MIN_MS 250
-#define GAP_MAX_MS 10000
-#define GIVE_UP_AFTER 8
+#define GAP_MIN_MS       250
+#define GAP_MAX_MS       10000
+#define GIVE_UP_AFTER    8
 
 typedef enum host_state { H_DOWN, H_STARTING, H_IDLE, H_BUSY } host_state;
 
@@ -53,8 +53,8 @@ typedef struct host {
 	char url[300];
 	char sock_path[256];
 	int64_t state_since;
-	int64_t next_start;   /* earliest restart time while DOWN */
-	int fails;            /* deaths in a row without a completed run */
+	int64_t next_start; /* earliest restart time while DOWN */
+	int fails;          /* deaths in a row without a completed run */
 	/* the runs sent and not fully answered, oldest first */
 	hrun runs[RUN_DEPTH];
 	int nrun;
@@ -114,8 +114,8 @@ void pool_block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int pool_new(const char *host_exe, const char *sock_dir, const char *work_dir, int log_fd, int n, const pool_cb *cb,
-	     pool **out)
+int pool_new(const char *host_exe, const char *sock_dir, const char *work_dir, int log_fd, int n,
+             const pool_cb *cb, pool **out)
 {
 	pool *p = calloc(1, sizeof *p);
 	int rc = -ENOMEM;
@@ -180,7 +180,8 @@ static int open_socket(pool *p, host *h)
 		goto fail;
 	/* Only the supervisor's user may talk to its hosts. */
 	if (chmod(h->sock_path, 0600) != 0) {
-		klog(KLOG_ERROR, "host %d: cannot make %s private: %s", h->idx, h->sock_path, strerror(errno));
+		klog(KLOG_ERROR, "host %d: cannot make %s private: %s", h->idx, h->sock_path,
+		     strerror(errno));
 		nng_close(h->sock);
 		h->sock_open = false;
 		h->recv_fd = -1;
@@ -377,8 +378,8 @@ int pool_submit(pool *p, uint64_t id, const hp_builder *b, const char *cwd, cons
 		return KILN_E_STATE;
 	msgpack_sbuffer sb;
 	msgpack_sbuffer_init(&sb);
-	hp_run run = {.id = id, .builder = *b, .cwd = cwd ? cwd : "", .frames = (hp_bytes *)frames,
-		      .n_frames = n};
+	hp_run run = {
+	    .id = id, .builder = *b, .cwd = cwd ? cwd : "", .frames = (hp_bytes *)frames, .n_frames = n};
 	int rc = hp_encode_run(&sb, &run);
 	if (rc) {
 		msgpack_sbuffer_destroy(&sb);
@@ -393,7 +394,8 @@ int pool_submit(pool *p, uint64_t id, const hp_builder *b, const char *cwd, cons
 	if (h->nrun == 0)
 		h->last_msg = pool_now_ms();
 	h->st = H_BUSY;
-	h->runs[h->nrun++] = (hrun){.id = id, .n_frames = (uint32_t)n, .answered = 0, .cancel_pending = false};
+	h->runs[h->nrun++] =
+	    (hrun){.id = id, .n_frames = (uint32_t)n, .answered = 0, .cancel_pending = false};
 	h->watchdog_ms = ((int64_t)b->timeout_s + 30) * 1000;
 	return 0;
 }
@@ -477,14 +479,14 @@ static void host_died(pool *p, host *h, int status)
 {
 	char detail[256];
 	if (h->killed_by_us)
-		snprintf(detail, sizeof detail, "builder host %d (pid %d) was stopped: %s", h->idx, (int)h->pid,
-			 h->kill_reason);
+		snprintf(detail, sizeof detail, "builder host %d (pid %d) was stopped: %s", h->idx,
+		         (int)h->pid, h->kill_reason);
 	else if (WIFSIGNALED(status))
-		snprintf(detail, sizeof detail, "builder host %d (pid %d) was killed by signal %d (%s)", h->idx,
-			 (int)h->pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
+		snprintf(detail, sizeof detail, "builder host %d (pid %d) was killed by signal %d (%s)",
+		         h->idx, (int)h->pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else
-		snprintf(detail, sizeof detail, "builder host %d (pid %d) exited with code %d", h->idx, (int)h->pid,
-			 WEXITSTATUS(status));
+		snprintf(detail, sizeof detail, "builder host %d (pid %d) exited with code %d", h->idx,
+		         (int)h->pid, WEXITSTATUS(status));
 	klog(KLOG_WARN, "%s", detail);
 	hrun lost[RUN_DEPTH];
 	int nlost = h->nrun;
