@@ -47,7 +47,7 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 /* Statements compiled once per connection. */
 typedef enum db_stmt {
@@ -115,8 +115,23 @@ int db_exec(kdb *db, const char *sql);
  * with the statement's SQL). Resets the statement. */
 int db_step_done(kdb *db, sqlite3_stmt *st);
 
-/* Helpers for binding text that may be NULL. */
+/* Binding. SQLite refuses a bind only for a wrong index, no memory or a
+ * value over its limits; a refused bind is remembered (per thread) and makes
+ * the next db_step_done() or db_step_row() fail without stepping, so no row is
+ * written with a parameter missing. Text may be NULL (bound as NULL). */
 void db_bind_text(sqlite3_stmt *st, int idx, const char *s);
+void db_bind_int64(sqlite3_stmt *st, int idx, int64_t v);
+void db_bind_null(sqlite3_stmt *st, int idx);
+
+/* Steps a statement that must return a row (RETURNING). Returns 0 with the
+ * row readable until the caller resets the statement, or KILN_E_DB (logged,
+ * statement reset). */
+int db_step_row(kdb *db, sqlite3_stmt *st);
+
+/* ROLLBACK TO and RELEASE of a savepoint. When SQLite has rolled back the
+ * whole transaction already (a full disk does), there is no savepoint left:
+ * the connection is then marked as out of its transaction. */
+void db_savepoint_rollback(kdb *db, const char *name);
 
 /* SQLite's text for the last error on db. */
 const char *db_errmsg(kdb *db);

@@ -128,7 +128,7 @@ static void store_job_deps(engine *e, size_t ji, const msg_job_desc *d)
 		j->jdeps_json = NULL;
 	}
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_SET_JOB_DEPS);
-	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_int64(st, 1, j->id);
 	db_bind_text(st, 2, js);
 	db_step_done(e->db, st);
 	free(js);
@@ -204,11 +204,11 @@ void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep)
 	eng_deps_set(e, si, r->builder, resp.deps, resp.n_deps, true);
 	eng_begin(e);
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_ANALYSIS_UPSERT);
-	sqlite3_bind_int64(st, 1, s->id);
-	sqlite3_bind_int64(st, 2, b->db_id);
+	db_bind_int64(st, 1, s->id);
+	db_bind_int64(st, 2, b->db_id);
 	uint64_t afp = eng_analysis_fingerprint(e, s, b);
-	sqlite3_bind_int64(st, 3, (int64_t)afp);
-	sqlite3_bind_null(st, 4);
+	db_bind_int64(st, 3, (int64_t)afp);
+	db_bind_null(st, 4);
 	db_step_done(e->db, st);
 	eng_analysis_set(e, si, r->builder, afp);
 	arena_free(a);

@@ -92,14 +92,14 @@ static int builder_store(engine *e, ebuilder *b, const struct stat *xst, const c
 	sqlite3_stmt *s = db_stmt_get(e->db, DBS_BUILDER_UPSERT);
 	db_bind_text(s, 1, b->cfg->exec_abs);
 	db_bind_text(s, 2, args_json);
-	sqlite3_bind_int64(s, 3, described ? (int64_t)xst->st_size : -1);
-	sqlite3_bind_int64(s, 4, described ? exec_signature(b, xst) : -1);
+	db_bind_int64(s, 3, described ? (int64_t)xst->st_size : -1);
+	db_bind_int64(s, 4, described ? exec_signature(b, xst) : -1);
 	db_bind_text(s, 5, b->name);
 	db_bind_text(s, 6, b->uuid);
 	db_bind_text(s, 7, b->version);
 	db_bind_text(s, 8, b->afp);
 	db_bind_text(s, 9, pj);
-	sqlite3_bind_int(s, 10, b->cfg->internal);
+	db_bind_int64(s, 10, b->cfg->internal);
 	db_bind_text(s, 11, b->ok ? NULL : b->why_disabled);
 	db_bind_text(s, 12, oj);
 	int rc = KILN_E_DB;
@@ -242,7 +242,7 @@ int eng_describe(engine *e)
 	msgpack_sbuffer_destroy(&sb);
 	eng_begin(e);
 	sqlite3_stmt *s = db_stmt_get(e->db, DBS_BUILDER_SET_ACTIVE_ALL);
-	sqlite3_bind_int(s, 1, 0);
+	db_bind_int64(s, 1, 0);
 	db_step_done(e->db, s);
 	for (size_t i = 0; i < e->nb; i++) {
 		ebuilder *b = &e->b[i];

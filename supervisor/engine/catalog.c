@@ -38,27 +38,27 @@ static void put_str(FILE *f, const char *s)
  * SQLite), so the work grows with the number of dependencies, never with
  * products times products. */
 static const char *const DEPS_SQL =
-	"SELECT s.uuid, p.sub_id, d.dep_asset_id FROM product_deps d"
-	" CROSS JOIN products p ON p.id = d.product_id CROSS JOIN jobs j ON j.id = p.job_id"
-	" CROSS JOIN sources s ON s.id = j.source_id"
-	" WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_asset_id IS NOT NULL"
-	" UNION"
-	" SELECT s.uuid, p.sub_id, '{' || s2.uuid || '}:' || printf('%x', p2.sub_id) FROM product_deps d"
-	" CROSS JOIN products p ON p.id = d.product_id CROSS JOIN jobs j ON j.id = p.job_id"
-	" CROSS JOIN sources s ON s.id = j.source_id"
-	" CROSS JOIN products p2 ON p2.platform = p.platform AND p2.path = lower(d.dep_path) AND p2.id <> p.id"
-	" CROSS JOIN jobs j2 ON j2.id = p2.job_id CROSS JOIN sources s2 ON s2.id = j2.source_id"
-	" WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_kind = 'product_path'"
-	" UNION"
-	" SELECT s.uuid, p.sub_id, '{' || s2.uuid || '}:' || printf('%x', p2.sub_id) FROM product_deps d"
-	" CROSS JOIN products p ON p.id = d.product_id CROSS JOIN jobs j ON j.id = p.job_id"
-	" CROSS JOIN sources s ON s.id = j.source_id"
-	" CROSS JOIN sources s2 ON lower(s2.path) = lower(d.dep_path)"
-	" CROSS JOIN jobs j2 ON j2.source_id = s2.id"
-	" CROSS JOIN products p2 ON p2.job_id = j2.id AND p2.platform = p.platform AND p2.intermediate = 0"
-	" AND p2.id <> p.id"
-	" WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_kind = 'source_path'"
-	" ORDER BY 1, 2, 3";
+    "SELECT s.uuid, p.sub_id, d.dep_asset_id FROM product_deps d"
+    " CROSS JOIN products p ON p.id = d.product_id CROSS JOIN jobs j ON j.id = p.job_id"
+    " CROSS JOIN sources s ON s.id = j.source_id"
+    " WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_asset_id IS NOT NULL"
+    " UNION"
+    " SELECT s.uuid, p.sub_id, '{' || s2.uuid || '}:' || printf('%x', p2.sub_id) FROM product_deps d"
+    " CROSS JOIN products p ON p.id = d.product_id CROSS JOIN jobs j ON j.id = p.job_id"
+    " CROSS JOIN sources s ON s.id = j.source_id"
+    " CROSS JOIN products p2 ON p2.platform = p.platform AND p2.path = lower(d.dep_path) AND p2.id <> p.id"
+    " CROSS JOIN jobs j2 ON j2.id = p2.job_id CROSS JOIN sources s2 ON s2.id = j2.source_id"
+    " WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_kind = 'product_path'"
+    " UNION"
+    " SELECT s.uuid, p.sub_id, '{' || s2.uuid || '}:' || printf('%x', p2.sub_id) FROM product_deps d"
+    " CROSS JOIN products p ON p.id = d.product_id CROSS JOIN jobs j ON j.id = p.job_id"
+    " CROSS JOIN sources s ON s.id = j.source_id"
+    " CROSS JOIN sources s2 ON lower(s2.path) = lower(d.dep_path)"
+    " CROSS JOIN jobs j2 ON j2.source_id = s2.id"
+    " CROSS JOIN products p2 ON p2.job_id = j2.id AND p2.platform = p.platform AND p2.intermediate = 0"
+    " AND p2.id <> p.id"
+    " WHERE p.platform = ?1 AND p.intermediate = 0 AND d.dep_kind = 'source_path'"
+    " ORDER BY 1, 2, 3";
 
 static int cmp_key(const char *u1, int64_t s1, const char *u2, int64_t s2)
 {
@@ -77,19 +77,26 @@ static int write_platform(engine *e, const char *plat)
 	char path[KILN_PATH_MAX], tmp[KILN_PATH_MAX], ts[32];
 
 	if (sqlite3_prepare_v2(h,
-			       "SELECT s.uuid, p.sub_id, p.path, p.asset_type, p.size, s.path FROM products p"
-			       " JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id"
-			       " WHERE p.platform = ?1 AND p.intermediate = 0 ORDER BY s.uuid, p.sub_id",
-			       -1, &ps, NULL) != SQLITE_OK ||
+	                       "SELECT s.uuid, p.sub_id, p.path, p.asset_type, p.size, s.path FROM products p"
+	                       " JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id"
+	                       " WHERE p.platform = ?1 AND p.intermediate = 0 ORDER BY s.uuid, p.sub_id",
+	                       -1, &ps, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(h, DEPS_SQL, -1, &ds, NULL) != SQLITE_OK) {
 		klog(KLOG_ERROR, "asset catalog: %s", db_errmsg(e->db));
 		goto out;
 	}
-	sqlite3_bind_text(ps, 1, plat, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ds, 1, plat, -1, SQLITE_STATIC);
+	if (sqlite3_bind_text(ps, 1, plat, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(ds, 1, plat, -1, SQLITE_STATIC) != SQLITE_OK) {
+		klog(KLOG_ERROR, "asset catalog: %s", db_errmsg(e->db));
+		goto out;
+	}
 	snprintf(path, sizeof path, "%s/%s/assetcatalog.json", e->cfg->cache, plat);
 	snprintf(tmp, sizeof tmp, "%s/%s/.assetcatalog.json.tmp", e->cfg->cache, plat);
-	path_mkdirs_for(path, 0755);
+	if ((rc = path_mkdirs_for(path, 0755)) != 0) {
+		klog(KLOG_ERROR, "asset catalog: the folder of %s: %s", path, kiln_strerror(rc));
+		goto out;
+	}
+	rc = KILN_E_DB;
 	f = fopen(tmp, "we");
 	if (!f) {
 		rc = -errno;
@@ -101,8 +108,9 @@ static int write_platform(engine *e, const char *plat)
 	put_str(f, plat);
 	fprintf(f, ",\"generated_at\":\"%s\",\"assets\":{", ts);
 	int drc = sqlite3_step(ds);
+	int prc;
 	bool first = true;
-	while (sqlite3_step(ps) == SQLITE_ROW) {
+	while ((prc = sqlite3_step(ps)) == SQLITE_ROW) {
 		const char *uuid = (const char *)sqlite3_column_text(ps, 0);
 		int64_t sub = sqlite3_column_int64(ps, 1);
 		fprintf(f, "%s\"{%s}:%x\":{\"path\":", first ? "" : ",", uuid, (unsigned)(uint32_t)sub);
@@ -116,7 +124,8 @@ static int write_platform(engine *e, const char *plat)
 		/* Skip dependency rows of products that are gone, then take ours. */
 		bool dfirst = true;
 		while (drc == SQLITE_ROW) {
-			int c = cmp_key((const char *)sqlite3_column_text(ds, 0), sqlite3_column_int64(ds, 1), uuid, sub);
+			int c = cmp_key((const char *)sqlite3_column_text(ds, 0), sqlite3_column_int64(ds, 1),
+			                uuid, sub);
 			if (c > 0)
 				break;
 			if (c == 0) {
@@ -129,8 +138,18 @@ static int write_platform(engine *e, const char *plat)
 		}
 		fputs("]}", f);
 	}
+	if (prc != SQLITE_DONE || (drc != SQLITE_DONE && drc != SQLITE_ROW)) {
+		/* A read that failed half way: the old catalog stays. */
+		klog(KLOG_ERROR, "asset catalog for %s: %s", plat, db_errmsg(e->db));
+		goto out;
+	}
 	fputs("}}\n", f);
-	if (ferror(f) || fclose(f) != 0) {
+	/* On disk before the rename, so that a crash never leaves a catalog
+	 * that is whole by name and empty or short by content. */
+	bool ok = !ferror(f) && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (fclose(f) != 0)
+		ok = false;
+	if (!ok) {
 		f = NULL;
 		rc = -EIO;
 		klog(KLOG_ERROR, "asset catalog: writing %s failed", tmp);

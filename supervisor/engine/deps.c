@@ -149,8 +149,8 @@ void eng_deps_set(engine *e, size_t si, int bi, const msg_source_dep *deps, size
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v3(e->db->h, "DELETE FROM source_deps WHERE source_id = ?1 AND builder_id = ?2", -1,
 			       SQLITE_PREPARE_PERSISTENT, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, s->id);
-		sqlite3_bind_int64(st, 2, e->b[bi].db_id);
+		db_bind_int64(st, 1, s->id);
+		db_bind_int64(st, 2, e->b[bi].db_id);
 		db_step_done(e->db, st);
 	}
 	sqlite3_finalize(st);
@@ -163,8 +163,8 @@ void eng_deps_set(engine *e, size_t si, int bi, const msg_source_dep *deps, size
 		return;
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, s->id);
-		sqlite3_bind_int64(st, 2, e->b[bi].db_id);
+		db_bind_int64(st, 1, s->id);
+		db_bind_int64(st, 2, e->b[bi].db_id);
 		db_bind_text(st, 3, deps[i].path);
 		db_bind_text(st, 4, deps[i].uuid);
 		db_step_done(e->db, st);

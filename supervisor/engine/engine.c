@@ -124,9 +124,11 @@ static void cb_builder(void *ud, int host, const hp_bnote *n)
 	if (bi < 0)
 		return;
 	ebuilder *b = &e->b[bi];
-	klog(n->state == HP_BSTATE_GIVEN_UP ? KLOG_ERROR : n->state == HP_BSTATE_BACKOFF ? KLOG_WARN : KLOG_INFO,
-	     "builder %s on host %d: %s%s%s", b->name ? b->name : b->cfg->exec, host, hp_bstate_name(n->state),
-	     n->detail && *n->detail ? ": " : "", n->detail ? n->detail : "");
+	klog(n->state == HP_BSTATE_GIVEN_UP  ? KLOG_ERROR
+	     : n->state == HP_BSTATE_BACKOFF ? KLOG_WARN
+	                                     : KLOG_INFO,
+	     "builder %s on host %d: %s%s%s", b->name ? b->name : b->cfg->exec, host,
+	     hp_bstate_name(n->state), n->detail && *n->detail ? ": " : "", n->detail ? n->detail : "");
 	bool was_given_up = b->restart_state == HP_BSTATE_GIVEN_UP;
 	b->restart_state = n->state;
 	free(b->restart_detail);
@@ -134,15 +136,15 @@ static void cb_builder(void *ud, int host, const hp_bnote *n)
 	if ((n->state == HP_BSTATE_GIVEN_UP) != was_given_up && b->db_id) {
 		eng_begin(e);
 		sqlite3_stmt *st = db_stmt_get(e->db, DBS_BUILDER_SET_ACTIVE);
-		sqlite3_bind_int64(st, 1, b->db_id);
-		sqlite3_bind_int(st, 2, 1);
+		db_bind_int64(st, 1, b->db_id);
+		db_bind_int64(st, 2, 1);
 		db_bind_text(st, 3, n->state == HP_BSTATE_GIVEN_UP ? n->detail : NULL);
 		db_step_done(e->db, st);
 	}
 	if (e->publish) {
 		json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "name", b->name ? b->name : "", "state",
-				      hp_bstate_name(n->state), "detail", n->detail ? n->detail : "", "crashes",
-				      (json_int_t)n->crashes);
+		                      hp_bstate_name(n->state), "detail", n->detail ? n->detail : "",
+		                      "crashes", (json_int_t)n->crashes);
 		e->publish(e, "builder", o);
 		json_decref(o);
 	}
@@ -159,7 +161,8 @@ static void cb_requeue(void *ud, uint64_t id)
 	else if (r->kind == RUN_ANALYSE)
 		eng_analysis_requeue(e, r);
 	else
-		eng_on_describe_reply(e, r, &(hp_reply){.id = id, .status = HP_CRASHED, .detail = "host lost"});
+		eng_on_describe_reply(e, r,
+		                      &(hp_reply){.id = id, .status = HP_CRASHED, .detail = "host lost"});
 }
 
 static void cb_signal(void *ud, int signo)
@@ -229,8 +232,8 @@ static void progress(engine *e, bool final)
 	e->progress_at = now;
 	size_t done = e->st->completed + e->st->warnings + e->st->errors + e->st->failed;
 	size_t total = done + runq_count(&e->q) + pool_busy(e->pool);
-	fprintf(stderr, "\r\033[K[%zu/%zu] %zu failed, %zu create_jobs calls waiting", done, total, e->st->failed,
-		e->aq_total);
+	fprintf(stderr, "\r\033[K[%zu/%zu] %zu failed, %zu create_jobs calls waiting", done, total,
+	        e->st->failed, e->aq_total);
 	if (final)
 		fputs("\r\033[K", stderr);
 	fflush(stderr);
@@ -318,6 +321,7 @@ int eng_open(engine *e, char *err, size_t errsz)
 	runq_init(&e->q);
 	snprintf(e->inter_dir, sizeof e->inter_dir, "%s/intermediate", cfg->cache);
 	e->hash_all = e->opts->hash || cfg->scan_hash;
+	e->max_products = ENG_MAX_PRODUCTS;
 	e->ar = arena_new();
 	if (!e->ar)
 		return -ENOMEM;
@@ -367,8 +371,9 @@ int eng_open(engine *e, char *err, size_t errsz)
 			char full[KILN_PATH_MAX];
 			struct stat ast;
 			args[k] = a;
-			if (a[0] != '/' && a[0] != '-' && snprintf(full, sizeof full, "%s/%s", cfg->root, a) > 0 &&
-			    stat(full, &ast) == 0 && S_ISREG(ast.st_mode))
+			if (a[0] != '/' && a[0] != '-' &&
+			    snprintf(full, sizeof full, "%s/%s", cfg->root, a) > 0 && stat(full, &ast) == 0 &&
+			    S_ISREG(ast.st_mode))
 				args[k] = arena_strdup(e->ar, full);
 		}
 		b->hp.args.items = args ? args : (const char **)b->cfg->args;
@@ -383,12 +388,12 @@ int eng_open(engine *e, char *err, size_t errsz)
 	snprintf(host_exe, sizeof host_exe, "%s/kiln-builder-host", e->opts->self_dir);
 	int n_hosts = e->opts->hosts > 0 ? e->opts->hosts : cfg->hosts > 0 ? cfg->hosts : ncpu();
 	pool_cb cb = {.on_log = cb_log,
-		      .on_reply = cb_reply,
-		      .on_lost = cb_lost,
-		      .on_signal = cb_signal,
-		      .on_builder = cb_builder,
-		      .on_requeue = cb_requeue,
-		      .ud = e};
+	              .on_reply = cb_reply,
+	              .on_lost = cb_lost,
+	              .on_signal = cb_signal,
+	              .on_builder = cb_builder,
+	              .on_requeue = cb_requeue,
+	              .ud = e};
 	if ((rc = pool_new(host_exe, e->cache_tmp, e->cache_tmp, e->log_fd, n_hosts, &cb, &e->pool)) != 0) {
 		snprintf(err, errsz, "cannot set up builder hosts: %s", kiln_strerror(rc));
 		return rc;
@@ -464,9 +469,9 @@ static void report(engine *e, engine_stats *st)
 		ejob *j = &e->jobs[e->failed[i]];
 		sqlite3_stmt *q = NULL;
 		const char *reason = "failed", *log = "";
-		if (sqlite3_prepare_v2(e->db->h, "SELECT reason, log FROM jobs WHERE id = ?1", -1, &q, NULL) ==
-		    SQLITE_OK) {
-			sqlite3_bind_int64(q, 1, j->id);
+		if (sqlite3_prepare_v2(e->db->h, "SELECT reason, log FROM jobs WHERE id = ?1", -1, &q,
+		                       NULL) == SQLITE_OK) {
+			db_bind_int64(q, 1, j->id);
 			if (sqlite3_step(q) == SQLITE_ROW) {
 				if (sqlite3_column_text(q, 0))
 					reason = arena_strdup(e->ar, (const char *)sqlite3_column_text(q, 0));
@@ -477,8 +482,9 @@ static void report(engine *e, engine_stats *st)
 		sqlite3_finalize(q);
 		char *line = NULL;
 		if (asprintf(&line, "FAILED %s/%s  builder=%s platform=%s job=%s reason=%s log=%s",
-			     eng_folder_abs(e, &e->src[j->src]), e->src[j->src].rel,
-			     j->builder >= 0 ? e->b[j->builder].name : "?", j->platform, j->job_key, reason, log) < 0)
+		             eng_folder_abs(e, &e->src[j->src]), e->src[j->src].rel,
+		             j->builder >= 0 ? e->b[j->builder].name : "?", j->platform, j->job_key, reason,
+		             log) < 0)
 			continue;
 		char **nl = realloc(st->failed_lines, (st->n_failed_lines + 1) * sizeof *nl);
 		if (!nl) {
@@ -498,11 +504,11 @@ void eng_store_metrics(engine *e)
 		if (!b->ok || (!b->cj_n && !b->pj_n))
 			continue;
 		sqlite3_stmt *s = db_stmt_get(e->db, DBS_BUILDER_METRICS);
-		sqlite3_bind_int64(s, 1, b->db_id);
-		sqlite3_bind_int64(s, 2, (int64_t)b->cj_n);
-		sqlite3_bind_int64(s, 3, (int64_t)b->cj_us);
-		sqlite3_bind_int64(s, 4, (int64_t)b->pj_n);
-		sqlite3_bind_int64(s, 5, (int64_t)b->pj_us);
+		db_bind_int64(s, 1, b->db_id);
+		db_bind_int64(s, 2, (int64_t)b->cj_n);
+		db_bind_int64(s, 3, (int64_t)b->cj_us);
+		db_bind_int64(s, 4, (int64_t)b->pj_n);
+		db_bind_int64(s, 5, (int64_t)b->pj_us);
 		db_step_done(e->db, s);
 		b->cj_n = b->cj_us = b->pj_n = b->pj_us = 0;
 	}
@@ -552,7 +558,8 @@ int engine_batch(const kiln_config *cfg, const engine_opts *o, engine_stats *st,
 	if (e.db->errors) {
 		char path[KILN_PATH_MAX];
 		snprintf(path, sizeof path, "%s/assetdb.sqlite", cfg->cache);
-		db_describe_error(e.db->last_errcode, path, e.db->last_error, st->db_error, sizeof st->db_error);
+		db_describe_error(e.db->last_errcode, path, e.db->last_error, st->db_error,
+		                  sizeof st->db_error);
 		klog(KLOG_ERROR, "%u database errors in this batch; last: %s", e.db->errors, st->db_error);
 	}
 	if (e.stop)

@@ -36,6 +36,9 @@
 #define COMMIT_MS 250
 #define ANALYSE_CHUNK 64
 #define MAX_BUILDERS 64
+/* Products one job may make unless kiln.json says otherwise: far above what
+ * a real builder makes, low enough that a runaway reply fails quickly. */
+#define ENG_MAX_PRODUCTS 100000
 #define NONE ((size_t)-1)
 
 enum { ST_PENDING, ST_PROCESSING, ST_COMPLETED, ST_WARNING, ST_ERROR, ST_FAILED };
@@ -264,6 +267,7 @@ typedef struct engine {
 
 	uint32_t *slot_uses; /* jobs served by each run slot's temp dir */
 	size_t n_slot_uses;
+	size_t max_products; /* products one job may make; more fails it */
 	char cache_tmp[KILN_PATH_MAX];
 	char logs_jobs[KILN_PATH_MAX];
 	int64_t last_commit;
@@ -276,7 +280,10 @@ typedef struct engine {
 
 /* eng_state.c: bookkeeping */
 int eng_grow(void **arr, size_t *cap, size_t n, size_t elem);
-void eng_begin(engine *e);
+/* Opens the batch's write transaction when none is open. Returns 0, or
+ * KILN_E_DB (logged) when BEGIN failed: then nothing may be written as if it
+ * were part of a transaction. */
+int eng_begin(engine *e);
 void eng_maybe_commit(engine *e, bool force);
 const char *eng_folder_abs(engine *e, const esource *s);
 bool eng_platform_selected(engine *e, const char *platform);

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -37,11 +39,16 @@ void eng_temp_release(engine *e, erun *r)
 		path_clear_files(r->temp);
 }
 
+/* One product of a reply on its way into the cache. */
 typedef struct landing {
 	const msg_product *p;
-	char src[KILN_PATH_MAX];
-	char rel[KILN_PATH_MAX]; /* normalised, lowercase */
+	const char *plat; /* the job's platform, or "intermediate" */
+	/* In the reply's arena: the file in the temp dir, its place relative to
+	 * Cache/<plat>/ (normalised, lowercase), and that place in full. */
+	char *src, *rel, *dest;
 	uint64_t size, hash;
+	int64_t pid;  /* its row, once stored */
+	bool swapped; /* an older product was exchanged out to src */
 } landing;
 
 static const char *reason_for(hp_status s)
@@ -85,8 +92,8 @@ static void fail_for_collision(engine *e, size_t oj, const char *path, size_t ji
 	if (o->running || o->deleted)
 		return;
 	joblog_open(&jl, e->logs_jobs, o->id, now);
-	joblog_linef(&jl, MSG_LEVEL_ERROR, "product \"%s\" is also made by job %lld (%s, %s); both fail", path,
-		     (long long)j->id, e->src[j->src].rel, j->job_key);
+	joblog_linef(&jl, MSG_LEVEL_ERROR, "product \"%s\" is also made by job %lld (%s, %s); both fail",
+	             path, (long long)j->id, e->src[j->src].rel, j->job_key);
 	eng_begin(e);
 	eng_job_fail_row(e, o, "invalid_product", &jl, now, 0, false);
 	joblog_close(&jl);
@@ -99,87 +106,193 @@ static void fail_for_collision(engine *e, size_t oj, const char *path, size_t ji
 	}
 }
 
-/* Checks every product before moving any, so that a job lands all of its
- * products or none. Returns NULL when all are fine, else the reason text. */
-static const char *check_products(engine *e, erun *r, ejob *j, const msg_process_job_resp *resp, landing *L)
+/* Opens file below dirfd without leaving it: no "..", no absolute or
+ * outward symbolic link on the way, and no link as the last component.
+ * openat2's RESOLVE_BENEATH does that in the kernel (Linux 5.6); on an older
+ * kernel the path is resolved and compared instead. Returns a descriptor or
+ * -errno: -EXDEV when the path leaves the folder, -ELOOP for a link. */
+static int open_beneath(int dirfd, const char *dir, const char *file)
 {
-	static char why[1024];
-	for (size_t i = 0; i < resp->n_products; i++) {
-		const msg_product *p = &resp->products[i];
-		L[i].p = p;
-		if (path_check_relative(p->file, strlen(p->file)) != 0) {
-			snprintf(why, sizeof why, "product \"%s\" is not a path inside the temp dir", p->file);
-			return why;
+#ifdef SYS_openat2
+	struct open_how how = {.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+	                       .resolve = RESOLVE_BENEATH};
+	long fd = syscall(SYS_openat2, dirfd, file, &how, sizeof how);
+	if (fd >= 0)
+		return (int)fd;
+	if (errno != ENOSYS)
+		return -errno;
+#endif
+	char abs[KILN_PATH_MAX], real[PATH_MAX];
+	snprintf(abs, sizeof abs, "%s/%s", dir, file);
+	int f = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (f < 0)
+		return -errno;
+	size_t n = strlen(dir);
+	if (!realpath(abs, real) || strncmp(real, dir, n) != 0 || (real[n] != '/' && real[n] != 0)) {
+		close(f);
+		return -EXDEV;
+	}
+	return f;
+}
+
+static int cmp_sub_id(const void *a, const void *b)
+{
+	const landing *x = *(landing *const *)a, *y = *(landing *const *)b;
+	if (x->p->sub_id != y->p->sub_id)
+		return x->p->sub_id < y->p->sub_id ? -1 : 1;
+	return x < y ? -1 : x > y; /* the earlier product first */
+}
+
+static int cmp_dest(const void *a, const void *b)
+{
+	const landing *x = *(landing *const *)a, *y = *(landing *const *)b;
+	int c = strcmp(x->rel, y->rel);
+	if (c)
+		return c;
+	if (x->p->intermediate != y->p->intermediate)
+		return x->p->intermediate ? 1 : -1;
+	return x < y ? -1 : x > y;
+}
+
+/* No two products of the job share a sub_id or a destination: one sort for
+ * each (n log n; a job may have tens of thousands of products). */
+static const char *check_unique(landing *L, size_t n, char *why, size_t whysz)
+{
+	const char *fail = NULL;
+	landing **v = malloc(n * sizeof *v);
+	if (!v)
+		return "out of memory checking the products";
+	for (size_t i = 0; i < n; i++)
+		v[i] = &L[i];
+	qsort(v, n, sizeof *v, cmp_sub_id);
+	for (size_t i = 1; i < n && !fail; i++)
+		if (v[i]->p->sub_id == v[i - 1]->p->sub_id) {
+			snprintf(why, whysz, "products \"%s\" and \"%s\" share sub_id %u", v[i - 1]->p->file,
+			         v[i]->p->file, v[i]->p->sub_id);
+			fail = why;
 		}
-		if (path_normalize(p->file, L[i].rel, sizeof L[i].rel) != 0) {
-			snprintf(why, sizeof why, "product \"%s\" leaves the temp dir", p->file);
-			return why;
+	qsort(v, n, sizeof *v, cmp_dest);
+	for (size_t i = 1; i < n && !fail; i++)
+		if (strcmp(v[i]->rel, v[i - 1]->rel) == 0 &&
+		    v[i]->p->intermediate == v[i - 1]->p->intermediate) {
+			snprintf(why, whysz, "products \"%s\" and \"%s\" land on the same path",
+			         v[i - 1]->p->file, v[i]->p->file);
+			fail = why;
 		}
-		path_lower(L[i].rel);
-		snprintf(L[i].src, sizeof L[i].src, "%s/%s", r->temp, p->file);
+	free(v);
+	return fail;
+}
+
+/* One product: a path inside the temp dir, a regular file there, not made
+ * by another job; then its size and content hash. */
+static const char *check_product(engine *e, erun *r, ejob *j, int dirfd, landing *l, arena *a, char *why,
+                                 size_t whysz)
+{
+	const msg_product *p = l->p;
+	char rel[KILN_PATH_MAX];
+	if (path_check_relative(p->file, strlen(p->file)) != 0) {
+		snprintf(why, whysz, "product \"%s\" is not a path inside the temp dir", p->file);
+		return why;
+	}
+	if (path_normalize(p->file, rel, sizeof rel) != 0) {
+		snprintf(why, whysz, "product \"%s\" leaves the temp dir", p->file);
+		return why;
+	}
+	path_lower(rel);
+	l->rel = arena_strdup(a, rel);
+	l->src = arena_printf(a, "%s/%s", r->temp, p->file);
+	if (!l->rel || !l->src)
+		return "out of memory checking the products";
+	int fd = open_beneath(dirfd, r->temp, p->file);
+	if (fd < 0) {
 		struct stat st;
-		if (lstat(L[i].src, &st) != 0) {
-			snprintf(why, sizeof why, "listed product \"%s\" does not exist in the temp dir", p->file);
-			return why;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			snprintf(why, sizeof why, "product \"%s\" is not a regular file%s", p->file,
-				 S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
-			return why;
-		}
-		/* A symbolic link in a parent folder could still point out of
-		 * the temp dir: resolve and compare. */
-		char real[PATH_MAX];
-		if (!realpath(L[i].src, real) || strncmp(real, r->temp, strlen(r->temp)) != 0) {
-			snprintf(why, sizeof why, "product \"%s\" resolves outside the temp dir", p->file);
-			return why;
-		}
-		L[i].size = (uint64_t)st.st_size;
-		if (hash_file(L[i].src, &L[i].hash) != 0) {
-			snprintf(why, sizeof why, "product \"%s\" cannot be read", p->file);
-			return why;
-		}
-		for (size_t k = 0; k < i; k++) {
-			if (L[k].p->sub_id == p->sub_id) {
-				snprintf(why, sizeof why, "products \"%s\" and \"%s\" share sub_id %u", L[k].p->file,
-					 p->file, p->sub_id);
-				return why;
-			}
-			if (strcmp(L[k].rel, L[i].rel) == 0 && L[k].p->intermediate == p->intermediate) {
-				snprintf(why, sizeof why, "products \"%s\" and \"%s\" land on the same path", L[k].p->file,
-					 p->file);
-				return why;
-			}
-		}
-		size_t pi;
-		const char *plat = p->intermediate ? "intermediate" : j->platform;
-		if (eng_product_find(e, plat, L[i].rel, &pi) &&
-		    e->prods[pi].job_id != j->id) {
-			size_t oj;
-			const char *other = "another job";
-			if (eng_job_by_id(e, e->prods[pi].job_id, &oj))
-				other = arena_printf(e->ar, "job %lld (%s, %s)", (long long)e->prods[pi].job_id,
-						     e->src[e->jobs[oj].src].rel, e->jobs[oj].job_key);
-			snprintf(why, sizeof why, "product \"%s\" is already made by %s", L[i].rel, other);
-			if (eng_job_by_id(e, e->prods[pi].job_id, &oj))
-				fail_for_collision(e, oj, L[i].rel, (size_t)(j - e->jobs));
-			return why;
+		if (fd == -ENOENT || fd == -ENOTDIR)
+			snprintf(why, whysz, "listed product \"%s\" does not exist in the temp dir", p->file);
+		else if (fd == -ELOOP && fstatat(dirfd, p->file, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		         S_ISLNK(st.st_mode))
+			snprintf(why, whysz, "product \"%s\" is not a regular file (a symbolic link)",
+			         p->file);
+		else if (fd == -EXDEV || fd == -ELOOP)
+			snprintf(why, whysz, "product \"%s\" resolves outside the temp dir", p->file);
+		else
+			snprintf(why, whysz, "product \"%s\" cannot be read: %s", p->file, strerror(-fd));
+		return why;
+	}
+	struct stat st;
+	const char *fail = NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whysz, "product \"%s\" is not a regular file", p->file);
+		fail = why;
+	} else {
+		l->size = (uint64_t)st.st_size;
+		if (hash_fd(fd, &l->hash) != 0) {
+			snprintf(why, whysz, "product \"%s\" cannot be read", p->file);
+			fail = why;
 		}
 	}
+	close(fd);
+	if (fail)
+		return fail;
+	size_t pi;
+	const char *plat = p->intermediate ? "intermediate" : j->platform;
+	if (eng_product_find(e, plat, l->rel, &pi) && e->prods[pi].job_id != j->id) {
+		size_t oj;
+		const char *other = "another job";
+		bool known = eng_job_by_id(e, e->prods[pi].job_id, &oj);
+		if (known)
+			other = arena_printf(a, "job %lld (%s, %s)", (long long)e->prods[pi].job_id,
+			                     e->src[e->jobs[oj].src].rel, e->jobs[oj].job_key);
+		snprintf(why, whysz, "product \"%s\" is already made by %s", l->rel,
+		         other ? other : "another job");
+		if (known)
+			fail_for_collision(e, oj, l->rel, (size_t)(j - e->jobs));
+		return why;
+	}
 	return NULL;
+}
+
+/* Checks every product before moving any, so that a job lands all of its
+ * products or none. Returns NULL when all are fine, else the reason text
+ * (static storage, valid until the next call). Strings go in a. */
+static const char *check_products(engine *e, erun *r, ejob *j, const msg_process_job_resp *resp, landing *L,
+                                  arena *a)
+{
+	static char why[1024];
+	const char *fail = NULL;
+	size_t n = resp->n_products;
+	if (n > e->max_products) {
+		snprintf(why, sizeof why, "the builder returned %zu products; a job may make at most %zu", n,
+		         e->max_products);
+		return why;
+	}
+	int dirfd = open(r->temp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		snprintf(why, sizeof why, "the job's temp dir %s cannot be opened: %s", r->temp,
+		         strerror(errno));
+		return why;
+	}
+	for (size_t i = 0; i < n && !fail; i++) {
+		L[i].p = &resp->products[i];
+		fail = check_product(e, r, j, dirfd, &L[i], a, why, sizeof why);
+	}
+	close(dirfd);
+	if (!fail)
+		fail = check_unique(L, n, why, sizeof why);
+	return fail;
 }
 
 /* A product's dependencies: asset ids as given (lowercased), and path
  * dependencies kept as paths; they resolve to asset ids when read (kiln
  * product, the asset catalog), so one whose target appears later is met
- * then. A product never depends on itself. */
-static void store_product_deps(engine *e, const ejob *j, int64_t pid, const msg_product *p, const char *rel)
+ * then. A product never depends on itself. Returns 0 or KILN_E_DB. */
+static int store_product_deps(engine *e, const ejob *j, int64_t pid, const msg_product *p, const char *rel)
 {
 	char self[64];
 	snprintf(self, sizeof self, "{%s}:%x", e->src[j->src].uuid, p->sub_id);
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_PRODUCT_DEPS_DELETE);
-	sqlite3_bind_int64(st, 1, pid);
-	db_step_done(e->db, st);
+	db_bind_int64(st, 1, pid);
+	if (db_step_done(e->db, st))
+		return KILN_E_DB;
 	for (size_t k = 0; k < p->n_dep_asset_ids; k++) {
 		char id[128];
 		snprintf(id, sizeof id, "%s", p->dep_asset_ids[k]);
@@ -187,11 +300,12 @@ static void store_product_deps(engine *e, const ejob *j, int64_t pid, const msg_
 		if (strcmp(id, self) == 0)
 			continue;
 		st = db_stmt_get(e->db, DBS_PRODUCT_DEP_INSERT);
-		sqlite3_bind_int64(st, 1, pid);
+		db_bind_int64(st, 1, pid);
 		db_bind_text(st, 2, id);
-		sqlite3_bind_null(st, 3);
+		db_bind_null(st, 3);
 		db_bind_text(st, 4, "asset");
-		db_step_done(e->db, st);
+		if (db_step_done(e->db, st))
+			return KILN_E_DB;
 	}
 	for (size_t k = 0; k < p->n_path_deps; k++) {
 		const msg_path_dep *d = &p->path_deps[k];
@@ -206,12 +320,14 @@ static void store_product_deps(engine *e, const ejob *j, int64_t pid, const msg_
 			continue;
 		}
 		st = db_stmt_get(e->db, DBS_PRODUCT_DEP_INSERT);
-		sqlite3_bind_int64(st, 1, pid);
-		sqlite3_bind_null(st, 2);
+		db_bind_int64(st, 1, pid);
+		db_bind_null(st, 2);
 		db_bind_text(st, 3, d->path);
 		db_bind_text(st, 4, d->is_source ? "source_path" : "product_path");
-		db_step_done(e->db, st);
+		if (db_step_done(e->db, st))
+			return KILN_E_DB;
 	}
+	return 0;
 }
 
 /* sources_to_reprocess: those sources' jobs run again. */
@@ -233,7 +349,7 @@ static void reprocess_sources(engine *e, const ejob *j, const msg_strs *list)
 			continue;
 		}
 		sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOBS_REQUEST_SOURCE_ID);
-		sqlite3_bind_int64(st, 1, e->src[si].id);
+		db_bind_int64(st, 1, e->src[si].id);
 		db_step_done(e->db, st);
 		for (size_t t = e->src[si].first_job; t != NONE; t = e->jobs[t].next_in_src) {
 			e->jobs[t].requested = true;
@@ -242,75 +358,166 @@ static void reprocess_sources(engine *e, const ejob *j, const msg_strs *list)
 	}
 }
 
-static void land_products(engine *e, erun *r, ejob *j, const msg_process_job_resp *resp, landing *L)
+/* Moves a checked product into the cache: a plain rename where nothing is
+ * there yet; where a file is (the product of the last good run), the two are
+ * exchanged, so the old one waits in the temp dir until the job has landed
+ * and can be put back if it does not. Anything but a file or a link in the
+ * way (a folder) is put back and refused. Returns 0 or -errno. */
+static int move_in(landing *l)
 {
-	int64_t now = wall_ms();
-	hmap keep;
-	hmap_init(&keep);
-	for (size_t i = 0; i < resp->n_products; i++) {
+	l->swapped = false;
+	if (renameat2(AT_FDCWD, l->src, AT_FDCWD, l->dest, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno == EINVAL || errno == ENOSYS) {
+		/* A file system without these flags (NFS): a plain rename, which
+		 * cannot be taken back if a later product fails. */
+		return rename(l->src, l->dest) == 0 ? 0 : -errno;
+	}
+	if (errno != EEXIST)
+		return -errno;
+	if (renameat2(AT_FDCWD, l->src, AT_FDCWD, l->dest, RENAME_EXCHANGE) != 0)
+		return errno == EINVAL || errno == ENOSYS ? (rename(l->src, l->dest) == 0 ? 0 : -errno)
+		                                          : -errno;
+	struct stat st;
+	if (lstat(l->src, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+		renameat2(AT_FDCWD, l->src, AT_FDCWD, l->dest, RENAME_EXCHANGE);
+		return -EISDIR;
+	}
+	l->swapped = true;
+	return 0;
+}
+
+/* Puts back what move_in did: the old product where there was one,
+ * nothing where there was none. */
+static void move_out(engine *e, landing *l)
+{
+	if (l->swapped) {
+		if (renameat2(AT_FDCWD, l->src, AT_FDCWD, l->dest, RENAME_EXCHANGE) != 0)
+			klog(KLOG_ERROR, "putting back %s: %s", l->dest, strerror(errno));
+	} else if (unlink(l->dest) == 0) {
+		path_prune_empty_parents(l->dest, e->cfg->cache);
+	}
+}
+
+/* The database rows of a job's products, inside a savepoint of the batch's
+ * transaction so that a failure takes back this job's rows and nothing
+ * else. Returns NULL or the reason, with the rows rolled back. */
+static const char *store_products(engine *e, ejob *j, landing *L, size_t n, int64_t now)
+{
+	static char why[KILN_PATH_MAX + 256];
+	if (eng_begin(e) != 0 || db_exec(e->db, "SAVEPOINT land") != 0) {
+		snprintf(why, sizeof why, "the database cannot take the job's products: %s",
+		         db_errmsg(e->db));
+		return why;
+	}
+	for (size_t i = 0; i < n; i++) {
 		const msg_product *p = L[i].p;
-		char dest[KILN_PATH_MAX];
-		const char *plat = p->intermediate ? "intermediate" : j->platform;
-		snprintf(dest, sizeof dest, "%s/%s/%s", e->cfg->cache, plat, L[i].rel);
-		/* Same sub_id on a new path: the old file must not linger. */
-		size_t oi = NONE;
-		oi = j->first_prod;
-		{
-			for (; oi != NONE; oi = e->prods[oi].next_in_job) {
-				eproduct *op = &e->prods[oi];
-				if (op->deleted || op->sub_id != p->sub_id ||
-				    (strcmp(op->path, L[i].rel) == 0 && op->intermediate == p->intermediate))
-					continue;
-				char of[KILN_PATH_MAX];
-				eng_product_file(e, op, of, sizeof of);
-				if (unlink(of) == 0)
-					path_prune_empty_parents(of, e->cfg->cache);
-				eng_product_unmap(e, op);
-				op->deleted = true;
-			}
-		}
-		path_mkdirs_for(dest, 0755);
-		if (rename(L[i].src, dest) != 0) {
-			joblog_linef(&r->log, MSG_LEVEL_ERROR, "moving %s into the cache: %s", L[i].rel, strerror(errno));
-			continue;
-		}
-		hmap_put_int(&keep, p->sub_id, 1);
-		eng_begin(e);
 		sqlite3_stmt *st = db_stmt_get(e->db, DBS_PRODUCT_UPSERT);
-		sqlite3_bind_int64(st, 1, j->id);
-		sqlite3_bind_int64(st, 2, p->sub_id);
-		db_bind_text(st, 3, j->platform);
+		db_bind_int64(st, 1, j->id);
+		db_bind_int64(st, 2, p->sub_id);
+		db_bind_text(st, 3, L[i].plat);
 		db_bind_text(st, 4, L[i].rel);
 		db_bind_text(st, 5, p->asset_type ? p->asset_type : "");
-		sqlite3_bind_int64(st, 6, (int64_t)L[i].size);
-		sqlite3_bind_int64(st, 7, (int64_t)L[i].hash);
-		sqlite3_bind_int(st, 8, p->intermediate);
-		sqlite3_bind_int64(st, 9, now);
-		int64_t pid = 0;
-		if (sqlite3_step(st) == SQLITE_ROW)
-			pid = sqlite3_column_int64(st, 0);
-		else
-			klog(KLOG_WARN, "storing product %s: %s", L[i].rel, db_errmsg(e->db));
+		db_bind_int64(st, 6, (int64_t)L[i].size);
+		db_bind_int64(st, 7, (int64_t)L[i].hash);
+		db_bind_int64(st, 8, p->intermediate);
+		db_bind_int64(st, 9, now);
+		L[i].pid = 0;
+		if (db_step_row(e->db, st) == 0)
+			L[i].pid = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
-		if (pid)
-			store_product_deps(e, j, pid, p, L[i].rel);
+		if (!L[i].pid || store_product_deps(e, j, L[i].pid, p, L[i].rel) != 0) {
+			snprintf(why, sizeof why, "storing product %s/%s: %s", L[i].plat, L[i].rel,
+			         db_errmsg(e->db));
+			db_savepoint_rollback(e->db, "land");
+			return why;
+		}
+	}
+	if (db_exec(e->db, "RELEASE land") != 0) {
+		snprintf(why, sizeof why, "storing the job's products: %s", db_errmsg(e->db));
+		db_savepoint_rollback(e->db, "land");
+		return why;
+	}
+	return NULL;
+}
+
+/* Lands a checked job's products: all of them or none. Folders first, then
+ * every file moved in (each one undoable), then the rows; only when all of
+ * that held does the engine's memory change and do events go out. Returns
+ * NULL, or the reason with the cache and the database as they were. */
+static const char *land_products(engine *e, erun *r, ejob *j, const msg_process_job_resp *resp, landing *L,
+                                 arena *a)
+{
+	static char why[KILN_PATH_MAX + 256];
+	const char *fail = NULL;
+	size_t n = resp->n_products, moved = 0;
+	int64_t now = wall_ms();
+	for (size_t i = 0; i < n; i++) {
+		L[i].plat = L[i].p->intermediate ? "intermediate" : j->platform;
+		L[i].dest = arena_printf(a, "%s/%s/%s", e->cfg->cache, L[i].plat, L[i].rel);
+		if (!L[i].dest)
+			return "out of memory landing the products";
+		int rc = path_mkdirs_for(L[i].dest, 0755);
+		if (rc) {
+			snprintf(why, sizeof why, "making the folder of %s in the cache: %s", L[i].rel,
+			         kiln_strerror(rc));
+			return why;
+		}
+	}
+	for (; moved < n; moved++) {
+		int rc = move_in(&L[moved]);
+		if (rc) {
+			snprintf(why, sizeof why, "moving %s into the cache: %s", L[moved].rel,
+			         kiln_strerror(rc));
+			fail = why;
+			goto undo;
+		}
+	}
+	fail = store_products(e, j, L, n, now);
+	if (fail)
+		goto undo;
+
+	/* Landed. Same sub_id on a new path: the old file must not linger. */
+	hmap keep;
+	hmap_init(&keep);
+	for (size_t i = 0; i < n; i++) {
+		const msg_product *p = L[i].p;
+		for (size_t oi = j->first_prod; oi != NONE; oi = e->prods[oi].next_in_job) {
+			eproduct *op = &e->prods[oi];
+			if (op->deleted || op->sub_id != p->sub_id ||
+			    (strcmp(op->path, L[i].rel) == 0 && op->intermediate == p->intermediate))
+				continue;
+			char of[KILN_PATH_MAX];
+			eng_product_file(e, op, of, sizeof of);
+			if (unlink(of) == 0)
+				path_prune_empty_parents(of, e->cfg->cache);
+			eng_product_unmap(e, op);
+			op->deleted = true;
+		}
+		hmap_put_int(&keep, p->sub_id, 1);
 		if (p->intermediate) {
 			struct stat dst;
-			if (stat(dest, &dst) == 0)
-				eng_intermediate_landed(e, (size_t)(j - e->jobs), L[i].rel, p->sub_id, L[i].size,
-							(int64_t)dst.st_mtim.tv_sec * 1000000000LL + dst.st_mtim.tv_nsec,
-							L[i].hash);
+			if (stat(L[i].dest, &dst) == 0)
+				eng_intermediate_landed(
+				    e, (size_t)(j - e->jobs), L[i].rel, p->sub_id, L[i].size,
+				    (int64_t)dst.st_mtim.tv_sec * 1000000000LL + dst.st_mtim.tv_nsec,
+				    L[i].hash);
 		}
 		/* Remember it in memory too, for collision checks later on. */
-		if (pid)
-			eng_product_remember(e, pid, j->id, p->sub_id, plat, L[i].rel, p->intermediate);
+		eng_product_remember(e, L[i].pid, j->id, p->sub_id, L[i].plat, L[i].rel, p->intermediate);
 		e->st->products++;
 		e->catalog_dirty = true;
-		eng_emit_product(e, "changed", j->src, p->sub_id, plat, L[i].rel);
+		eng_emit_product(e, "changed", j->src, p->sub_id, L[i].plat, L[i].rel);
 	}
 	/* Products this job made before and no longer makes go away. */
 	eng_products_delete(e, j->id, &keep);
 	hmap_free(&keep);
+	return NULL;
+undo:
+	while (moved > 0)
+		move_out(e, &L[--moved]);
+	joblog_linef(&r->log, MSG_LEVEL_ERROR, "%s; none of the job's products landed", fail);
+	return fail;
 }
 
 void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
@@ -325,11 +532,12 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 	size_t ji = r->items[0];
 	if (rep->status != HP_OK) {
 		joblog_linef(&r->log, MSG_LEVEL_ERROR, "builder %s: %s", hp_status_name(rep->status),
-			     rep->detail ? rep->detail : "");
+		             rep->detail ? rep->detail : "");
 		if (rep->stderr_tail.n) {
 			joblog_linef(&r->log, MSG_LEVEL_INFO, "last %zu stderr lines:", rep->stderr_tail.n);
 			for (size_t i = 0; i < rep->stderr_tail.n; i++)
-				joblog_line(&r->log, MSG_LEVEL_INFO, "stderr", rep->stderr_tail.items[i], NULL);
+				joblog_line(&r->log, MSG_LEVEL_INFO, "stderr", rep->stderr_tail.items[i],
+				            NULL);
 		}
 		job_finish_fail(e, r, j, reason_for(rep->status));
 		goto out;
@@ -337,13 +545,15 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 	char err[512];
 	a = arena_new();
 	msg_process_job_resp resp;
-	if (!a || msg_decode_process_job_resp(rep->frame.data, rep->frame.len, a, &resp, err, sizeof err) != 0) {
+	if (!a ||
+	    msg_decode_process_job_resp(rep->frame.data, rep->frame.len, a, &resp, err, sizeof err) != 0) {
 		joblog_linef(&r->log, MSG_LEVEL_ERROR, "the builder's reply is malformed: %s", err);
 		job_finish_fail(e, r, j, "protocol_error");
 		goto out;
 	}
 	if (resp.result != MSG_RESULT_SUCCESS) {
-		joblog_linef(&r->log, MSG_LEVEL_ERROR, "the builder returned \"%s\"", msg_result_name(resp.result));
+		joblog_linef(&r->log, MSG_LEVEL_ERROR, "the builder returned \"%s\"",
+		             msg_result_name(resp.result));
 		job_finish_fail(e, r, j, msg_result_name(resp.result));
 		goto out;
 	}
@@ -357,7 +567,7 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 		job_finish_fail(e, r, j, "failed");
 		goto out;
 	}
-	const char *why = check_products(e, r, j, &resp, L);
+	const char *why = check_products(e, r, j, &resp, L, a);
 	if (why) {
 		joblog_linef(&r->log, MSG_LEVEL_ERROR, "%s", why);
 		job_finish_fail(e, r, j, "invalid_product");
@@ -366,27 +576,32 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 	for (size_t i = 0; i < resp.n_products; i++)
 		if (!resp.products[i].dependencies_handled)
 			joblog_linef(&r->log, MSG_LEVEL_WARNING,
-				     "product \"%s\" says its dependencies are not handled (dependencies_handled false)",
-				     resp.products[i].file);
-	land_products(e, r, j, &resp, L);
+			             "product \"%s\" says its dependencies are not handled "
+			             "(dependencies_handled false)",
+			             resp.products[i].file);
+	why = land_products(e, r, j, &resp, L, a);
+	if (why) {
+		job_finish_fail(e, r, j, "failed");
+		goto out;
+	}
 	int64_t now = wall_ms();
 	int status = r->log.errors ? ST_ERROR : r->log.warnings ? ST_WARNING : ST_COMPLETED;
-	joblog_linef(&r->log, MSG_LEVEL_INFO, "job %s: %zu products in %lld ms", db_statuses[status], resp.n_products,
-		     (long long)(now - r->start_ms));
+	joblog_linef(&r->log, MSG_LEVEL_INFO, "job %s: %zu products in %lld ms", db_statuses[status],
+	             resp.n_products, (long long)(now - r->start_ms));
 	/* The summary line above is kiln's own: do not count it. */
 	eng_begin(e);
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_FINISH_OK);
-	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_int64(st, 1, j->id);
 	db_bind_text(st, 2, db_statuses[status]);
-	sqlite3_bind_int64(st, 3, (int64_t)j->new_fp);
-	sqlite3_bind_int(st, 4, r->log.warnings);
-	sqlite3_bind_int(st, 5, r->log.errors);
-	sqlite3_bind_int64(st, 6, now);
-	sqlite3_bind_int64(st, 7, now - r->start_ms);
+	db_bind_int64(st, 3, (int64_t)j->new_fp);
+	db_bind_int64(st, 4, r->log.warnings);
+	db_bind_int64(st, 5, r->log.errors);
+	db_bind_int64(st, 6, now);
+	db_bind_int64(st, 7, now - r->start_ms);
 	db_bind_text(st, 8, r->log.path);
 	db_step_done(e->db, st);
 	st = db_stmt_get(e->db, DBS_JOB_SET_FP_PARTS);
-	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_int64(st, 1, j->id);
 	db_bind_text(st, 2, j->new_fp_parts);
 	db_step_done(e->db, st);
 	fp_changed = !j->has_fp || j->fp != j->new_fp;
@@ -478,8 +693,9 @@ static const char *stored_parts(engine *e, ejob *j)
 	if (j->fp_parts)
 		return j->fp_parts;
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v3(e->db->h, "SELECT fp_parts FROM jobs WHERE id = ?1", -1, 0, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, j->id);
+	if (sqlite3_prepare_v3(e->db->h, "SELECT fp_parts FROM jobs WHERE id = ?1", -1, 0, &st, NULL) ==
+	    SQLITE_OK) {
+		db_bind_int64(st, 1, j->id);
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
 			j->fp_parts = arena_strdup(e->ar, (const char *)sqlite3_column_text(st, 0));
 	}
@@ -521,9 +737,9 @@ static const char *why_changed(engine *e, const char *old, const char *cur)
 			snprintf(buf, sizeof buf, "dependency %s appeared", k);
 		else if (!json_equal(ov, v))
 			snprintf(buf, sizeof buf, "dependency %s %s", k,
-				 strcmp(json_string_value(v) ? json_string_value(v) : "", "missing") == 0
-					 ? "went away"
-					 : "changed");
+			         strcmp(json_string_value(v) ? json_string_value(v) : "", "missing") == 0
+			             ? "went away"
+			             : "changed");
 		if (buf[0])
 			break;
 	}
@@ -552,8 +768,6 @@ out:
 	return why;
 }
 
-
-
 /* The absolute paths a builder may read besides its source: the sidecar and
  * every source dependency that exists (the transitive closure is what the
  * fingerprint covers; the builder gets the direct ones). */
@@ -569,7 +783,8 @@ static msg_strs source_file_deps(engine *e, size_t si, arena *a)
 	char fp[KILN_PATH_MAX];
 	const esidecar *sc = eng_sidecar_of(e, &e->src[si]);
 	if (sc) {
-		snprintf(fp, sizeof fp, "%s/%s", sc->folder >= 0 ? e->cfg->folders[sc->folder].abs : "", sc->rel);
+		snprintf(fp, sizeof fp, "%s/%s", sc->folder >= 0 ? e->cfg->folders[sc->folder].abs : "",
+		         sc->rel);
 		out.items[out.n++] = arena_strdup(a, fp);
 	}
 	for (size_t di = e->src[si].first_dep; di != NONE && out.n < n; di = e->deps[di].next_in_src) {
@@ -617,15 +832,15 @@ static int start_job(engine *e, size_t ji)
 	char fp[KILN_PATH_MAX];
 	eng_full_path(e, s, fp, sizeof fp);
 	joblog_linef(&r->log, MSG_LEVEL_INFO, "job %lld: %s on %s for %s (%s); reason: %s", (long long)j->id,
-		     j->job_key, s->rel, j->platform, b->name, j->run_reason);
+	             j->job_key, s->rel, j->platform, b->name, j->run_reason);
 	/* The log lines above and below are kiln's own notes; they are not
 	 * counted as the builder's warnings or errors. */
 	r->log.warnings = r->log.errors = 0;
 	eng_begin(e);
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_START);
-	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_int64(st, 1, j->id);
 	db_bind_text(st, 2, j->run_reason);
-	sqlite3_bind_int64(st, 3, r->start_ms);
+	db_bind_int64(st, 3, r->start_ms);
 	db_bind_text(st, 4, r->log.path);
 	db_step_done(e->db, st);
 
@@ -640,23 +855,27 @@ static int start_job(engine *e, size_t ji)
 		json_object_foreach(pj, k, v)
 		{
 			params.items[params.n].key = arena_strdup(a, k);
-			params.items[params.n].value = arena_strdup(a, json_is_string(v) ? json_string_value(v) : "");
+			params.items[params.n].value =
+			    arena_strdup(a, json_is_string(v) ? json_string_value(v) : "");
 			params.n++;
 		}
 	}
 	json_decref(pj);
 	msg_process_job_req q = {
-		.source_file = s->rel,
-		.watch_folder = eng_folder_abs(e, s),
-		.full_path = fp,
-		.builder_uuid = b->uuid,
-		.job = {.job_key = j->job_key, .platform = j->platform, .critical = j->critical,
-			.priority = j->priority, .params = params},
-		.temp_dir = r->temp,
-		.platform_info = {.identifier = j->platform},
-		.source_file_dependencies = source_file_deps(e, j->src, a),
-		.source_uuid = s->uuid,
-		.job_id = (uint64_t)j->id,
+	    .source_file = s->rel,
+	    .watch_folder = eng_folder_abs(e, s),
+	    .full_path = fp,
+	    .builder_uuid = b->uuid,
+	    .job = {.job_key = j->job_key,
+	            .platform = j->platform,
+	            .critical = j->critical,
+	            .priority = j->priority,
+	            .params = params},
+	    .temp_dir = r->temp,
+	    .platform_info = {.identifier = j->platform},
+	    .source_file_dependencies = source_file_deps(e, j->src, a),
+	    .source_uuid = s->uuid,
+	    .job_id = (uint64_t)j->id,
 	};
 	msgpack_sbuffer sb;
 	msgpack_sbuffer_init(&sb);
@@ -707,8 +926,7 @@ void eng_job_consider(engine *e, size_t ji)
 		job_fingerprint(e, ji, &parts);
 		why = why_changed(e, stored_parts(e, j), parts);
 		free(parts);
-	}
-	else if (j->product_missing)
+	} else if (j->product_missing)
 		why = "a product is missing from the cache";
 	if (!why)
 		return;

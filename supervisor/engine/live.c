@@ -370,7 +370,7 @@ static json_t *op_reprocess(void *ud, const char *const *paths, size_t n, char *
 		sources++;
 		eng_begin(e);
 		sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOBS_REQUEST_SOURCE_ID);
-		sqlite3_bind_int64(st, 1, e->src[si].id);
+		db_bind_int64(st, 1, e->src[si].id);
 		db_step_done(e->db, st);
 		for (size_t t = e->src[si].first_job; t != NONE; t = e->jobs[t].next_in_src) {
 			if (e->jobs[t].deleted)

@@ -30,7 +30,7 @@ void eng_source_delete(engine *e, size_t si)
 			       "SELECT p.platform, p.path, p.intermediate FROM products p JOIN jobs j ON p.job_id = j.id"
 			       " WHERE j.source_id = ?1",
 			       -1, &q, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(q, 1, s->id);
+		db_bind_int64(q, 1, s->id);
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			char f[KILN_PATH_MAX];
 			snprintf(f, sizeof f, "%s/%s/%s", e->cfg->cache,
@@ -43,7 +43,7 @@ void eng_source_delete(engine *e, size_t si)
 	sqlite3_finalize(q);
 	eng_begin(e);
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_SOURCE_DELETE);
-	sqlite3_bind_int64(st, 1, s->id);
+	db_bind_int64(st, 1, s->id);
 	db_step_done(e->db, st);
 	hmap_del(&e->src_by_key, eng_src_mapkey(s));
 	eng_uuid_map_del(e, si);
@@ -66,20 +66,20 @@ static void write_source_row(engine *e, size_t si)
 		db_bind_text(st, 1, s->uuid);
 		db_bind_text(st, 2, eng_folder_abs(e, s));
 		db_bind_text(st, 3, s->rel);
-		sqlite3_bind_int64(st, 4, (int64_t)s->size);
-		sqlite3_bind_int64(st, 5, s->mtime);
-		sqlite3_bind_int64(st, 6, (int64_t)s->hash);
+		db_bind_int64(st, 4, (int64_t)s->size);
+		db_bind_int64(st, 5, s->mtime);
+		db_bind_int64(st, 6, (int64_t)s->hash);
 		if (db_step_done(e->db, st) == 0) {
 			s->id = sqlite3_last_insert_rowid(e->db->h);
 		}
 	} else {
 		st = db_stmt_get(e->db, DBS_SOURCE_UPDATE);
-		sqlite3_bind_int64(st, 1, s->id);
+		db_bind_int64(st, 1, s->id);
 		db_bind_text(st, 2, eng_folder_abs(e, s));
 		db_bind_text(st, 3, s->rel);
-		sqlite3_bind_int64(st, 4, (int64_t)s->size);
-		sqlite3_bind_int64(st, 5, s->mtime);
-		sqlite3_bind_int64(st, 6, (int64_t)s->hash);
+		db_bind_int64(st, 4, (int64_t)s->size);
+		db_bind_int64(st, 5, s->mtime);
+		db_bind_int64(st, 6, (int64_t)s->hash);
 		db_step_done(e->db, st);
 	}
 	s->dirty = false;
@@ -403,8 +403,8 @@ void eng_intermediate_landed(engine *e, size_t ji, const char *rel, uint32_t sub
 	char *chs = json_dumps(ch, JSON_COMPACT);
 	json_decref(ch);
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_SOURCE_SET_ORIGIN);
-	sqlite3_bind_int64(st, 1, s->id);
-	sqlite3_bind_int64(st, 2, j->id);
+	db_bind_int64(st, 1, s->id);
+	db_bind_int64(st, 2, j->id);
 	db_bind_text(st, 3, chs);
 	db_step_done(e->db, st);
 	free(chs);

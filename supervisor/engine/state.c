@@ -67,13 +67,16 @@ void eng_maybe_commit(engine *e, bool force)
 	}
 }
 
-void eng_begin(engine *e)
+int eng_begin(engine *e)
 {
-	if (!e->db->in_txn) {
-		db_begin(e->db);
-		if (!e->last_commit)
-			e->last_commit = pool_now_ms();
-	}
+	if (e->db->in_txn)
+		return 0;
+	int rc = db_begin(e->db);
+	if (rc)
+		return rc;
+	if (!e->last_commit)
+		e->last_commit = pool_now_ms();
+	return 0;
 }
 
 const char *eng_folder_abs(engine *e, const esource *s)
@@ -206,7 +209,10 @@ void eng_job_set_jdeps_json(engine *e, size_t ji, const char *js)
 	for (size_t i = 0; j->jdeps && i < n; i++) {
 		json_t *o = json_array_get(a, i);
 		ejdep *d = &j->jdeps[j->n_jdeps];
-#define JS(k) (json_is_string(json_object_get(o, k)) ? arena_strdup(e->ar, json_string_value(json_object_get(o, k))) : NULL)
+#define JS(k)                                                                                                \
+	(json_is_string(json_object_get(o, k))                                                               \
+	     ? arena_strdup(e->ar, json_string_value(json_object_get(o, k)))                                 \
+	     : NULL)
 		d->path = JS("path");
 		d->uuid = JS("uuid");
 		d->job_key = JS("job_key");
@@ -263,7 +269,7 @@ void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids)
 			path_prune_empty_parents(f, e->cfg->cache);
 		eng_begin(e);
 		sqlite3_stmt *s = db_stmt_get(e->db, DBS_PRODUCT_DELETE);
-		sqlite3_bind_int64(s, 1, p->id);
+		db_bind_int64(s, 1, p->id);
 		db_step_done(e->db, s);
 		eng_product_unmap(e, p);
 		p->deleted = true;
@@ -290,7 +296,7 @@ void eng_job_delete(engine *e, ejob *j)
 		eng_products_delete(e, j->id, NULL);
 		eng_begin(e);
 		sqlite3_stmt *s = db_stmt_get(e->db, DBS_JOB_DELETE);
-		sqlite3_bind_int64(s, 1, j->id);
+		db_bind_int64(s, 1, j->id);
 		db_step_done(e->db, s);
 	}
 	j->deleted = true;
@@ -301,12 +307,12 @@ void eng_job_upsert_row(engine *e, ejob *j)
 	esource *s = &e->src[j->src];
 	eng_begin(e);
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_UPSERT);
-	sqlite3_bind_int64(st, 1, s->id);
-	sqlite3_bind_int64(st, 2, e->b[j->builder].db_id);
+	db_bind_int64(st, 1, s->id);
+	db_bind_int64(st, 2, e->b[j->builder].db_id);
 	db_bind_text(st, 3, j->job_key);
 	db_bind_text(st, 4, j->platform);
-	sqlite3_bind_int(st, 5, j->critical);
-	sqlite3_bind_int64(st, 6, j->priority);
+	db_bind_int64(st, 5, j->critical);
+	db_bind_int64(st, 6, j->priority);
 	db_bind_text(st, 7, j->params);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -326,9 +332,9 @@ static void reserve(engine *e)
 	sqlite3_stmt *s = NULL;
 	int64_t n[3] = {0, 0, 0};
 	if (sqlite3_prepare_v2(e->db->h,
-			       "SELECT (SELECT count(*) FROM sources), (SELECT count(*) FROM jobs),"
-			       " (SELECT count(*) FROM products)",
-			       -1, &s, NULL) == SQLITE_OK &&
+	                       "SELECT (SELECT count(*) FROM sources), (SELECT count(*) FROM jobs),"
+	                       " (SELECT count(*) FROM products)",
+	                       -1, &s, NULL) == SQLITE_OK &&
 	    sqlite3_step(s) == SQLITE_ROW)
 		for (int i = 0; i < 3; i++)
 			n[i] = sqlite3_column_int64(s, i);
@@ -358,10 +364,11 @@ static int load_sources(engine *e)
 	sqlite3_stmt *s = NULL;
 	int rc = KILN_E_DB;
 	reserve(e);
-	if (sqlite3_prepare_v2(e->db->h,
-			       "SELECT id, uuid, scan_folder, path, size, mtime_ns, hash, intermediate, origin_job, chain"
-			       " FROM sources ORDER BY id",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        e->db->h,
+	        "SELECT id, uuid, scan_folder, path, size, mtime_ns, hash, intermediate, origin_job, chain"
+	        " FROM sources ORDER BY id",
+	        -1, &s, NULL) != SQLITE_OK)
 		goto out;
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (eng_grow((void **)&e->src, &e->cap_src, e->n_src, sizeof *e->src) != 0) {
@@ -397,14 +404,16 @@ static int load_sources(engine *e)
 			x->key = arena_printf(e->ar, "intermediate:%s", x->rel);
 			path_lower(x->key);
 			x->origin_job = sqlite3_column_int64(s, 8);
-			json_t *ch = json_loads(sqlite3_column_text(s, 9) ? (const char *)sqlite3_column_text(s, 9) : "[]",
-						0, NULL);
+			json_t *ch = json_loads(
+			    sqlite3_column_text(s, 9) ? (const char *)sqlite3_column_text(s, 9) : "[]", 0,
+			    NULL);
 			size_t k;
 			json_t *v;
 			json_array_foreach(ch, k, v)
 			{
 				for (size_t bi = 0; bi < e->nb; bi++)
-					if (e->b[bi].ok && json_is_string(v) && strcmp(e->b[bi].uuid, json_string_value(v)) == 0)
+					if (e->b[bi].ok && json_is_string(v) &&
+					    strcmp(e->b[bi].uuid, json_string_value(v)) == 0)
 						x->chain |= 1ULL << bi;
 				if (x->chain_len < UINT8_MAX)
 					x->chain_len++;
@@ -432,10 +441,11 @@ static int load_jobs_and_products(engine *e)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = KILN_E_DB;
-	if (sqlite3_prepare_v2(e->db->h,
-			       "SELECT id, source_id, builder_id, job_key, platform, critical, priority, params,"
-			       " fingerprint, status, requested, escalated, fp_parts, job_deps FROM jobs ORDER BY id",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        e->db->h,
+	        "SELECT id, source_id, builder_id, job_key, platform, critical, priority, params,"
+	        " fingerprint, status, requested, escalated, fp_parts, job_deps FROM jobs ORDER BY id",
+	        -1, &s, NULL) != SQLITE_OK)
 		goto out;
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		size_t si;
@@ -444,7 +454,7 @@ static int load_jobs_and_products(engine *e)
 		int bi = eng_builder_index(e, sqlite3_column_int64(s, 2));
 		size_t ji;
 		ejob *j = eng_job_add(e, si, bi, (const char *)sqlite3_column_text(s, 3),
-				  (const char *)sqlite3_column_text(s, 4), &ji);
+		                      (const char *)sqlite3_column_text(s, 4), &ji);
 		if (!j) {
 			rc = -ENOMEM;
 			goto out;
@@ -464,20 +474,21 @@ static int load_jobs_and_products(engine *e)
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	if (sqlite3_prepare_v2(e->db->h, "SELECT id, job_id, sub_id, platform, path, intermediate FROM products", -1,
-			       &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(e->db->h,
+	                       "SELECT id, job_id, sub_id, platform, path, intermediate FROM products", -1,
+	                       &s, NULL) != SQLITE_OK)
 		goto out;
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		bool inter = sqlite3_column_int(s, 5);
 		eng_product_remember(e, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
-				     (uint32_t)sqlite3_column_int64(s, 2),
-				     inter ? "intermediate" : (const char *)sqlite3_column_text(s, 3),
-				     (const char *)sqlite3_column_text(s, 4), inter);
+		                     (uint32_t)sqlite3_column_int64(s, 2),
+		                     inter ? "intermediate" : (const char *)sqlite3_column_text(s, 3),
+		                     (const char *)sqlite3_column_text(s, 4), inter);
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	if (sqlite3_prepare_v2(e->db->h, "SELECT source_id, builder_id, fingerprint FROM analyses", -1, &s, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(e->db->h, "SELECT source_id, builder_id, fingerprint FROM analyses", -1, &s,
+	                       NULL) != SQLITE_OK)
 		goto out;
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		size_t si;
@@ -492,7 +503,7 @@ out:
 }
 
 void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_id, const char *plat,
-			  const char *path, bool intermediate)
+                          const char *path, bool intermediate)
 {
 	size_t known;
 	hmap *m = prod_map(e, plat, true);
@@ -597,27 +608,33 @@ void eng_emit_job(engine *e, size_t ji)
 	if (!e->publish)
 		return;
 	ejob *j = &e->jobs[ji];
-	const char *st = j->running ? "processing" : j->queued || j->waiting ? "pending" : db_statuses[j->status];
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)j->id, "source", e->src[j->src].rel,
-			      "platform", j->platform, "job_key", j->job_key, "status", st);
+	const char *st = j->running                ? "processing"
+	                 : j->queued || j->waiting ? "pending"
+	                                           : db_statuses[j->status];
+	json_t *o =
+	    json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)j->id, "source", e->src[j->src].rel,
+	              "platform", j->platform, "job_key", j->job_key, "status", st);
 	if (o)
-		json_object_set_new(o, "reason", j->status == ST_FAILED && j->fail_reason ? json_string(db_reasons[j->fail_reason - 1])
-											  : json_null());
+		json_object_set_new(o, "reason",
+		                    j->status == ST_FAILED && j->fail_reason
+		                        ? json_string(db_reasons[j->fail_reason - 1])
+		                        : json_null());
 	e->publish(e, "job", o);
 	json_decref(o);
 }
 
-void eng_emit_product(engine *e, const char *event, size_t si, uint32_t sub_id, const char *platform, const char *path)
+void eng_emit_product(engine *e, const char *event, size_t si, uint32_t sub_id, const char *platform,
+                      const char *path)
 {
 	if (!e->publish)
 		return;
 	char aid[64];
 	snprintf(aid, sizeof aid, "{%s}:%x", si != NONE ? e->src[si].uuid : "", sub_id);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "event", event, "asset_id", aid, "platform", platform, "path", path);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "event", event, "asset_id", aid, "platform", platform,
+	                      "path", path);
 	e->publish(e, "product", o);
 	json_decref(o);
 }
-
 
 /* ---- lookups without maps of their own ---- */
 
@@ -726,21 +743,21 @@ size_t eng_source_by_uuid(engine *e, const char *uuid)
  * keep_fp, the fingerprint it failed with (a failed run keeps the products
  * of the last good one, and its own print says what it tried). */
 void eng_job_fail_row(engine *e, const ejob *j, const char *reason, const joblog *log, int64_t now,
-		      int64_t duration_ms, bool keep_fp)
+                      int64_t duration_ms, bool keep_fp)
 {
 	eng_begin(e);
 	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_FINISH_FAIL);
-	sqlite3_bind_int64(st, 1, j->id);
+	db_bind_int64(st, 1, j->id);
 	db_bind_text(st, 2, reason);
-	sqlite3_bind_int(st, 3, log->warnings);
-	sqlite3_bind_int(st, 4, log->errors);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, duration_ms);
+	db_bind_int64(st, 3, log->warnings);
+	db_bind_int64(st, 4, log->errors);
+	db_bind_int64(st, 5, now);
+	db_bind_int64(st, 6, duration_ms);
 	db_bind_text(st, 7, log->path);
 	if (keep_fp)
-		sqlite3_bind_int64(st, 8, (int64_t)j->new_fp);
+		db_bind_int64(st, 8, (int64_t)j->new_fp);
 	else
-		sqlite3_bind_null(st, 8);
+		db_bind_null(st, 8);
 	db_step_done(e->db, st);
 }
 

@@ -12,6 +12,8 @@ section 5 alone. What it does is read from each source's own lines:
   assetdep ID          product dependency by asset id
   reprocess PATH       sources_to_reprocess
   out NAME             the main product's file name (default: source + ".out")
+  outfor BUILDER NAME  the same, only when run as BUILDER
+  extra NAME           one more product, NAME, holding the main product's bytes
   sleep SECONDS        sleep in process_job
   critical / priority N    job description fields
 
@@ -105,6 +107,8 @@ def process_job(req):
             time.sleep(float(w[1]))
         elif w[0] == "out":
             name = w[1]
+        elif w[0] == "outfor" and len(w) > 2 and w[1] == NAME:
+            name = w[2]
         elif w[0] == "pathdep":
             path_deps.append({"path": w[1], "type": "product"})
         elif w[0] == "srcdep":
@@ -127,6 +131,12 @@ def process_job(req):
                      "path_dependencies": path_deps, "dependencies_handled": True, "intermediate": False})
     sub = 1
     for w in lines:
+        if w[0] == "extra" and len(w) > 1:
+            with open(os.path.join(tmp, w[1]), "wb") as f:
+                f.write(body)
+            products.append({"file": w[1], "asset_type": "graph", "sub_id": sub, "dependencies": [],
+                             "path_dependencies": [], "dependencies_handled": True, "intermediate": False})
+            sub += 1
         if w[0] == "inter" and len(w) > 2 and w[1] == NAME:
             with open(os.path.join(tmp, w[2]), "wb") as f:
                 f.write(b"made from " + src.encode() + b"\n" + body)
