@@ -166,9 +166,9 @@ static const char *const stmt_sql[DBS__COUNT] = {
         " priority = excluded.priority, params = excluded.params"
         " RETURNING id",
     [DBS_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
-    [DBS_JOB_START] =
-        "UPDATE jobs SET status = 'processing', reason = NULL, run_reason = ?2, started_at = ?3,"
-        " warnings = 0, errors = 0, log = ?4 WHERE id = ?1",
+    [DBS_JOB_START] = "UPDATE jobs SET status = 'pending', reason = NULL, run_reason = ?2, started_at = ?3,"
+                      " warnings = 0, errors = 0, log = ?4, host = NULL WHERE id = ?1",
+    [DBS_JOB_BEGIN] = "UPDATE jobs SET status = 'processing', host = ?2, started_at = ?3 WHERE id = ?1",
     [DBS_JOB_FINISH_OK] = "UPDATE jobs SET status = ?2, reason = NULL, fingerprint = ?3, warnings = ?4,"
                           " errors = ?5, completed_at = ?6, duration_ms = ?7, log = ?8, escalated = 0,"
                           " requested = 0, failed_fingerprint = NULL WHERE id = ?1",

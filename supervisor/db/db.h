@@ -62,7 +62,8 @@ typedef enum db_stmt {
 	DBS_ANALYSIS_UPSERT,
 	DBS_JOB_UPSERT,
 	DBS_JOB_DELETE,
-	DBS_JOB_START,
+	DBS_JOB_START, /* sent to a host: still pending */
+	DBS_JOB_BEGIN, /* its host began it: processing */
 	DBS_JOB_FINISH_OK,
 	DBS_JOB_FINISH_FAIL,
 	DBS_JOB_SET_PENDING,

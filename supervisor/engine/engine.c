@@ -94,6 +94,18 @@ static void cb_reply(void *ud, uint64_t id, const hp_reply *rep)
 	eng_maybe_commit(e, false);
 }
 
+static void cb_begin(void *ud, uint64_t id, int host)
+{
+	engine *e = ud;
+	erun *r = eng_run_find(e, id);
+	if (!r)
+		return;
+	r->begun_ms = wall_ms();
+	r->host = host;
+	if (r->kind == RUN_PROCESS)
+		eng_process_begun(e, r);
+}
+
 static void cb_lost(void *ud, uint64_t id, uint32_t first_idx, const char *detail)
 {
 	engine *e = ud;
@@ -393,6 +405,7 @@ int eng_open(engine *e, char *err, size_t errsz)
 	              .on_signal = cb_signal,
 	              .on_builder = cb_builder,
 	              .on_requeue = cb_requeue,
+	              .on_begin = cb_begin,
 	              .ud = e};
 	if ((rc = pool_new(host_exe, e->cache_tmp, e->cache_tmp, e->log_fd, n_hosts, &cb, &e->pool)) != 0) {
 		snprintf(err, errsz, "cannot set up builder hosts: %s", kiln_strerror(rc));

@@ -33,13 +33,13 @@
 #include "hash.h"
 #include <jansson.h>
 
-#define COMMIT_MS 250
+#define COMMIT_MS     250
 #define ANALYSE_CHUNK 64
-#define MAX_BUILDERS 64
+#define MAX_BUILDERS  64
 /* Products one job may make unless kiln.json says otherwise: far above what
  * a real builder makes, low enough that a runaway reply fails quickly. */
 #define ENG_MAX_PRODUCTS 100000
-#define NONE ((size_t)-1)
+#define NONE             ((size_t)-1)
 
 enum { ST_PENDING, ST_PROCESSING, ST_COMPLETED, ST_WARNING, ST_ERROR, ST_FAILED };
 
@@ -53,13 +53,13 @@ typedef struct ebuilder {
 	const cfg_builder *cfg;
 	int64_t db_id;
 	char *name, *uuid, *version, *afp;
-	char **patterns;   /* in force: kiln.json's, or the builder's own */
+	char **patterns; /* in force: kiln.json's, or the builder's own */
 	size_t n_patterns;
 	char **own_patterns; /* what describe said */
 	size_t n_own_patterns;
 	kpattern **pats;
 	char key[24];
-	char *args_json;  /* malloc'd; freed by engine_close */
+	char *args_json; /* malloc'd; freed by engine_close */
 	hp_builder hp;
 	bool ok;
 	char *why_disabled;
@@ -74,7 +74,7 @@ typedef struct ebuilder {
 /* 100,000 of these for 100,000 sources: fields are ordered by size so
  * nothing is lost to padding, and the flags are bits. */
 typedef struct esource {
-	int64_t id;        /* 0 until inserted */
+	int64_t id; /* 0 until inserted */
 	char *rel;
 	/* rel lowercased: the same string while rel is lowercase, NULL until
 	 * eng_src_key makes it when not; "intermediate:<rel lowercased>"
@@ -83,34 +83,34 @@ typedef struct esource {
 	uint64_t size;
 	int64_t mtime;
 	uint64_t hash;
-	uint64_t bmask;    /* builders whose patterns match */
+	uint64_t bmask;     /* builders whose patterns match */
 	uint64_t analysing; /* builders with a create_jobs call queued or in flight */
-	size_t first_job;  /* head of this source's job chain, NONE when empty */
-	size_t first_dep;  /* head of the chain of its source dependencies */
+	size_t first_job;   /* head of this source's job chain, NONE when empty */
+	size_t first_dep;   /* head of the chain of its source dependencies */
 	int64_t origin_job; /* intermediate: the job that made it */
-	uint64_t chain;    /* intermediate: builders along its chain (bit per builder) */
-	uint64_t afp;      /* analysis fingerprint for builder afp_b (others, rare, are in engine.analysed) */
-	int32_t folder;    /* -1 when its scan folder is gone */
+	uint64_t chain;     /* intermediate: builders along its chain (bit per builder) */
+	uint64_t afp;   /* analysis fingerprint for builder afp_b (others, rare, are in engine.analysed) */
+	int32_t folder; /* -1 when its scan folder is gone */
 	char uuid[37];
 	int8_t afp_b;      /* builder whose analysis fingerprint is in afp, or -1 */
 	uint8_t chain_len; /* intermediate: at most MAX_CHAIN */
 	bool on_disk : 1;
-	bool changed : 1;  /* content or place changed in this pass */
+	bool changed : 1; /* content or place changed in this pass */
 	bool is_new : 1;
-	bool dirty : 1;    /* row needs writing */
+	bool dirty : 1;        /* row needs writing */
 	bool intermediate : 1; /* made by a job, lives in Cache/intermediate */
-	bool seen : 1;     /* scratch flag for graph walks */
+	bool seen : 1;         /* scratch flag for graph walks */
 } esource;
 
 /* A source dependency that create_jobs gave for (src, builder). */
 typedef struct edep {
 	size_t src;
 	int builder;
-	char *raw;         /* as the builder gave it */
-	char *key;         /* relative to the scan folder root, lowercase */
-	char *key2;        /* relative to the dependent's own folder, or NULL */
-	char *uuid;        /* lowercase, or NULL */
-	kpattern *glob;    /* a wildcard dependency */
+	char *raw;      /* as the builder gave it */
+	char *key;      /* relative to the scan folder root, lowercase */
+	char *key2;     /* relative to the dependent's own folder, or NULL */
+	char *uuid;     /* lowercase, or NULL */
+	kpattern *glob; /* a wildcard dependency */
 	bool dead;
 	size_t next_in_src;
 } edep;
@@ -123,7 +123,7 @@ typedef struct ejdep {
 
 /* A metadata sidecar (kiln.json "metadata"): X.fbx.assetinfo for X.fbx. */
 typedef struct esidecar {
-	char *owner_key;   /* key of the source it belongs to */
+	char *owner_key; /* key of the source it belongs to */
 	char *rel;
 	int32_t folder;
 	uint64_t hash;
@@ -143,14 +143,14 @@ typedef struct ejob {
 	const char *run_reason;
 	size_t next_in_src; /* chain of the source's jobs */
 	size_t first_prod;  /* head of the chain of its products */
-	ejdep *jdeps;      /* job dependencies; arena */
+	ejdep *jdeps;       /* job dependencies; arena */
 	char *jdeps_json;
-	char *fp_parts;    /* JSON of the last good run's fingerprint inputs */
+	char *fp_parts;     /* JSON of the last good run's fingerprint inputs */
 	char *new_fp_parts; /* malloc'd while the job runs */
-	uint32_t src;      /* index into sources */
+	uint32_t src;       /* index into sources */
 	uint32_t n_jdeps;
-	int16_t builder;   /* index into builders, -1 when the builder is gone */
-	uint8_t status;    /* ST_* */
+	int16_t builder;     /* index into builders, -1 when the builder is gone */
+	uint8_t status;      /* ST_* */
 	uint8_t fail_reason; /* the last failure's reason: db_reasons[fail_reason - 1], 0 for none */
 	bool critical : 1;
 	bool has_fp : 1;
@@ -161,6 +161,7 @@ typedef struct ejob {
 	bool analysis_failure : 1; /* the stand-in row of a failed create_jobs call */
 	bool queued : 1;
 	bool running : 1;
+	bool begun : 1; /* running, and its host has begun it (not queued there) */
 	bool waiting : 1;
 } ejob;
 
@@ -181,11 +182,13 @@ typedef struct erun {
 	uint64_t id;
 	run_kind kind;
 	int builder;
-	size_t *items;     /* sources (analyse) or one job (process); malloc'd */
+	size_t *items; /* sources (analyse) or one job (process); malloc'd */
 	size_t n_items;
-	joblog log;        /* process runs */
+	joblog log; /* process runs */
 	char temp[KILN_PATH_MAX];
-	int64_t start_ms;
+	int64_t start_ms; /* sent to a host */
+	int64_t begun_ms; /* the host began it (0: still queued on the host) */
+	int host;         /* the host serving it, once begun */
 	bool active;
 } erun;
 
@@ -193,10 +196,10 @@ typedef struct live live;
 
 typedef struct engine {
 	const kiln_config *cfg;
-	live *live;          /* live mode (kiln run) state; NULL in a batch */
+	live *live; /* live mode (kiln run) state; NULL in a batch */
 	/* Publishes an event (live mode); NULL in a batch. body is borrowed. */
 	void (*publish)(struct engine *e, const char *topic, json_t *body);
-	bool hash_all;       /* hash every file, not only those whose size or time changed */
+	bool hash_all; /* hash every file, not only those whose size or time changed */
 	const engine_opts *opts;
 	engine_stats *st;
 	kdb *db;
@@ -227,23 +230,23 @@ typedef struct engine {
 	struct eprodmap {
 		const char *platform; /* interned */
 		hmap by_path;
-	} *prod_maps;
+	} * prod_maps;
 	size_t n_prod_maps;
 
 	edep *deps;
 	size_t n_deps, cap_deps;
-	hmap dep_rev;      /* dependency key -> index into rev */
+	hmap dep_rev; /* dependency key -> index into rev */
 	evec *rev;
 	size_t n_rev, cap_rev;
-	evec glob_deps;    /* indices of wildcard dependencies */
-	evec jdep_jobs;    /* jobs that have job dependencies */
-	evec waiting;      /* jobs waiting for their job dependencies */
+	evec glob_deps; /* indices of wildcard dependencies */
+	evec jdep_jobs; /* jobs that have job dependencies */
+	evec waiting;   /* jobs waiting for their job dependencies */
 	bool waiting_retried;
 	bool catalog_dirty; /* products changed since the catalogs were written */
 	esidecar *sidecars;
 	size_t n_sidecars, cap_sidecars;
 	hmap side_by_owner;
-	hmap src_by_uuid;  /* built on first use */
+	hmap src_by_uuid; /* built on first use */
 	bool uuid_map;
 	char inter_dir[KILN_PATH_MAX];
 	struct scan_result *files; /* the last full scan: every file, source or not */
@@ -251,10 +254,10 @@ typedef struct engine {
 	 * loads (prescan.h); NULL in live mode. Borrowed from engine_batch. */
 	struct prescan *pre;
 
-	hmap interned;     /* repeated short strings -> index into intern_strs */
+	hmap interned; /* repeated short strings -> index into intern_strs */
 	char **intern_strs;
 	size_t n_intern, cap_intern;
-	hmap analysed;     /* analysis key -> index into analysis_fp */
+	hmap analysed; /* analysis key -> index into analysis_fp */
 	uint64_t *analysis_fp;
 	size_t n_afp, cap_afp;
 
@@ -262,7 +265,7 @@ typedef struct engine {
 	size_t n_runs;
 	uint64_t next_run;
 	runq q;
-	size_t aq_total;   /* create_jobs calls queued over all builders */
+	size_t aq_total; /* create_jobs calls queued over all builders */
 	int next_aq_builder;
 
 	uint32_t *slot_uses; /* jobs served by each run slot's temp dir */
@@ -274,7 +277,7 @@ typedef struct engine {
 	bool stop;
 	int signals;
 	int64_t progress_at;
-	size_t *failed;    /* jobs that failed in this pass, for the report */
+	size_t *failed; /* jobs that failed in this pass, for the report */
 	size_t n_failed, cap_failed;
 } engine;
 
@@ -315,10 +318,10 @@ void eng_job_upsert_row(engine *e, ejob *j);
 void eng_job_delete(engine *e, ejob *j);
 void eng_products_delete(engine *e, int64_t job_id, const hmap *keep_subids);
 void eng_product_remember(engine *e, int64_t pid, int64_t job_id, uint32_t sub_id, const char *plat,
-			  const char *path, bool intermediate);
+                          const char *path, bool intermediate);
 void eng_note_failed(engine *e, size_t ji);
 void eng_job_fail_row(engine *e, const ejob *j, const char *reason, const joblog *log, int64_t now,
-		      int64_t duration_ms, bool keep_fp);
+                      int64_t duration_ms, bool keep_fp);
 int eng_load(engine *e);
 int eng_builder_index(engine *e, int64_t db_id);
 
@@ -347,8 +350,8 @@ void eng_source_delete(engine *e, size_t si);
 /* After a source is known and hashed: queue create_jobs where its inputs
  * changed, and weigh its other jobs. */
 void eng_source_settle(engine *e, size_t si);
-void eng_intermediate_landed(engine *e, size_t ji, const char *rel, uint32_t sub_id, uint64_t size, int64_t mtime,
-			     uint64_t hash);
+void eng_intermediate_landed(engine *e, size_t ji, const char *rel, uint32_t sub_id, uint64_t size,
+                             int64_t mtime, uint64_t hash);
 
 /* eng_analyse.c: create_jobs calls */
 uint64_t eng_analysis_fingerprint(engine *e, const esource *s, const ebuilder *b);
@@ -394,6 +397,7 @@ void eng_job_consider(engine *e, size_t ji);
 void eng_jobs_of_consider(engine *e, size_t si, int bi);
 bool eng_job_dispatch(engine *e);
 void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep);
+void eng_process_begun(engine *e, erun *r);
 void eng_process_lost(engine *e, erun *r, const char *detail);
 void eng_process_requeue(engine *e, erun *r);
 void eng_temp_release(engine *e, erun *r);
@@ -402,7 +406,7 @@ void eng_analysis_requeue(engine *e, erun *r);
 /* eng_state.c: events for hot reload (no-ops in a batch) */
 void eng_emit_job(engine *e, size_t ji);
 void eng_emit_product(engine *e, const char *event, size_t si, uint32_t sub_id, const char *platform,
-		      const char *path);
+                      const char *path);
 
 /* eng_scan.c: one path changed on disk (live mode) */
 void eng_path_changed(engine *e, uint32_t folder, const char *rel, bool dir);

@@ -67,12 +67,22 @@ static const char *reason_for(hp_status s)
 	}
 }
 
-static void job_finish_fail(engine *e, erun *r, ejob *j, const char *reason)
+/* The time the builder worked on a run (SPEC 4: duration_ms), not the time
+ * it waited on its host: the host's own figure when it replied, else the
+ * time since the host began it. */
+static int64_t run_ms(const erun *r, const hp_reply *rep, int64_t now)
+{
+	if (rep)
+		return (int64_t)(rep->duration_us / 1000);
+	return r->begun_ms ? now - r->begun_ms : 0;
+}
+
+static void job_finish_fail(engine *e, erun *r, ejob *j, const char *reason, const hp_reply *rep)
 {
 	int64_t now = wall_ms();
 	joblog_linef(&r->log, MSG_LEVEL_ERROR, "job failed: %s", reason);
 	eng_begin(e);
-	eng_job_fail_row(e, j, reason, &r->log, now, now - r->start_ms, true);
+	eng_job_fail_row(e, j, reason, &r->log, now, run_ms(r, rep, now), true);
 	j->status = ST_FAILED;
 	j->fail_reason = eng_reason_code(reason);
 	j->requested = j->escalated = false;
@@ -539,7 +549,7 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 				joblog_line(&r->log, MSG_LEVEL_INFO, "stderr", rep->stderr_tail.items[i],
 				            NULL);
 		}
-		job_finish_fail(e, r, j, reason_for(rep->status));
+		job_finish_fail(e, r, j, reason_for(rep->status), rep);
 		goto out;
 	}
 	char err[512];
@@ -548,29 +558,29 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 	if (!a ||
 	    msg_decode_process_job_resp(rep->frame.data, rep->frame.len, a, &resp, err, sizeof err) != 0) {
 		joblog_linef(&r->log, MSG_LEVEL_ERROR, "the builder's reply is malformed: %s", err);
-		job_finish_fail(e, r, j, "protocol_error");
+		job_finish_fail(e, r, j, "protocol_error", rep);
 		goto out;
 	}
 	if (resp.result != MSG_RESULT_SUCCESS) {
 		joblog_linef(&r->log, MSG_LEVEL_ERROR, "the builder returned \"%s\"",
 		             msg_result_name(resp.result));
-		job_finish_fail(e, r, j, msg_result_name(resp.result));
+		job_finish_fail(e, r, j, msg_result_name(resp.result), rep);
 		goto out;
 	}
 	if (resp.n_products == 0) {
 		joblog_linef(&r->log, MSG_LEVEL_ERROR, "the builder returned success but no products");
-		job_finish_fail(e, r, j, "failed");
+		job_finish_fail(e, r, j, "failed", rep);
 		goto out;
 	}
 	L = calloc(resp.n_products, sizeof *L);
 	if (!L) {
-		job_finish_fail(e, r, j, "failed");
+		job_finish_fail(e, r, j, "failed", rep);
 		goto out;
 	}
 	const char *why = check_products(e, r, j, &resp, L, a);
 	if (why) {
 		joblog_linef(&r->log, MSG_LEVEL_ERROR, "%s", why);
-		job_finish_fail(e, r, j, "invalid_product");
+		job_finish_fail(e, r, j, "invalid_product", rep);
 		goto out;
 	}
 	for (size_t i = 0; i < resp.n_products; i++)
@@ -581,7 +591,7 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 			             resp.products[i].file);
 	why = land_products(e, r, j, &resp, L, a);
 	if (why) {
-		job_finish_fail(e, r, j, "failed");
+		job_finish_fail(e, r, j, "failed", rep);
 		goto out;
 	}
 	int64_t now = wall_ms();
@@ -597,7 +607,7 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 	db_bind_int64(st, 4, r->log.warnings);
 	db_bind_int64(st, 5, r->log.errors);
 	db_bind_int64(st, 6, now);
-	db_bind_int64(st, 7, now - r->start_ms);
+	db_bind_int64(st, 7, run_ms(r, rep, now));
 	db_bind_text(st, 8, r->log.path);
 	db_step_done(e->db, st);
 	st = db_stmt_get(e->db, DBS_JOB_SET_FP_PARTS);
@@ -620,7 +630,7 @@ void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep)
 	else
 		e->st->errors++;
 out:
-	j->running = false;
+	j->running = j->begun = false;
 	free(j->new_fp_parts);
 	j->new_fp_parts = NULL;
 	eng_emit_job(e, ji);
@@ -1007,13 +1017,30 @@ bool eng_job_dispatch(engine *e)
 	return false;
 }
 
+/* The job's host began it: from now on it is processing, on that host. */
+void eng_process_begun(engine *e, erun *r)
+{
+	size_t ji = r->items[0];
+	ejob *j = &e->jobs[ji];
+	char host[32];
+	j->begun = true;
+	snprintf(host, sizeof host, "local-%d", r->host);
+	eng_begin(e);
+	sqlite3_stmt *st = db_stmt_get(e->db, DBS_JOB_BEGIN);
+	db_bind_int64(st, 1, j->id);
+	db_bind_text(st, 2, host);
+	db_bind_int64(st, 3, r->begun_ms);
+	db_step_done(e->db, st);
+	eng_emit_job(e, ji);
+}
+
 /* The host serving this job died. */
 void eng_process_lost(engine *e, erun *r, const char *detail)
 {
 	ejob *j = &e->jobs[r->items[0]];
 	joblog_linef(&r->log, MSG_LEVEL_ERROR, "%s", detail);
-	job_finish_fail(e, r, j, "host_lost");
-	j->running = false;
+	job_finish_fail(e, r, j, "host_lost", NULL);
+	j->running = j->begun = false;
 	eng_emit_job(e, r->items[0]);
 	eng_jdeps_job_done(e, r->items[0], false);
 	/* The temp dir goes first: on a full disk a half-written product there
@@ -1034,7 +1061,7 @@ void eng_process_requeue(engine *e, erun *r)
 	joblog_close(&r->log);
 	unlink(log);
 	eng_temp_release(e, r);
-	j->running = false;
+	j->running = j->begun = false;
 	e->st->jobs--;
 	eng_run_end(r);
 	if (runq_push(&e->q, ji, j->escalated, j->critical, j->priority) == 0)

@@ -80,7 +80,7 @@ static size_t jobs_running(engine *e)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < e->n_runs; i++)
-		n += e->runs[i].active && e->runs[i].kind == RUN_PROCESS;
+		n += e->runs[i].active && e->runs[i].kind == RUN_PROCESS && e->runs[i].begun_ms;
 	return n;
 }
 
@@ -208,9 +208,9 @@ static json_t *jobs_json(engine *e, size_t si, const char *platform, const char 
 		if (j->deleted || (platform && strcmp(platform, j->platform) != 0))
 			continue;
 		any = true;
-		const char *st = j->running                  ? "processing"
-		                 : (j->queued || j->waiting) ? "pending"
-		                                             : db_statuses[j->status];
+		const char *st = j->begun                                  ? "processing"
+		                 : (j->running || j->queued || j->waiting) ? "pending"
+		                                                           : db_statuses[j->status];
 		if (j->running || j->queued || j->waiting)
 			pending = true;
 		if (j->status == ST_FAILED && !j->running && !j->queued && !j->waiting)

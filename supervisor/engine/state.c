@@ -608,9 +608,9 @@ void eng_emit_job(engine *e, size_t ji)
 	if (!e->publish)
 		return;
 	ejob *j = &e->jobs[ji];
-	const char *st = j->running                ? "processing"
-	                 : j->queued || j->waiting ? "pending"
-	                                           : db_statuses[j->status];
+	const char *st = j->begun                                ? "processing"
+	                 : j->running || j->queued || j->waiting ? "pending"
+	                                                         : db_statuses[j->status];
 	json_t *o =
 	    json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)j->id, "source", e->src[j->src].rel,
 	              "platform", j->platform, "job_key", j->job_key, "status", st);

@@ -60,6 +60,7 @@ typedef struct host {
 	int nrun;
 	int64_t last_msg;
 	int64_t watchdog_ms;
+	uint64_t begun_id; /* the run last announced through on_begin */
 	bool killed_by_us;
 	char kill_reason[128];
 } host;
@@ -371,6 +372,17 @@ void pool_ensure(pool *p, size_t want)
 	}
 }
 
+/* Says which run a host is serving now, once for each run: the first of its
+ * queue, which the host works on while the second waits. */
+static void announce_head(pool *p, host *h)
+{
+	if (h->nrun == 0 || h->runs[0].id == h->begun_id)
+		return;
+	h->begun_id = h->runs[0].id;
+	if (p->cb.on_begin)
+		p->cb.on_begin(p->cb.ud, h->begun_id, h->idx);
+}
+
 int pool_submit(pool *p, uint64_t id, const hp_builder *b, const char *cwd, const hp_bytes *frames, size_t n)
 {
 	host *h = pick_host(p);
@@ -397,6 +409,7 @@ int pool_submit(pool *p, uint64_t id, const hp_builder *b, const char *cwd, cons
 	h->runs[h->nrun++] =
 	    (hrun){.id = id, .n_frames = (uint32_t)n, .answered = 0, .cancel_pending = false};
 	h->watchdog_ms = ((int64_t)b->timeout_s + 30) * 1000;
+	announce_head(p, h);
 	return 0;
 }
 
@@ -492,6 +505,7 @@ static void host_died(pool *p, host *h, int status)
 	int nlost = h->nrun;
 	memcpy(lost, h->runs, sizeof lost);
 	h->nrun = 0;
+	h->begun_id = 0;
 	host_failed_start(p, h);
 	/* The host serves runs in order: the first was under way; the ones
 	 * queued behind it never began. */
@@ -572,6 +586,7 @@ static void handle_msg(pool *p, host *h, const uint8_t *buf, size_t len)
 		}
 		if (p->cb.on_reply)
 			p->cb.on_reply(p->cb.ud, m.u.reply.id, &m.u.reply);
+		announce_head(p, h);
 		break;
 	}
 	case HP_T_BUILDER:

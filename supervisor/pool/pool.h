@@ -38,6 +38,10 @@ typedef struct pool_cb {
 	/* The host serving run id died before it began the run (it was queued
 	 * behind another): nothing of it ran, so it may simply go again. */
 	void (*on_requeue)(void *ud, uint64_t id);
+	/* Host `host` began serving run id: runs go to a host two deep, and only
+	 * the first is under way; the second begins when the first is answered.
+	 * May be NULL. */
+	void (*on_begin)(void *ud, uint64_t id, int host);
 	/* SIGINT, SIGTERM or SIGHUP arrived. */
 	void (*on_signal)(void *ud, int signo);
 	/* A host's persistent builder changed its restart state (backoff,
@@ -55,8 +59,8 @@ void pool_block_signals(void);
  * socket path); hosts run with their working directory in work_dir/host-N
  * and their stderr appended to log_fd. On success *out belongs to the caller
  * (pool_free). */
-int pool_new(const char *host_exe, const char *sock_dir, const char *work_dir, int log_fd, int n, const pool_cb *cb,
-	     pool **out);
+int pool_new(const char *host_exe, const char *sock_dir, const char *work_dir, int log_fd, int n,
+             const pool_cb *cb, pool **out);
 
 /* Stops every host (shutdown message, then SIGKILL after a grace period) and
  * frees the pool. */

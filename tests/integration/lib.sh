@@ -85,6 +85,18 @@ json_get() { # JSON text on stdin, python expression over `d`
 	$PY -c "import json,sys; d=json.load(sys.stdin); print($1)"
 }
 
+# wait_for SECONDS CONDITION...: evaluates the shell condition every 50 ms
+# until it holds (0) or the time is up (1).
+wait_for() {
+	local limit=$1
+	shift
+	for _ in $(seq 1 $((limit * 20))); do
+		if eval "$@"; then return 0; fi
+		sleep 0.05
+	done
+	return 1
+}
+
 write_config() { # kiln.json body on stdin
 	cat >"$P/kiln.json"
 }

@@ -25,16 +25,6 @@ stop_run() { kill -TERM "$RUN" 2>/dev/null || true; wait "$RUN" 2>/dev/null || t
 show_run() { [ $? -eq 0 ] || { echo "---- kiln run's output ----"; tail -n 60 "$T/run.out"; }; }
 trap 'show_run; stop_run; cleanup' EXIT
 
-wait_for() { # seconds, then a shell condition
-	local limit=$1
-	shift
-	for _ in $(seq 1 $((limit * 20))); do
-		if eval "$@"; then return 0; fi
-		sleep 0.05
-	done
-	return 1
-}
-
 step "it starts, scans, processes and becomes ready"
 wait_for 20 '[ -f "$P/Cache/pc/a.txt" ]' || fail "the first scan made nothing: $(cat "$T/run.out")"
 wait_for 10 '"$KILN_BIN/kiln" -p "$P" status --json 2>/dev/null | grep -q "\"ready\": true"' || fail "never ready"
