@@ -52,8 +52,18 @@ typedef struct kb_builder {
 	void *user; /* for the callbacks: kb_user(ctx) returns it */
 } kb_builder;
 
-/* Runs the protocol loop. Returns the process exit code (0 after shutdown or
- * end of input, 1 after a protocol error on stdin). */
+/* Runs the protocol loop. Returns the process exit code for main() to
+ * return: 0 after shutdown or end of input, 1 when the loop cannot go on (a
+ * protocol error on stdin, a reply that cannot be written, no memory, or
+ * stdout that cannot be taken over).
+ *
+ * b is borrowed: kb_main neither copies nor frees it, so it and everything
+ * it points to (strings, patterns, user) must stay valid until kb_main
+ * returns. argc and argv are not read: the builders share no command line,
+ * so a builder with options of its own (kiln-texture's --rgba8, kiln-mesh's
+ * --import-timeout) parses them before the call and hands what it found to
+ * its callbacks through b->user (or a static), and to the supervisor through
+ * b->analysis_fingerprint when the options change the jobs. */
 int kb_main(const kb_builder *b, int argc, char **argv);
 
 /* Sends one log frame now. level is MSG_LEVEL_INFO/WARNING/ERROR. ctx_keys
