@@ -36,7 +36,7 @@
 
 extern char **environ;
 
-/* One builder process. Records are freed only by builders_gc(), never while
+/* One builder process. Records are freed only by hb_gc(), never while
  * an event about them is being handled, so a pointer stays valid for the
  * whole of one loop iteration. */
 typedef struct hb hb;
@@ -148,16 +148,16 @@ static void on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 	(void)w;
 }
 
-static uint64_t now_us(void)
+static uint64_t host_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static uint64_t now_ms(void)
+static uint64_t host_now_ms(void)
 {
-	return now_us() / 1000u;
+	return host_now_us() / 1000u;
 }
 
 static const char *hb_name(const hb *b)
@@ -181,8 +181,8 @@ static void send_sb(host *h, msgpack_sbuffer *sb)
 	}
 }
 
-static void send_log(host *h, uint64_t id, uint32_t idx, msg_level level, const char *message,
-                     const msg_kvs *ctx)
+static void sup_send_log(host *h, uint64_t id, uint32_t idx, msg_level level, const char *message,
+                         const msg_kvs *ctx)
 {
 	msgpack_sbuffer sb;
 	hp_log m = {.id = id, .idx = idx, .level = level, .message = message};
@@ -196,7 +196,7 @@ static void send_log(host *h, uint64_t id, uint32_t idx, msg_level level, const 
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void send_reply(host *h, const hp_reply *r)
+static void sup_send_reply(host *h, const hp_reply *r)
 {
 	msgpack_sbuffer sb;
 	msgpack_sbuffer_init(&sb);
@@ -210,14 +210,14 @@ static void send_reply(host *h, const hp_reply *r)
 
 /* A reply for a frame no builder worked on (a spawn failure, a broken
  * request, a cancelled run). */
-static void reply_plain(host *h, uint64_t id, uint32_t idx, hp_status st, const char *detail)
+static void sup_reply_plain(host *h, uint64_t id, uint32_t idx, hp_status st, const char *detail)
 {
 	hp_reply r = {.id = id, .idx = idx, .status = st, .detail = detail};
-	send_reply(h, &r);
+	sup_send_reply(h, &r);
 }
 
-static void send_bnote(host *h, const char *key, restart_state st, const char *detail, uint32_t crashes,
-                       uint64_t retry_ms)
+static void sup_send_bnote(host *h, const char *key, restart_state st, const char *detail, uint32_t crashes,
+                           uint64_t retry_ms)
 {
 	msgpack_sbuffer sb;
 	/* A builder on probation is still "backoff" to the supervisor: it is
@@ -276,12 +276,12 @@ static void key_crashed(host *h, const char *key, const char *how)
 		return;
 	}
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
-		rnd = (uint32_t)now_us();
-	uint64_t now = now_ms();
+		rnd = (uint32_t)host_now_us();
+	uint64_t now = host_now_ms();
 	restart_state st = restart_crashed(&k->r, now, rnd, how);
 	restart_describe(&k->r, now, d, sizeof(d));
 	klog(KLOG_WARN, "builder %s: %s", key, d);
-	send_bnote(h, key, st, d, k->r.crashes, k->r.gap_ms);
+	sup_send_bnote(h, key, st, d, k->r.crashes, k->r.gap_ms);
 }
 
 /* The probe of a builder on probation failed: it is given up. */
@@ -293,11 +293,11 @@ static void key_probe_failed(host *h, const char *key, const char *how)
 		klog(KLOG_ERROR, "out of memory recording a crash of builder %s", key);
 		return;
 	}
-	uint64_t now = now_ms();
+	uint64_t now = host_now_ms();
 	restart_probe_failed(&k->r, now, h->cool_ms, how);
 	restart_describe(&k->r, now, d, sizeof(d));
 	klog(KLOG_ERROR, "builder %s: %s", key, d);
-	send_bnote(h, key, RESTART_GIVEN_UP, d, k->r.crashes, k->r.gap_ms);
+	sup_send_bnote(h, key, RESTART_GIVEN_UP, d, k->r.crashes, k->r.gap_ms);
 }
 
 /* A persistent builder replied successfully (probe tells whether it was the
@@ -318,7 +318,7 @@ static void key_healthy(host *h, const char *key, bool probe)
 		snprintf(d, sizeof(d), "replied again after %" PRIu32 " crash%s in a row", had,
 		         had == 1 ? "" : "es");
 	klog(KLOG_INFO, "builder %s: %s", key, d);
-	send_bnote(h, key, RESTART_OK, d, 0, 0);
+	sup_send_bnote(h, key, RESTART_OK, d, 0, 0);
 }
 
 /* ---- builder records ---- */
@@ -408,7 +408,7 @@ static void hb_stop(hb *b)
 		child_close_fd(&b->in_fd);
 	}
 	b->stopping = true;
-	b->kill_at_ms = now_ms() + HOST_STOP_GRACE_MS;
+	b->kill_at_ms = host_now_ms() + HOST_STOP_GRACE_MS;
 }
 
 static char *join_path(const char *dir, const char *name)
@@ -494,7 +494,7 @@ static int hb_spawn(host *h, const hp_builder *spec, const char *cwd, hb **out, 
 	b->in_fd = cp.in_fd;
 	b->out_fd = cp.out_fd;
 	b->err_fd = cp.err_fd;
-	b->last_used_ms = now_ms();
+	b->last_used_ms = host_now_ms();
 	b->next = h->builders;
 	h->builders = b;
 	klog(KLOG_INFO, "started builder %s (pid %d, %s): %s in %s", hb_name(b), (int)b->pid,
@@ -599,12 +599,12 @@ static void on_err_line(void *arg, const char *text, size_t len)
 	c->err_bytes += len + 1;
 	const char *t = text;
 	msg_level lvl = lines_level(&t);
-	send_log(h, c->id, c->idx, lvl, t, NULL);
+	sup_send_log(h, c->id, c->idx, lvl, t, NULL);
 }
 
 /* Reads stderr: a few chunks per wake-up so that a flood cannot starve the
  * rest of the loop, or (drain) until the pipe is empty. */
-static void read_stderr(host *h, hb *b, bool drain)
+static void out_read_stderr(host *h, hb *b, bool drain)
 {
 	static char buf[65536];
 	err_ctx ec = {h, b};
@@ -642,7 +642,7 @@ static void probe_finish(host *h, hp_status st, const char *detail)
 	lines_tail_clear(&b->err);
 	if (st == HP_OK) {
 		key_healthy(h, b->key, true);
-		b->last_used_ms = now_ms();
+		b->last_used_ms = host_now_ms();
 		if (b->reaped)
 			hb_stop(b);
 		return;
@@ -654,7 +654,7 @@ static void probe_finish(host *h, hp_status st, const char *detail)
 
 /* Sends the frame's one reply and leaves the builder in the state the
  * outcome calls for. */
-static void frame_finish(host *h, hp_status st, const char *detail, const uint8_t *frame, size_t frame_len)
+static void serve_finish(host *h, hp_status st, const char *detail, const uint8_t *frame, size_t frame_len)
 {
 	cur_frame *c = &h->c;
 	hb *b = c->b;
@@ -666,7 +666,7 @@ static void frame_finish(host *h, hp_status st, const char *detail, const uint8_
 		/* Lines the builder wrote before its reply or its end are already
 		 * in the pipe; they belong to this frame. */
 		err_ctx ec = {h, b};
-		read_stderr(h, b, true);
+		out_read_stderr(h, b, true);
 		lines_flush(&b->err, on_err_line, &ec);
 		ntail = lines_tail(&b->err, tail, LINES_TAIL);
 	}
@@ -677,7 +677,7 @@ static void frame_finish(host *h, hp_status st, const char *detail, const uint8_
 	if (c->err_dropped) {
 		snprintf(warn, sizeof(warn), "stderr truncated: %" PRIu64 " more bytes dropped",
 		         c->err_dropped);
-		send_log(h, c->id, c->idx, MSG_LEVEL_WARNING, warn, NULL);
+		sup_send_log(h, c->id, c->idx, MSG_LEVEL_WARNING, warn, NULL);
 	}
 	/* The builder's new restart state goes out before the reply, so that
 	 * the supervisor knows it when it handles the reply. Timeouts and
@@ -694,9 +694,9 @@ static void frame_finish(host *h, hp_status st, const char *detail, const uint8_
 	    .detail = detail,
 	    .frame = {frame, frame_len},
 	    .stderr_tail = {st == HP_OK ? NULL : tail, st == HP_OK ? 0 : ntail},
-	    .duration_us = now_us() - c->start_us,
+	    .duration_us = host_now_us() - c->start_us,
 	};
-	send_reply(h, &r);
+	sup_send_reply(h, &r);
 	if (st != HP_OK)
 		klog(st == HP_CANCELLED ? KLOG_INFO : KLOG_WARN,
 		     "run %" PRIu64 " frame %" PRIu32 " (%s): %s: %s", c->id, c->idx, b ? hb_name(b) : "?",
@@ -713,13 +713,13 @@ static void frame_finish(host *h, hp_status st, const char *detail, const uint8_
 	else if (!b->persistent || b->reaped)
 		hb_stop(b);
 	else
-		b->last_used_ms = now_ms();
+		b->last_used_ms = host_now_ms();
 }
 
-static void frame_fail(host *h, hp_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void serve_fail(host *h, hp_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Kills the serving builder's group and answers the frame with st. */
-static void frame_fail(host *h, hp_status st, const char *fmt, ...)
+static void serve_fail(host *h, hp_status st, const char *fmt, ...)
 {
 	char detail[512];
 	va_list ap;
@@ -728,11 +728,11 @@ static void frame_fail(host *h, hp_status st, const char *fmt, ...)
 	va_end(ap);
 	if (h->c.b)
 		hb_kill(h->c.b);
-	frame_finish(h, st, detail, NULL, 0);
+	serve_finish(h, st, detail, NULL, 0);
 }
 
 /* The serving builder is gone (reaped) without a reply. */
-static void frame_crashed(host *h)
+static void serve_crashed(host *h)
 {
 	hb *b = h->c.b;
 	char st[128];
@@ -741,11 +741,11 @@ static void frame_crashed(host *h)
 	child_describe_status(b->wstatus, st, sizeof(st));
 	if (WIFEXITED(b->wstatus))
 		when = WEXITSTATUS(b->wstatus) ? " before replying" : " without replying";
-	frame_fail(h, HP_CRASHED, "%s%s%s", st, when,
+	serve_fail(h, HP_CRASHED, "%s%s%s", st, when,
 	           frame_reader_partial(&b->fr) ? " (in the middle of a frame)" : "");
 }
 
-static void frame_write(host *h)
+static void serve_write(host *h)
 {
 	cur_frame *c = &h->c;
 	hb *b = c->b;
@@ -777,7 +777,7 @@ static void frame_write(host *h)
 	}
 }
 
-static bool frame_writing(const host *h)
+static bool serve_writing(const host *h)
 {
 	return h->c.active && !h->c.write_closed && h->c.woff < 4 + h->c.len && h->c.b->in_fd >= 0;
 }
@@ -798,18 +798,18 @@ static void frame_begin(host *h)
 	memset(c, 0, sizeof(*c));
 	c->id = run->id;
 	c->idx = h->next_idx;
-	c->start_us = now_us();
+	c->start_us = host_now_us();
 
 	if (f->len > FRAME_MAX) {
 		snprintf(err, sizeof(err), "request frame of %zu bytes is over the 64 MiB limit", f->len);
-		reply_plain(h, c->id, c->idx, HP_PROTOCOL_ERROR, err);
+		sup_reply_plain(h, c->id, c->idx, HP_PROTOCOL_ERROR, err);
 		h->next_idx++;
 		return;
 	}
 	char why[256];
 	if (msg_peek_type(f->data, f->len, c->req_type, sizeof(c->req_type), why, sizeof(why)) != 0) {
 		snprintf(err, sizeof(err), "request frame is broken: %s", why);
-		reply_plain(h, c->id, c->idx, HP_PROTOCOL_ERROR, err);
+		sup_reply_plain(h, c->id, c->idx, HP_PROTOCOL_ERROR, err);
 		h->next_idx++;
 		return;
 	}
@@ -827,16 +827,16 @@ static void frame_begin(host *h)
 		const char *key = spec->key ? spec->key : "";
 		hkey *k = spec->persistent ? key_find(h, key) : NULL;
 		uint64_t wait = 0;
-		restart_state rs = k ? restart_check(&k->r, now_ms(), &wait) : RESTART_OK;
+		restart_state rs = k ? restart_check(&k->r, host_now_ms(), &wait) : RESTART_OK;
 		if (rs == RESTART_GIVEN_UP) {
-			restart_describe(&k->r, now_ms(), err, sizeof(err));
-			reply_plain(h, c->id, c->idx, HP_SPAWN_FAILED, err);
+			restart_describe(&k->r, host_now_ms(), err, sizeof(err));
+			sup_reply_plain(h, c->id, c->idx, HP_SPAWN_FAILED, err);
 			h->next_idx++;
 			return;
 		}
 		if (rs == RESTART_BACKOFF) {
-			/* Not started: run_advance() comes back once the gap is over. */
-			h->defer_ms = now_ms() + (wait ? wait : 1);
+			/* Not started: serve_advance() comes back once the gap is over. */
+			h->defer_ms = host_now_ms() + (wait ? wait : 1);
 			return;
 		}
 		if (k && k->r.crashes > 0)
@@ -853,7 +853,7 @@ static void frame_begin(host *h)
 				key_probe_failed(h, key, err);
 			else if (spec->persistent)
 				key_crashed(h, key, err);
-			reply_plain(h, c->id, c->idx, HP_SPAWN_FAILED, err);
+			sup_reply_plain(h, c->id, c->idx, HP_SPAWN_FAILED, err);
 			h->next_idx++;
 			return;
 		}
@@ -870,12 +870,12 @@ static void frame_begin(host *h)
 	lines_tail_clear(&b->err);
 	c->active = true;
 	c->b = b;
-	c->deadline_ms = now_ms() + (uint64_t)c->timeout_s * 1000u;
+	c->deadline_ms = host_now_ms() + (uint64_t)c->timeout_s * 1000u;
 	frame_put_len(c->prefix, (uint32_t)f->len);
 	c->data = f->data;
 	c->len = f->len;
-	b->last_used_ms = now_ms();
-	frame_write(h);
+	b->last_used_ms = host_now_ms();
+	serve_write(h);
 }
 
 static void run_pop(host *h)
@@ -892,7 +892,7 @@ static void run_pop(host *h)
 
 /* Starts frames until one is in flight, one waits for a restart gap, or
  * nothing is left. */
-static void run_advance(host *h)
+static void serve_advance(host *h)
 {
 	while (!h->quit && !h->c.active && h->head) {
 		if (h->next_idx >= h->head->run.n_frames) {
@@ -900,7 +900,7 @@ static void run_advance(host *h)
 			continue;
 		}
 		if (h->defer_ms) {
-			if (now_ms() < h->defer_ms)
+			if (host_now_ms() < h->defer_ms)
 				return;
 			h->defer_ms = 0;
 		}
@@ -924,7 +924,7 @@ static void builder_broke(host *h, hb *b, const char *fmt, ...)
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	if (hb_serving(h, b)) {
-		frame_fail(h, HP_PROTOCOL_ERROR, "%s", detail);
+		serve_fail(h, HP_PROTOCOL_ERROR, "%s", detail);
 	} else if (b->stopping) {
 		/* Output after it was told to stop is no longer listened to. */
 		child_close_fd(&b->out_fd);
@@ -951,7 +951,7 @@ static bool on_frame(host *h, hb *b, const uint8_t *data, size_t len)
 		return false;
 	}
 	if (msg_peek_type(data, len, type, sizeof(type), why, sizeof(why)) != 0) {
-		frame_fail(h, HP_PROTOCOL_ERROR, "sent a frame that is not a map with a string \"type\": %s",
+		serve_fail(h, HP_PROTOCOL_ERROR, "sent a frame that is not a map with a string \"type\": %s",
 		           why);
 		return false;
 	}
@@ -963,22 +963,22 @@ static bool on_frame(host *h, hb *b, const uint8_t *data, size_t len)
 			klog(KLOG_INFO, "builder %s (pid %d) describing itself: %s", hb_name(b), (int)b->pid,
 			     lg.message);
 		else if (rc == 0)
-			send_log(h, c->id, c->idx, lg.level, lg.message, &lg.context);
+			sup_send_log(h, c->id, c->idx, lg.level, lg.message, &lg.context);
 		else if (rc == -ENOMEM)
 			klog(KLOG_ERROR, "out of memory decoding a log frame of %s", hb_name(b));
 		arena_free(a);
 		if (rc == KILN_E_PROTO) {
-			frame_fail(h, HP_PROTOCOL_ERROR, "sent a broken log frame: %s", why);
+			serve_fail(h, HP_PROTOCOL_ERROR, "sent a broken log frame: %s", why);
 			return false;
 		}
 		return true;
 	}
 	if (strcmp(type, c->req_type) != 0) {
-		frame_fail(h, HP_PROTOCOL_ERROR, "replied with type \"%s\" to a \"%s\" request", type,
+		serve_fail(h, HP_PROTOCOL_ERROR, "replied with type \"%s\" to a \"%s\" request", type,
 		           c->req_type);
 		return false;
 	}
-	frame_finish(h, HP_OK, "", data, len);
+	serve_finish(h, HP_OK, "", data, len);
 	return true;
 }
 
@@ -1021,12 +1021,12 @@ static void on_stdout_eof(host *h, hb *b)
 	if (!hb_serving(h, b))
 		return;
 	if (b->reaped)
-		frame_crashed(h);
+		serve_crashed(h);
 	else if (!h->c.eof_deadline_ms)
-		h->c.eof_deadline_ms = now_ms() + HOST_EOF_WAIT_MS;
+		h->c.eof_deadline_ms = host_now_ms() + HOST_EOF_WAIT_MS;
 }
 
-static void read_stdout(host *h, hb *b, bool drain)
+static void out_read_stdout(host *h, hb *b, bool drain)
 {
 	static uint8_t buf[65536];
 	int rounds = drain ? 64 : 16;
@@ -1065,9 +1065,9 @@ static void on_reaped(host *h, pid_t pid, int wstatus)
 	log_exit(b, expected ? KLOG_INFO : KLOG_WARN);
 	if (hb_serving(h, b)) {
 		/* A reply written just before the exit still counts. */
-		read_stdout(h, b, true);
+		out_read_stdout(h, b, true);
 		if (hb_serving(h, b))
-			frame_crashed(h);
+			serve_crashed(h);
 	} else if (!expected && b->persistent) {
 		char st[128];
 		child_describe_status(wstatus, st, sizeof(st));
@@ -1075,7 +1075,7 @@ static void on_reaped(host *h, pid_t pid, int wstatus)
 	}
 }
 
-static void reap_all(host *h)
+static void hb_reap_all(host *h)
 {
 	for (;;) {
 		int st;
@@ -1087,9 +1087,9 @@ static void reap_all(host *h)
 }
 
 /* Frees builders that are gone and escalates stops that took too long. */
-static void builders_gc(host *h)
+static void hb_gc(host *h)
 {
-	uint64_t now = now_ms();
+	uint64_t now = host_now_ms();
 	hb **pp = &h->builders;
 	while (*pp) {
 		hb *b = *pp;
@@ -1098,7 +1098,7 @@ static void builders_gc(host *h)
 			continue;
 		}
 		if (b->reaped) {
-			read_stderr(h, b, true);
+			out_read_stderr(h, b, true);
 			err_ctx ec = {h, b};
 			lines_flush(&b->err, on_err_line, &ec);
 			*pp = b->next;
@@ -1122,18 +1122,18 @@ static void check_timers(host *h)
 	cur_frame *c = &h->c;
 	if (!c->active)
 		return;
-	uint64_t now = now_ms();
+	uint64_t now = host_now_ms();
 	if (c->eof_deadline_ms && now >= c->eof_deadline_ms) {
-		frame_fail(h, HP_CRASHED, "closed its output without replying and did not exit within %d ms",
+		serve_fail(h, HP_CRASHED, "closed its output without replying and did not exit within %d ms",
 		           HOST_EOF_WAIT_MS);
 	} else if (now >= c->deadline_ms) {
-		frame_fail(h, HP_TIMEOUT, "no reply within %" PRIu32 " s", c->timeout_s);
+		serve_fail(h, HP_TIMEOUT, "no reply within %" PRIu32 " s", c->timeout_s);
 	}
 }
 
 static int poll_timeout(const host *h)
 {
-	uint64_t now = now_ms(), next = UINT64_MAX;
+	uint64_t now = host_now_ms(), next = UINT64_MAX;
 	if (h->c.active) {
 		next = h->c.deadline_ms;
 		if (h->c.eof_deadline_ms && h->c.eof_deadline_ms < next)
@@ -1154,17 +1154,17 @@ static int poll_timeout(const host *h)
 
 /* ---- supervisor messages ---- */
 
-static void cancel_run(host *h, uint64_t id)
+static void serve_cancel(host *h, uint64_t id)
 {
 	if (h->head && h->head->run.id == id) {
 		klog(KLOG_INFO, "run %" PRIu64 " cancelled", id);
 		if (h->c.active)
-			frame_fail(h, HP_CANCELLED, "cancelled by the supervisor");
+			serve_fail(h, HP_CANCELLED, "cancelled by the supervisor");
 		/* Every frame gets its one reply, including those that never
 		 * started. */
 		while (h->next_idx < h->head->run.n_frames) {
-			reply_plain(h, id, h->next_idx, HP_CANCELLED,
-			            "run cancelled before this frame started");
+			sup_reply_plain(h, id, h->next_idx, HP_CANCELLED,
+			                "run cancelled before this frame started");
 			h->next_idx++;
 		}
 		return;
@@ -1175,8 +1175,8 @@ static void cancel_run(host *h, uint64_t id)
 			continue;
 		klog(KLOG_INFO, "run %" PRIu64 " cancelled before it started", id);
 		for (size_t i = 0; i < q->run.n_frames; i++)
-			reply_plain(h, id, (uint32_t)i, HP_CANCELLED,
-			            "run cancelled before this frame started");
+			sup_reply_plain(h, id, (uint32_t)i, HP_CANCELLED,
+			                "run cancelled before this frame started");
 		*pp = q->next;
 		if (h->tail == q) {
 			h->tail = h->head;
@@ -1227,7 +1227,7 @@ static void on_message(host *h, const uint8_t *buf, size_t len)
 		return; /* the arena now belongs to the queued run */
 	}
 	case HP_T_CANCEL:
-		cancel_run(h, m.u.cancel_id);
+		serve_cancel(h, m.u.cancel_id);
 		break;
 	case HP_T_SHUTDOWN:
 		klog(KLOG_INFO, "shutdown requested");
@@ -1241,7 +1241,7 @@ static void on_message(host *h, const uint8_t *buf, size_t len)
 	arena_free(a);
 }
 
-static void on_socket(host *h)
+static void sup_receive(host *h)
 {
 	while (!h->quit) {
 		nng_msg *msg = NULL;
@@ -1307,8 +1307,8 @@ static int pfd_add(host *h, size_t *n, int fd, short events, pid_t pid)
 static int loop(host *h)
 {
 	while (!h->quit) {
-		run_advance(h);
-		builders_gc(h);
+		serve_advance(h);
+		hb_gc(h);
 		if (h->quit)
 			break;
 
@@ -1322,7 +1322,7 @@ static int loop(host *h)
 			if (rc == 0 && b->err_fd >= 0)
 				rc = pfd_add(h, &n, b->err_fd, POLLIN, b->pid);
 		}
-		if (rc == 0 && frame_writing(h))
+		if (rc == 0 && serve_writing(h))
 			rc = pfd_add(h, &n, h->c.b->in_fd, POLLOUT, h->c.b->pid);
 		if (rc != 0) {
 			klog(KLOG_ERROR, "out of memory in the event loop");
@@ -1337,7 +1337,7 @@ static int loop(host *h)
 
 		if (h->pfd[0].revents)
 			on_wake(h);
-		reap_all(h);
+		hb_reap_all(h);
 		for (size_t i = 2; i < n && !h->quit; i++) {
 			if (!h->pfd[i].revents)
 				continue;
@@ -1348,14 +1348,14 @@ static int loop(host *h)
 				continue;
 			int fd = h->pfd[i].fd;
 			if (fd == b->out_fd)
-				read_stdout(h, b, false);
+				out_read_stdout(h, b, false);
 			else if (fd == b->err_fd)
-				read_stderr(h, b, false);
+				out_read_stderr(h, b, false);
 			else if (fd == b->in_fd && hb_serving(h, b))
-				frame_write(h);
+				serve_write(h);
 		}
 		if (!h->quit && h->pfd[1].revents)
-			on_socket(h);
+			sup_receive(h);
 		if (!h->quit)
 			check_timers(h);
 	}
@@ -1375,13 +1375,13 @@ static void stop_all(host *h, bool graceful)
 		child_close_fd(&b->out_fd);
 		child_close_fd(&b->err_fd);
 	}
-	uint64_t deadline = now_ms() + (graceful ? HOST_STOP_GRACE_MS : 0);
+	uint64_t deadline = host_now_ms() + (graceful ? HOST_STOP_GRACE_MS : 0);
 	for (;;) {
-		reap_all(h);
+		hb_reap_all(h);
 		bool left = false;
 		for (hb *b = h->builders; b; b = b->next)
 			left = left || !b->reaped;
-		uint64_t now = now_ms();
+		uint64_t now = host_now_ms();
 		if (!left || now >= deadline)
 			break;
 		struct pollfd p = {.fd = wake_pipe[0], .events = POLLIN};
