@@ -128,12 +128,18 @@ typedef struct host {
 static int wake_pipe[2] = {-1, -1};
 static atomic_int peer_gone;
 
+/* Wakes the loop with event c: one write(), so it is async-signal-safe and
+ * may be called from any thread. */
+static void host_wake(char c)
+{
+	ssize_t w = write(wake_pipe[1], &c, 1);
+	(void)w;
+}
+
 static void on_signal(int sig)
 {
 	int saved = errno;
-	char c = sig == SIGCHLD ? 'C' : 'T';
-	ssize_t w = write(wake_pipe[1], &c, 1);
-	(void)w;
+	host_wake(sig == SIGCHLD ? 'C' : 'T');
 	errno = saved;
 }
 
@@ -143,9 +149,7 @@ static void on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 	(void)ev;
 	(void)arg;
 	atomic_store(&peer_gone, 1);
-	char c = 'P';
-	ssize_t w = write(wake_pipe[1], &c, 1);
-	(void)w;
+	host_wake('P');
 }
 
 static uint64_t host_now_us(void)
@@ -319,6 +323,17 @@ static void key_healthy(host *h, const char *key, bool probe)
 		         had == 1 ? "" : "es");
 	klog(KLOG_INFO, "builder %s: %s", key, d);
 	sup_send_bnote(h, key, RESTART_OK, d, 0, 0);
+}
+
+/* Frees every restart record (the host is ending). */
+static void key_free_all(host *h)
+{
+	while (h->keys) {
+		hkey *k = h->keys;
+		h->keys = k->next;
+		free(k->key);
+		free(k);
+	}
 }
 
 /* ---- builder records ---- */
@@ -626,6 +641,15 @@ static void out_read_stderr(host *h, hb *b, bool drain)
 	}
 }
 
+/* Reads b's stderr until the pipe is empty and ends a pending partial line:
+ * everything the builder wrote so far is logged. */
+static void out_drain_stderr(host *h, hb *b)
+{
+	err_ctx ec = {h, b};
+	out_read_stderr(h, b, true);
+	lines_flush(&b->err, on_err_line, &ec);
+}
+
 /* ---- the frame in progress ---- */
 
 /* The end of a probe: no reply (the frame it stands before has not started
@@ -665,9 +689,7 @@ static void serve_finish(host *h, hp_status st, const char *detail, const uint8_
 	if (b) {
 		/* Lines the builder wrote before its reply or its end are already
 		 * in the pipe; they belong to this frame. */
-		err_ctx ec = {h, b};
-		out_read_stderr(h, b, true);
-		lines_flush(&b->err, on_err_line, &ec);
+		out_drain_stderr(h, b);
 		ntail = lines_tail(&b->err, tail, LINES_TAIL);
 	}
 	if (c->probe) {
@@ -890,6 +912,36 @@ static void run_pop(host *h)
 	free(q);
 }
 
+/* Queues run, whose strings and frames live in a; the queued run owns a
+ * from then on. Returns 0, or -ENOMEM when a stays the caller's. */
+static int serve_enqueue(host *h, arena *a, const hp_run *run)
+{
+	qrun *q = calloc(1, sizeof(*q));
+	if (!q) {
+		/* Without memory there is no way to answer either; the
+		 * supervisor's own timeout covers it. */
+		klog(KLOG_ERROR, "out of memory queueing run %" PRIu64, run->id);
+		return -ENOMEM;
+	}
+	q->a = a;
+	q->run = *run;
+	if (h->tail)
+		h->tail->next = q;
+	else
+		h->head = q;
+	h->tail = q;
+	klog(KLOG_DEBUG, "run %" PRIu64 ": %zu frame(s) for builder %s", q->run.id, q->run.n_frames,
+	     q->run.builder.key ? q->run.builder.key : "");
+	return 0;
+}
+
+/* Frees every queued run without a reply (the host is ending). */
+static void serve_drop_all(host *h)
+{
+	while (h->head)
+		run_pop(h);
+}
+
 /* Starts frames until one is in flight, one waits for a restart gap, or
  * nothing is left. */
 static void serve_advance(host *h)
@@ -1098,9 +1150,7 @@ static void hb_gc(host *h)
 			continue;
 		}
 		if (b->reaped) {
-			out_read_stderr(h, b, true);
-			err_ctx ec = {h, b};
-			lines_flush(&b->err, on_err_line, &ec);
+			out_drain_stderr(h, b);
 			*pp = b->next;
 			hb_free(b);
 			continue;
@@ -1207,25 +1257,10 @@ static void on_message(host *h, const uint8_t *buf, size_t len)
 		return;
 	}
 	switch (m.type) {
-	case HP_T_RUN: {
-		qrun *q = calloc(1, sizeof(*q));
-		if (!q) {
-			/* Without memory there is no way to answer either; the
-			 * supervisor's own timeout covers it. */
-			klog(KLOG_ERROR, "out of memory queueing run %" PRIu64, m.u.run.id);
-			break;
-		}
-		q->a = a;
-		q->run = m.u.run;
-		if (h->tail)
-			h->tail->next = q;
-		else
-			h->head = q;
-		h->tail = q;
-		klog(KLOG_DEBUG, "run %" PRIu64 ": %zu frame(s) for builder %s", q->run.id, q->run.n_frames,
-		     q->run.builder.key ? q->run.builder.key : "");
-		return; /* the arena now belongs to the queued run */
-	}
+	case HP_T_RUN:
+		if (serve_enqueue(h, a, &m.u.run) == 0)
+			return; /* the arena now belongs to the queued run */
+		break;
 	case HP_T_CANCEL:
 		serve_cancel(h, m.u.cancel_id);
 		break;
@@ -1398,8 +1433,7 @@ static void stop_all(host *h, bool graceful)
 		h->builders = b->next;
 		hb_free(b);
 	}
-	while (h->head)
-		run_pop(h);
+	serve_drop_all(h);
 }
 
 static int setup_signals(void)
@@ -1511,10 +1545,44 @@ static int send_hello(host *h)
 	return 0;
 }
 
+/* Opens the pair socket, dials url and says hello. Returns 0, or -EIO or
+ * -ENOMEM with the reason logged; sup_close() undoes it either way. */
+static int sup_connect(host *h, const char *url)
+{
+	int rv;
+	if ((rv = nng_pair1_open(&h->sock)) != 0) {
+		klog(KLOG_ERROR, "nng_pair1_open: %s", nng_strerror(rv));
+		return -EIO;
+	}
+	h->sock_open = true;
+	nng_pipe_notify(h->sock, NNG_PIPE_EV_REM_POST, on_pipe_removed, NULL);
+	nng_socket_set_ms(h->sock, NNG_OPT_SENDTIMEO, HOST_SEND_TIMEOUT_MS);
+	/* Logs are sent while the supervisor may be busy; a deep send buffer
+	 * keeps the loop from blocking on it. Runs carry whole frames. */
+	nng_socket_set_int(h->sock, NNG_OPT_SENDBUF, 1024);
+	nng_socket_set_size(h->sock, NNG_OPT_RECVMAXSZ, (size_t)FRAME_MAX + 1024u * 1024u);
+	if ((rv = nng_dial(h->sock, url, NULL, 0)) != 0) {
+		klog(KLOG_ERROR, "cannot connect to %s: %s", url, nng_strerror(rv));
+		return -EIO;
+	}
+	if ((rv = nng_socket_get_int(h->sock, NNG_OPT_RECVFD, &h->recv_fd)) != 0) {
+		klog(KLOG_ERROR, "cannot get the socket's receive descriptor: %s", nng_strerror(rv));
+		return -EIO;
+	}
+	return send_hello(h);
+}
+
+static void sup_close(host *h)
+{
+	if (h->sock_open)
+		nng_close(h->sock);
+	h->sock_open = false;
+}
+
 int host_main(const host_opts *o)
 {
 	host h;
-	int rv, rc = 0;
+	int rc = 0;
 
 	memset(&h, 0, sizeof(h));
 	h.id = o->id;
@@ -1569,29 +1637,7 @@ int host_main(const host_opts *o)
 		goto out;
 	}
 
-	if ((rv = nng_pair1_open(&h.sock)) != 0) {
-		klog(KLOG_ERROR, "nng_pair1_open: %s", nng_strerror(rv));
-		rc = -EIO;
-		goto out;
-	}
-	h.sock_open = true;
-	nng_pipe_notify(h.sock, NNG_PIPE_EV_REM_POST, on_pipe_removed, NULL);
-	nng_socket_set_ms(h.sock, NNG_OPT_SENDTIMEO, HOST_SEND_TIMEOUT_MS);
-	/* Logs are sent while the supervisor may be busy; a deep send buffer
-	 * keeps the loop from blocking on it. Runs carry whole frames. */
-	nng_socket_set_int(h.sock, NNG_OPT_SENDBUF, 1024);
-	nng_socket_set_size(h.sock, NNG_OPT_RECVMAXSZ, (size_t)FRAME_MAX + 1024u * 1024u);
-	if ((rv = nng_dial(h.sock, o->url, NULL, 0)) != 0) {
-		klog(KLOG_ERROR, "cannot connect to %s: %s", o->url, nng_strerror(rv));
-		rc = -EIO;
-		goto out;
-	}
-	if ((rv = nng_socket_get_int(h.sock, NNG_OPT_RECVFD, &h.recv_fd)) != 0) {
-		klog(KLOG_ERROR, "cannot get the socket's receive descriptor: %s", nng_strerror(rv));
-		rc = -EIO;
-		goto out;
-	}
-	if ((rc = send_hello(&h)) != 0)
+	if ((rc = sup_connect(&h, o->url)) != 0)
 		goto out;
 	klog(KLOG_INFO, "connected to %s (pid %d, scratch %s)", o->url, (int)getpid(), h.scratch);
 
@@ -1600,8 +1646,7 @@ int host_main(const host_opts *o)
 	klog(KLOG_INFO, "exiting");
 out:
 	stop_all(&h, false);
-	if (h.sock_open)
-		nng_close(h.sock);
+	sup_close(&h);
 	child_close_fd(&wake_pipe[0]);
 	child_close_fd(&wake_pipe[1]);
 	free(h.pfd);
@@ -1611,11 +1656,6 @@ out:
 	msgpack_sbuffer_destroy(&h.probe_req);
 	for (size_t i = 0; i < h.n_extra_write; i++)
 		free(h.extra_write[i]);
-	while (h.keys) {
-		hkey *k = h.keys;
-		h.keys = k->next;
-		free(k->key);
-		free(k);
-	}
+	key_free_all(&h);
 	return rc;
 }
