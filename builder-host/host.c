@@ -33,95 +33,9 @@
 #include "msg.h"
 #include "restart.h"
 #include "sandbox.h"
+#include "host_priv.h"
 
 extern char **environ;
-
-/* One builder process. Records are freed only by hb_gc(), never while
- * an event about them is being handled, so a pointer stays valid for the
- * whole of one loop iteration. */
-typedef struct hb hb;
-struct hb {
-	hb *next;
-	char *key;
-	char *exec;  /* as resolved: absolute */
-	char **argv; /* NULL-terminated; every string malloc'd */
-	uint32_t memory_mb;
-	bool persistent;
-	pid_t pid; /* also its process group */
-	int in_fd, out_fd, err_fd;
-	frame_reader fr;
-	lines err;
-	uint64_t last_used_ms;
-	bool reaped; /* wstatus is valid */
-	int wstatus;
-	bool stopping; /* sent shutdown; SIGKILL at kill_at_ms */
-	uint64_t kill_at_ms;
-	bool killed; /* we sent SIGKILL to its group */
-};
-
-/* A run waiting or in progress; its arena holds the decoded message and the
- * frame bytes. */
-typedef struct qrun {
-	struct qrun *next;
-	arena *a;
-	hp_run run;
-} qrun;
-
-/* The restart record of one persistent builder key (restart.h). Kept for
- * the life of the host: there are only as many keys as configured
- * builders. */
-typedef struct hkey {
-	struct hkey *next;
-	char *key;
-	restart r;
-} hkey;
-
-/* The frame in progress. */
-typedef struct cur_frame {
-	bool active;
-	hb *b;
-	uint64_t id;
-	uint32_t idx;
-	uint32_t timeout_s;
-	uint8_t prefix[4];
-	const uint8_t *data;
-	size_t len;
-	size_t woff; /* bytes of prefix + data written so far */
-	bool write_closed;
-	char req_type[64];
-	uint64_t start_us;
-	uint64_t deadline_ms;
-	uint64_t eof_deadline_ms; /* 0: stdout still open */
-	size_t err_bytes, err_lines;
-	uint64_t err_dropped;
-	bool probe; /* the host's own describe request to a builder on probation (restart.h) */
-} cur_frame;
-
-typedef struct host {
-	uint32_t id;
-	nng_socket sock;
-	bool sock_open;
-	int recv_fd;
-	char *scratch;
-	hb *builders;
-	qrun *head, *tail; /* head is the run being served */
-	uint32_t next_idx; /* the head run's next frame to start */
-	cur_frame c;
-	bool quit;
-	bool graceful; /* shutdown frames before SIGKILL */
-	struct pollfd *pfd;
-	pid_t *pfd_pid; /* which builder each pollfd belongs to */
-	size_t pfd_cap;
-	hkey *keys;
-	uint64_t defer_ms; /* the head run's next frame waits for a restart gap until then */
-	uint64_t cool_ms;  /* how long a given-up builder is refused */
-	sandbox_caps caps;
-	char *write_root; /* builders may write below it (Landlock): the parent of scratch */
-	char *extra_write[HOST_MAX_EXTRA_WRITE]; /* KILN_SANDBOX_WRITE, and the test call log */
-	size_t n_extra_write;
-	msgpack_sbuffer probe_req; /* an encoded describe request */
-	hp_bytes probe;            /* the same bytes */
-} host;
 
 /* The self-pipe: the signal handler and NNG's pipe callback (on an NNG
  * thread) only write one byte to it. */
@@ -130,7 +44,7 @@ static atomic_int peer_gone;
 
 /* Wakes the loop with event c: one write(), so it is async-signal-safe and
  * may be called from any thread. */
-static void host_wake(char c)
+void host_wake(char c)
 {
 	ssize_t w = write(wake_pipe[1], &c, 1);
 	(void)w;
@@ -152,19 +66,19 @@ static void on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 	host_wake('P');
 }
 
-static uint64_t host_now_us(void)
+uint64_t host_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static uint64_t host_now_ms(void)
+uint64_t host_now_ms(void)
 {
 	return host_now_us() / 1000u;
 }
 
-static const char *hb_name(const hb *b)
+const char *hb_name(const hb *b)
 {
 	return b->key && b->key[0] ? b->key : b->exec;
 }
@@ -185,8 +99,8 @@ static void send_sb(host *h, msgpack_sbuffer *sb)
 	}
 }
 
-static void sup_send_log(host *h, uint64_t id, uint32_t idx, msg_level level, const char *message,
-                         const msg_kvs *ctx)
+void sup_send_log(host *h, uint64_t id, uint32_t idx, msg_level level, const char *message,
+                  const msg_kvs *ctx)
 {
 	msgpack_sbuffer sb;
 	hp_log m = {.id = id, .idx = idx, .level = level, .message = message};
@@ -200,7 +114,7 @@ static void sup_send_log(host *h, uint64_t id, uint32_t idx, msg_level level, co
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void sup_send_reply(host *h, const hp_reply *r)
+void sup_send_reply(host *h, const hp_reply *r)
 {
 	msgpack_sbuffer sb;
 	msgpack_sbuffer_init(&sb);
@@ -214,14 +128,14 @@ static void sup_send_reply(host *h, const hp_reply *r)
 
 /* A reply for a frame no builder worked on (a spawn failure, a broken
  * request, a cancelled run). */
-static void sup_reply_plain(host *h, uint64_t id, uint32_t idx, hp_status st, const char *detail)
+void sup_reply_plain(host *h, uint64_t id, uint32_t idx, hp_status st, const char *detail)
 {
 	hp_reply r = {.id = id, .idx = idx, .status = st, .detail = detail};
 	sup_send_reply(h, &r);
 }
 
-static void sup_send_bnote(host *h, const char *key, restart_state st, const char *detail, uint32_t crashes,
-                           uint64_t retry_ms)
+void sup_send_bnote(host *h, const char *key, restart_state st, const char *detail, uint32_t crashes,
+                    uint64_t retry_ms)
 {
 	msgpack_sbuffer sb;
 	/* A builder on probation is still "backoff" to the supervisor: it is
@@ -243,7 +157,7 @@ static void sup_send_bnote(host *h, const char *key, restart_state st, const cha
 
 /* ---- restart records ---- */
 
-static hkey *key_find(host *h, const char *key)
+hkey *key_find(host *h, const char *key)
 {
 	for (hkey *k = h->keys; k; k = k->next)
 		if (strcmp(k->key, key) == 0)
@@ -270,7 +184,7 @@ static hkey *key_get(host *h, const char *key)
 /* A persistent builder died without a reply (or could not start): the
  * next start of its key waits, and after too many crashes in a row it is a
  * probe. */
-static void key_crashed(host *h, const char *key, const char *how)
+void key_crashed(host *h, const char *key, const char *how)
 {
 	hkey *k = key_get(h, key);
 	char d[512];
@@ -289,7 +203,7 @@ static void key_crashed(host *h, const char *key, const char *how)
 }
 
 /* The probe of a builder on probation failed: it is given up. */
-static void key_probe_failed(host *h, const char *key, const char *how)
+void key_probe_failed(host *h, const char *key, const char *how)
 {
 	hkey *k = key_get(h, key);
 	char d[512];
@@ -306,7 +220,7 @@ static void key_probe_failed(host *h, const char *key, const char *how)
 
 /* A persistent builder replied successfully (probe tells whether it was the
  * host's describe probe). */
-static void key_healthy(host *h, const char *key, bool probe)
+void key_healthy(host *h, const char *key, bool probe)
 {
 	hkey *k = key_find(h, key);
 	char d[192];
@@ -326,7 +240,7 @@ static void key_healthy(host *h, const char *key, bool probe)
 }
 
 /* Frees every restart record (the host is ending). */
-static void key_free_all(host *h)
+void key_free_all(host *h)
 {
 	while (h->keys) {
 		hkey *k = h->keys;
@@ -338,7 +252,7 @@ static void key_free_all(host *h)
 
 /* ---- builder records ---- */
 
-static void hb_free(hb *b)
+void hb_free(hb *b)
 {
 	if (!b)
 		return;
@@ -357,7 +271,7 @@ static void hb_free(hb *b)
 	free(b);
 }
 
-static hb *hb_by_pid(host *h, pid_t pid)
+hb *hb_by_pid(host *h, pid_t pid)
 {
 	for (hb *b = h->builders; b; b = b->next)
 		if (b->pid == pid)
@@ -365,7 +279,7 @@ static hb *hb_by_pid(host *h, pid_t pid)
 	return NULL;
 }
 
-static bool hb_serving(const host *h, const hb *b)
+bool hb_serving(const host *h, const hb *b)
 {
 	return h->c.active && h->c.b == b;
 }
@@ -383,7 +297,7 @@ static void log_exit(const hb *b, klog_level lvl)
 }
 
 /* SIGKILL to the builder's group, then a bounded wait for its exit. */
-static void hb_kill(hb *b)
+void hb_kill(hb *b)
 {
 	if (b->reaped)
 		return;
@@ -403,7 +317,7 @@ static void hb_kill(hb *b)
 
 /* Asks the builder to exit: a shutdown frame, then end of stdin; SIGKILL
  * follows after HOST_STOP_GRACE_MS if it is still there. */
-static void hb_stop(hb *b)
+void hb_stop(hb *b)
 {
 	if (b->reaped || b->stopping)
 		return;
@@ -436,7 +350,7 @@ static char *join_path(const char *dir, const char *name)
 
 /* Starts a builder process for spec with working directory cwd. On failure
  * err holds the sentence for the reply. */
-static int hb_spawn(host *h, const hp_builder *spec, const char *cwd, hb **out, char *err, size_t errsz)
+int hb_spawn(host *h, const hp_builder *spec, const char *cwd, hb **out, char *err, size_t errsz)
 {
 	hb *b = NULL;
 	char **env = NULL;
@@ -539,7 +453,7 @@ static bool same_args(const hb *b, const hp_builder *spec)
 /* The running persistent builder for spec's key. One whose executable,
  * arguments or memory limit no longer match is stopped instead: the
  * supervisor changed the builder's configuration. */
-static hb *hb_find_persistent(host *h, const hp_builder *spec)
+hb *hb_find_persistent(host *h, const hp_builder *spec)
 {
 	const char *key = spec->key ? spec->key : "";
 	for (hb *b = h->builders; b; b = b->next) {
@@ -560,7 +474,7 @@ static hb *hb_find_persistent(host *h, const hp_builder *spec)
 
 /* Keeps at most HOST_MAX_PERSISTENT - 1 persistent builders alive, so that
  * one more fits: the least recently used ones are stopped. */
-static void hb_make_room(host *h)
+void hb_make_room(host *h)
 {
 	for (;;) {
 		size_t n = 0;
@@ -619,7 +533,7 @@ static void on_err_line(void *arg, const char *text, size_t len)
 
 /* Reads stderr: a few chunks per wake-up so that a flood cannot starve the
  * rest of the loop, or (drain) until the pipe is empty. */
-static void out_read_stderr(host *h, hb *b, bool drain)
+void out_read_stderr(host *h, hb *b, bool drain)
 {
 	static char buf[65536];
 	err_ctx ec = {h, b};
@@ -643,7 +557,7 @@ static void out_read_stderr(host *h, hb *b, bool drain)
 
 /* Reads b's stderr until the pipe is empty and ends a pending partial line:
  * everything the builder wrote so far is logged. */
-static void out_drain_stderr(host *h, hb *b)
+void out_drain_stderr(host *h, hb *b)
 {
 	err_ctx ec = {h, b};
 	out_read_stderr(h, b, true);
@@ -678,7 +592,7 @@ static void probe_finish(host *h, hp_status st, const char *detail)
 
 /* Sends the frame's one reply and leaves the builder in the state the
  * outcome calls for. */
-static void serve_finish(host *h, hp_status st, const char *detail, const uint8_t *frame, size_t frame_len)
+void serve_finish(host *h, hp_status st, const char *detail, const uint8_t *frame, size_t frame_len)
 {
 	cur_frame *c = &h->c;
 	hb *b = c->b;
@@ -738,10 +652,8 @@ static void serve_finish(host *h, hp_status st, const char *detail, const uint8_
 		b->last_used_ms = host_now_ms();
 }
 
-static void serve_fail(host *h, hp_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /* Kills the serving builder's group and answers the frame with st. */
-static void serve_fail(host *h, hp_status st, const char *fmt, ...)
+void serve_fail(host *h, hp_status st, const char *fmt, ...)
 {
 	char detail[512];
 	va_list ap;
@@ -754,7 +666,7 @@ static void serve_fail(host *h, hp_status st, const char *fmt, ...)
 }
 
 /* The serving builder is gone (reaped) without a reply. */
-static void serve_crashed(host *h)
+void serve_crashed(host *h)
 {
 	hb *b = h->c.b;
 	char st[128];
@@ -767,7 +679,7 @@ static void serve_crashed(host *h)
 	           frame_reader_partial(&b->fr) ? " (in the middle of a frame)" : "");
 }
 
-static void serve_write(host *h)
+void serve_write(host *h)
 {
 	cur_frame *c = &h->c;
 	hb *b = c->b;
@@ -799,7 +711,7 @@ static void serve_write(host *h)
 	}
 }
 
-static bool serve_writing(const host *h)
+bool serve_writing(const host *h)
 {
 	return h->c.active && !h->c.write_closed && h->c.woff < 4 + h->c.len && h->c.b->in_fd >= 0;
 }
@@ -914,7 +826,7 @@ static void run_pop(host *h)
 
 /* Queues run, whose strings and frames live in a; the queued run owns a
  * from then on. Returns 0, or -ENOMEM when a stays the caller's. */
-static int serve_enqueue(host *h, arena *a, const hp_run *run)
+int serve_enqueue(host *h, arena *a, const hp_run *run)
 {
 	qrun *q = calloc(1, sizeof(*q));
 	if (!q) {
@@ -936,7 +848,7 @@ static int serve_enqueue(host *h, arena *a, const hp_run *run)
 }
 
 /* Frees every queued run without a reply (the host is ending). */
-static void serve_drop_all(host *h)
+void serve_drop_all(host *h)
 {
 	while (h->head)
 		run_pop(h);
@@ -944,7 +856,7 @@ static void serve_drop_all(host *h)
 
 /* Starts frames until one is in flight, one waits for a restart gap, or
  * nothing is left. */
-static void serve_advance(host *h)
+void serve_advance(host *h)
 {
 	while (!h->quit && !h->c.active && h->head) {
 		if (h->next_idx >= h->head->run.n_frames) {
@@ -1078,7 +990,7 @@ static void on_stdout_eof(host *h, hb *b)
 		h->c.eof_deadline_ms = host_now_ms() + HOST_EOF_WAIT_MS;
 }
 
-static void out_read_stdout(host *h, hb *b, bool drain)
+void out_read_stdout(host *h, hb *b, bool drain)
 {
 	static uint8_t buf[65536];
 	int rounds = drain ? 64 : 16;
@@ -1127,7 +1039,7 @@ static void on_reaped(host *h, pid_t pid, int wstatus)
 	}
 }
 
-static void hb_reap_all(host *h)
+void hb_reap_all(host *h)
 {
 	for (;;) {
 		int st;
@@ -1139,7 +1051,7 @@ static void hb_reap_all(host *h)
 }
 
 /* Frees builders that are gone and escalates stops that took too long. */
-static void hb_gc(host *h)
+void hb_gc(host *h)
 {
 	uint64_t now = host_now_ms();
 	hb **pp = &h->builders;
@@ -1204,7 +1116,7 @@ static int poll_timeout(const host *h)
 
 /* ---- supervisor messages ---- */
 
-static void serve_cancel(host *h, uint64_t id)
+void serve_cancel(host *h, uint64_t id)
 {
 	if (h->head && h->head->run.id == id) {
 		klog(KLOG_INFO, "run %" PRIu64 " cancelled", id);
@@ -1276,7 +1188,7 @@ static void on_message(host *h, const uint8_t *buf, size_t len)
 	arena_free(a);
 }
 
-static void sup_receive(host *h)
+void sup_receive(host *h)
 {
 	while (!h->quit) {
 		nng_msg *msg = NULL;
@@ -1547,7 +1459,7 @@ static int send_hello(host *h)
 
 /* Opens the pair socket, dials url and says hello. Returns 0, or -EIO or
  * -ENOMEM with the reason logged; sup_close() undoes it either way. */
-static int sup_connect(host *h, const char *url)
+int sup_connect(host *h, const char *url)
 {
 	int rv;
 	if ((rv = nng_pair1_open(&h->sock)) != 0) {
@@ -1572,7 +1484,7 @@ static int sup_connect(host *h, const char *url)
 	return send_hello(h);
 }
 
-static void sup_close(host *h)
+void sup_close(host *h)
 {
 	if (h->sock_open)
 		nng_close(h->sock);
