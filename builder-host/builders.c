@@ -19,6 +19,8 @@
 
 extern char **environ;
 
+/* ---- builder records ---- */
+
 const char *hb_name(const hb *b)
 {
 	return b->key && b->key[0] ? b->key : b->exec;
@@ -265,6 +267,8 @@ void hb_make_room(host *h)
 		hb_stop(lru);
 	}
 }
+
+/* ---- processes ending ---- */
 
 static void on_reaped(host *h, pid_t pid, int wstatus)
 {

@@ -198,7 +198,8 @@ void key_free_all(host *h);
  * -ENOMEM when a stays the caller's. */
 int serve_enqueue(host *h, arena *a, const hp_run *run);
 
-/* Answers every frame of run id that has not been answered yet. */
+/* Cancels run id: its frame in progress fails, and every frame of it not
+ * started yet is answered HP_CANCELLED; a run still queued leaves the queue. */
 void serve_cancel(host *h, uint64_t id);
 
 /* Starts frames until one is in flight or waits, or none is left. */

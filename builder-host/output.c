@@ -18,6 +18,8 @@
 #include "lines.h"
 #include "msg.h"
 
+/* ---- stderr ---- */
+
 typedef struct err_ctx {
 	host *h;
 	hb *b;
@@ -85,6 +87,8 @@ void out_drain_stderr(host *h, hb *b)
 	out_read_stderr(h, b, true);
 	lines_flush(&b->err, on_err_line, &ec);
 }
+
+/* ---- stdout ---- */
 
 static void builder_broke(host *h, hb *b, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -21,6 +21,8 @@
 #include "restart.h"
 #include "sandbox.h"
 
+/* ---- the frame in progress ---- */
+
 /* The end of a probe: no reply (the frame it stands before has not started
  * yet). A builder that described itself stays and serves that frame; one
  * that did not is given up. A cancel teaches nothing: the next start is a
@@ -266,6 +268,8 @@ static void frame_begin(host *h)
 	b->last_used_ms = host_now_ms();
 	serve_write(h);
 }
+
+/* ---- the queue of runs ---- */
 
 static void run_pop(host *h)
 {

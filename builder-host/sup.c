@@ -22,6 +22,8 @@
  * gone: nothing is sent after that. */
 static atomic_int peer_gone;
 
+/* ---- messages to the supervisor ---- */
+
 static void send_sb(host *h, msgpack_sbuffer *sb)
 {
 	if (atomic_load(&peer_gone))
@@ -92,6 +94,8 @@ void sup_send_bnote(host *h, const char *key, restart_state st, const char *deta
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* ---- messages from the supervisor ---- */
+
 static void on_message(host *h, const uint8_t *buf, size_t len)
 {
 	char err[256];
@@ -145,6 +149,8 @@ void sup_receive(host *h)
 		nng_msg_free(msg);
 	}
 }
+
+/* ---- the socket ---- */
 
 static void on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
