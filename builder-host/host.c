@@ -1,5 +1,7 @@
-/* host.c: the builder host's loop: runs in, frames to builders, logs and
- * replies out, and every way a builder can fail turned into one reply. */
+/* host.c: the builder host's loop (host.h): one poll() over the supervisor's
+ * socket, the builders' pipes and the self-pipe, the timers of the frame in
+ * progress, and the host's setup and end. What the loop calls on is in the
+ * other pieces, listed in host_priv.h. */
 #include "host.h"
 
 #include <errno.h>
@@ -7,1112 +9,50 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libgen.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
-#include <sys/uio.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <nng/nng.h>
-#include <nng/protocol/pair1/pair.h>
-
-#include "arena.h"
 #include "child.h"
-#include "frame.h"
-#include "hostproto.h"
-#include "kerr.h"
+#include "host_priv.h"
 #include "klog.h"
-#include "lines.h"
 #include "msg.h"
 #include "restart.h"
 #include "sandbox.h"
 
-extern char **environ;
-
-/* One builder process. Records are freed only by builders_gc(), never while
- * an event about them is being handled, so a pointer stays valid for the
- * whole of one loop iteration. */
-typedef struct hb hb;
-struct hb {
-	hb *next;
-	char *key;
-	char *exec;  /* as resolved: absolute */
-	char **argv; /* NULL-terminated; every string malloc'd */
-	uint32_t memory_mb;
-	bool persistent;
-	pid_t pid; /* also its process group */
-	int in_fd, out_fd, err_fd;
-	frame_reader fr;
-	lines err;
-	uint64_t last_used_ms;
-	bool reaped; /* wstatus is valid */
-	int wstatus;
-	bool stopping; /* sent shutdown; SIGKILL at kill_at_ms */
-	uint64_t kill_at_ms;
-	bool killed; /* we sent SIGKILL to its group */
-};
-
-/* A run waiting or in progress; its arena holds the decoded message and the
- * frame bytes. */
-typedef struct qrun {
-	struct qrun *next;
-	arena *a;
-	hp_run run;
-} qrun;
-
-/* The restart record of one persistent builder key (restart.h). Kept for
- * the life of the host: there are only as many keys as configured
- * builders. */
-typedef struct hkey {
-	struct hkey *next;
-	char *key;
-	restart r;
-} hkey;
-
-/* The frame in progress. */
-typedef struct cur_frame {
-	bool active;
-	hb *b;
-	uint64_t id;
-	uint32_t idx;
-	uint32_t timeout_s;
-	uint8_t prefix[4];
-	const uint8_t *data;
-	size_t len;
-	size_t woff; /* bytes of prefix + data written so far */
-	bool write_closed;
-	char req_type[64];
-	uint64_t start_us;
-	uint64_t deadline_ms;
-	uint64_t eof_deadline_ms; /* 0: stdout still open */
-	size_t err_bytes, err_lines;
-	uint64_t err_dropped;
-	bool probe; /* the host's own describe request to a builder on probation (restart.h) */
-} cur_frame;
-
-typedef struct host {
-	uint32_t id;
-	nng_socket sock;
-	bool sock_open;
-	int recv_fd;
-	char *scratch;
-	hb *builders;
-	qrun *head, *tail; /* head is the run being served */
-	uint32_t next_idx; /* the head run's next frame to start */
-	cur_frame c;
-	bool quit;
-	bool graceful; /* shutdown frames before SIGKILL */
-	struct pollfd *pfd;
-	pid_t *pfd_pid; /* which builder each pollfd belongs to */
-	size_t pfd_cap;
-	hkey *keys;
-	uint64_t defer_ms; /* the head run's next frame waits for a restart gap until then */
-	uint64_t cool_ms;  /* how long a given-up builder is refused */
-	sandbox_caps caps;
-	char *write_root; /* builders may write below it (Landlock): the parent of scratch */
-	char *extra_write[HOST_MAX_EXTRA_WRITE]; /* KILN_SANDBOX_WRITE, and the test call log */
-	size_t n_extra_write;
-	msgpack_sbuffer probe_req; /* an encoded describe request */
-	hp_bytes probe;            /* the same bytes */
-} host;
-
 /* The self-pipe: the signal handler and NNG's pipe callback (on an NNG
- * thread) only write one byte to it. */
+ * thread) only write one byte to it, through host_wake(). */
 static int wake_pipe[2] = {-1, -1};
-static atomic_int peer_gone;
+
+/* Wakes the loop with event c: one write(), so it is async-signal-safe and
+ * may be called from any thread. */
+void host_wake(char c)
+{
+	ssize_t w = write(wake_pipe[1], &c, 1);
+	(void)w;
+}
 
 static void on_signal(int sig)
 {
 	int saved = errno;
-	char c = sig == SIGCHLD ? 'C' : 'T';
-	ssize_t w = write(wake_pipe[1], &c, 1);
-	(void)w;
+	host_wake(sig == SIGCHLD ? 'C' : 'T');
 	errno = saved;
 }
 
-static void on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	(void)p;
-	(void)ev;
-	(void)arg;
-	atomic_store(&peer_gone, 1);
-	char c = 'P';
-	ssize_t w = write(wake_pipe[1], &c, 1);
-	(void)w;
-}
-
-static uint64_t now_us(void)
+uint64_t host_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static uint64_t now_ms(void)
+uint64_t host_now_ms(void)
 {
-	return now_us() / 1000u;
-}
-
-static const char *hb_name(const hb *b)
-{
-	return b->key && b->key[0] ? b->key : b->exec;
-}
-
-/* ---- messages to the supervisor ---- */
-
-static void send_sb(host *h, msgpack_sbuffer *sb)
-{
-	if (atomic_load(&peer_gone))
-		return;
-	int rv = nng_send(h->sock, sb->data, sb->size, 0);
-	if (rv != 0) {
-		klog(KLOG_ERROR, "cannot send to the supervisor: %s", nng_strerror(rv));
-		if (rv == NNG_ECLOSED || rv == NNG_ETIMEDOUT) {
-			h->quit = true;
-			h->graceful = false;
-		}
-	}
-}
-
-static void send_log(host *h, uint64_t id, uint32_t idx, msg_level level, const char *message,
-                     const msg_kvs *ctx)
-{
-	msgpack_sbuffer sb;
-	hp_log m = {.id = id, .idx = idx, .level = level, .message = message};
-	if (ctx)
-		m.context = *ctx;
-	msgpack_sbuffer_init(&sb);
-	if (hp_encode_log(&sb, &m) == 0)
-		send_sb(h, &sb);
-	else
-		klog(KLOG_ERROR, "out of memory encoding a log line");
-	msgpack_sbuffer_destroy(&sb);
-}
-
-static void send_reply(host *h, const hp_reply *r)
-{
-	msgpack_sbuffer sb;
-	msgpack_sbuffer_init(&sb);
-	if (hp_encode_reply(&sb, r) == 0)
-		send_sb(h, &sb);
-	else
-		klog(KLOG_ERROR, "out of memory encoding the reply to run %" PRIu64 " frame %" PRIu32, r->id,
-		     r->idx);
-	msgpack_sbuffer_destroy(&sb);
-}
-
-/* A reply for a frame no builder worked on (a spawn failure, a broken
- * request, a cancelled run). */
-static void reply_plain(host *h, uint64_t id, uint32_t idx, hp_status st, const char *detail)
-{
-	hp_reply r = {.id = id, .idx = idx, .status = st, .detail = detail};
-	send_reply(h, &r);
-}
-
-static void send_bnote(host *h, const char *key, restart_state st, const char *detail, uint32_t crashes,
-                       uint64_t retry_ms)
-{
-	msgpack_sbuffer sb;
-	/* A builder on probation is still "backoff" to the supervisor: it is
-	 * restarting, and its frames are not refused. */
-	hp_bnote m = {.key = key,
-	              .state = st == RESTART_GIVEN_UP ? HP_BSTATE_GIVEN_UP
-	                       : st == RESTART_OK     ? HP_BSTATE_OK
-	                                              : HP_BSTATE_BACKOFF,
-	              .detail = detail,
-	              .crashes = crashes,
-	              .retry_ms = retry_ms};
-	msgpack_sbuffer_init(&sb);
-	if (hp_encode_builder(&sb, &m) == 0)
-		send_sb(h, &sb);
-	else
-		klog(KLOG_ERROR, "out of memory encoding the state of builder %s", key);
-	msgpack_sbuffer_destroy(&sb);
-}
-
-/* ---- restart records ---- */
-
-static hkey *key_find(host *h, const char *key)
-{
-	for (hkey *k = h->keys; k; k = k->next)
-		if (strcmp(k->key, key) == 0)
-			return k;
-	return NULL;
-}
-
-static hkey *key_get(host *h, const char *key)
-{
-	hkey *k = key_find(h, key);
-	if (k)
-		return k;
-	k = calloc(1, sizeof(*k));
-	if (!k || !(k->key = strdup(key))) {
-		free(k);
-		return NULL;
-	}
-	restart_init(&k->r);
-	k->next = h->keys;
-	h->keys = k;
-	return k;
-}
-
-/* A persistent builder died without a reply (or could not start): the
- * next start of its key waits, and after too many crashes in a row it is a
- * probe. */
-static void key_crashed(host *h, const char *key, const char *how)
-{
-	hkey *k = key_get(h, key);
-	char d[512];
-	uint32_t rnd = 0;
-	if (!k) {
-		klog(KLOG_ERROR, "out of memory recording a crash of builder %s", key);
-		return;
-	}
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
-		rnd = (uint32_t)now_us();
-	uint64_t now = now_ms();
-	restart_state st = restart_crashed(&k->r, now, rnd, how);
-	restart_describe(&k->r, now, d, sizeof(d));
-	klog(KLOG_WARN, "builder %s: %s", key, d);
-	send_bnote(h, key, st, d, k->r.crashes, k->r.gap_ms);
-}
-
-/* The probe of a builder on probation failed: it is given up. */
-static void key_probe_failed(host *h, const char *key, const char *how)
-{
-	hkey *k = key_get(h, key);
-	char d[512];
-	if (!k) {
-		klog(KLOG_ERROR, "out of memory recording a crash of builder %s", key);
-		return;
-	}
-	uint64_t now = now_ms();
-	restart_probe_failed(&k->r, now, h->cool_ms, how);
-	restart_describe(&k->r, now, d, sizeof(d));
-	klog(KLOG_ERROR, "builder %s: %s", key, d);
-	send_bnote(h, key, RESTART_GIVEN_UP, d, k->r.crashes, k->r.gap_ms);
-}
-
-/* A persistent builder replied successfully (probe tells whether it was the
- * host's describe probe). */
-static void key_healthy(host *h, const char *key, bool probe)
-{
-	hkey *k = key_find(h, key);
-	char d[192];
-	if (!k || k->r.state == RESTART_OK)
-		return;
-	uint32_t had = restart_healthy(&k->r);
-	if (probe)
-		snprintf(d, sizeof(d),
-		         "described itself after %" PRIu32 " crash%s in a row: the builder works, its inputs "
-		         "crashed it",
-		         had, had == 1 ? "" : "es");
-	else
-		snprintf(d, sizeof(d), "replied again after %" PRIu32 " crash%s in a row", had,
-		         had == 1 ? "" : "es");
-	klog(KLOG_INFO, "builder %s: %s", key, d);
-	send_bnote(h, key, RESTART_OK, d, 0, 0);
-}
-
-/* ---- builder records ---- */
-
-static void hb_free(hb *b)
-{
-	if (!b)
-		return;
-	child_close_fd(&b->in_fd);
-	child_close_fd(&b->out_fd);
-	child_close_fd(&b->err_fd);
-	frame_reader_free(&b->fr);
-	lines_free(&b->err);
-	if (b->argv) {
-		for (size_t i = 0; b->argv[i]; i++)
-			free(b->argv[i]);
-		free(b->argv);
-	}
-	free(b->key);
-	free(b->exec);
-	free(b);
-}
-
-static hb *hb_by_pid(host *h, pid_t pid)
-{
-	for (hb *b = h->builders; b; b = b->next)
-		if (b->pid == pid)
-			return b;
-	return NULL;
-}
-
-static bool hb_serving(const host *h, const hb *b)
-{
-	return h->c.active && h->c.b == b;
-}
-
-static bool hb_alive(const hb *b)
-{
-	return !b->reaped && !b->killed && !b->stopping;
-}
-
-static void log_exit(const hb *b, klog_level lvl)
-{
-	char st[128];
-	child_describe_status(b->wstatus, st, sizeof(st));
-	klog(lvl, "builder %s (pid %d) %s", hb_name(b), (int)b->pid, st);
-}
-
-/* SIGKILL to the builder's group, then a bounded wait for its exit. */
-static void hb_kill(hb *b)
-{
-	if (b->reaped)
-		return;
-	child_kill_group(b->pid);
-	b->killed = true;
-	int st;
-	int rc = child_wait(b->pid, HOST_KILL_WAIT_MS, &st);
-	if (rc == 1) {
-		b->reaped = true;
-		b->wstatus = st;
-		log_exit(b, KLOG_INFO);
-	} else if (rc == 0) {
-		klog(KLOG_WARN, "builder %s (pid %d) still running %d ms after SIGKILL", hb_name(b),
-		     (int)b->pid, HOST_KILL_WAIT_MS);
-	}
-}
-
-/* Asks the builder to exit: a shutdown frame, then end of stdin; SIGKILL
- * follows after HOST_STOP_GRACE_MS if it is still there. */
-static void hb_stop(hb *b)
-{
-	if (b->reaped || b->stopping)
-		return;
-	if (b->in_fd >= 0) {
-		msgpack_sbuffer sb;
-		msgpack_sbuffer_init(&sb);
-		if (msg_encode_shutdown(&sb) == 0) {
-			uint8_t pre[4];
-			frame_put_len(pre, (uint32_t)sb.size);
-			struct iovec iov[2] = {{pre, 4}, {sb.data, sb.size}};
-			/* Best effort: the frame is tiny and the pipe normally empty;
-			 * if it does not fit, end of stdin says the same. */
-			ssize_t w = writev(b->in_fd, iov, 2);
-			(void)w;
-		}
-		msgpack_sbuffer_destroy(&sb);
-		child_close_fd(&b->in_fd);
-	}
-	b->stopping = true;
-	b->kill_at_ms = now_ms() + HOST_STOP_GRACE_MS;
-}
-
-static char *join_path(const char *dir, const char *name)
-{
-	char *p = NULL;
-	if (asprintf(&p, "%s/%s", dir, name) < 0)
-		return NULL;
-	return p;
-}
-
-/* Starts a builder process for spec with working directory cwd. On failure
- * err holds the sentence for the reply. */
-static int hb_spawn(host *h, const hp_builder *spec, const char *cwd, hb **out, char *err, size_t errsz)
-{
-	hb *b = NULL;
-	char **env = NULL;
-	child_proc cp;
-	child_spec cs;
-	int rc = -ENOMEM;
-	const char *exec = spec->exec ? spec->exec : "";
-
-	*out = NULL;
-	if (exec[0] == '\0') {
-		snprintf(err, errsz, "cannot start a builder: no executable given");
-		return -EINVAL;
-	}
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		goto nomem;
-	b->in_fd = b->out_fd = b->err_fd = -1;
-	b->pid = -1;
-	frame_reader_init(&b->fr);
-	lines_init(&b->err);
-	b->key = strdup(spec->key ? spec->key : "");
-	/* A relative path would otherwise be resolved against the builder's
-	 * own working directory, which differs per job. */
-	b->exec = exec[0] == '/' ? strdup(exec) : join_path(h->scratch, exec);
-	b->argv = calloc(spec->args.n + 2, sizeof(char *));
-	if (!b->key || !b->exec || !b->argv)
-		goto nomem;
-	b->argv[0] = strdup(b->exec);
-	if (!b->argv[0])
-		goto nomem;
-	for (size_t i = 0; i < spec->args.n; i++) {
-		b->argv[i + 1] = strdup(spec->args.items[i] ? spec->args.items[i] : "");
-		if (!b->argv[i + 1])
-			goto nomem;
-	}
-	b->memory_mb = spec->memory_mb;
-	b->persistent = spec->persistent;
-	if (sandbox_env_build(environ, cwd, &env) != 0)
-		goto nomem;
-
-	cs.exec = b->exec;
-	cs.argv = b->argv;
-	cs.envp = env;
-	cs.cwd = cwd;
-	sandbox_limits_for(spec->memory_mb, spec->timeout_s ? spec->timeout_s : HOST_DEFAULT_TIMEOUT_S,
-	                   &cs.limits);
-	cs.iso = (sandbox_iso){.netns = h->caps.netns, .ruleset_fd = -1, .uid = geteuid(), .gid = getegid()};
-	if (h->caps.landlock_abi > 0) {
-		/* The write root holds every job's temp dir; a one-shot builder's
-		 * own folder is added in case a caller put it elsewhere. */
-		const char *paths[HOST_MAX_EXTRA_WRITE + 2] = {h->write_root, cwd};
-		size_t np = 2;
-		for (size_t i = 0; i < h->n_extra_write; i++)
-			paths[np++] = h->extra_write[i];
-		char why[256];
-		rc =
-		    sandbox_fs_ruleset(h->caps.landlock_abi, paths, np, &cs.iso.ruleset_fd, why, sizeof(why));
-		if (rc != 0) {
-			snprintf(err, errsz, "cannot start %s: sandbox: %s", b->exec, why);
-			goto fail;
-		}
-	}
-	rc = child_spawn(&cs, &cp, err, errsz);
-	child_close_fd(&cs.iso.ruleset_fd);
-	sandbox_env_free(env);
-	env = NULL;
-	if (rc != 0)
-		goto fail;
-	b->pid = cp.pid;
-	b->in_fd = cp.in_fd;
-	b->out_fd = cp.out_fd;
-	b->err_fd = cp.err_fd;
-	b->last_used_ms = now_ms();
-	b->next = h->builders;
-	h->builders = b;
-	klog(KLOG_INFO, "started builder %s (pid %d, %s): %s in %s", hb_name(b), (int)b->pid,
-	     b->persistent ? "persistent" : "one-shot", b->exec, cwd);
-	*out = b;
-	return 0;
-nomem:
-	snprintf(err, errsz, "cannot start %s: out of memory", exec);
-	rc = -ENOMEM;
-fail:
-	sandbox_env_free(env);
-	hb_free(b);
-	return rc;
-}
-
-static bool same_args(const hb *b, const hp_builder *spec)
-{
-	size_t i = 0;
-	for (; i < spec->args.n; i++) {
-		const char *a = spec->args.items[i] ? spec->args.items[i] : "";
-		if (!b->argv[i + 1] || strcmp(b->argv[i + 1], a) != 0)
-			return false;
-	}
-	return b->argv[i + 1] == NULL;
-}
-
-/* The running persistent builder for spec's key. One whose executable,
- * arguments or memory limit no longer match is stopped instead: the
- * supervisor changed the builder's configuration. */
-static hb *hb_find_persistent(host *h, const hp_builder *spec)
-{
-	const char *key = spec->key ? spec->key : "";
-	for (hb *b = h->builders; b; b = b->next) {
-		if (!b->persistent || !hb_alive(b) || strcmp(b->key, key) != 0)
-			continue;
-		const char *exec = spec->exec ? spec->exec : "";
-		bool same_exec = exec[0] == '/' ? strcmp(b->exec, exec) == 0
-		                                : strlen(b->exec) > strlen(h->scratch) + 1 &&
-		                                      strcmp(b->exec + strlen(h->scratch) + 1, exec) == 0;
-		if (same_exec && same_args(b, spec) && b->memory_mb == spec->memory_mb)
-			return b;
-		klog(KLOG_INFO, "builder %s (pid %d) was configured differently; stopping it", hb_name(b),
-		     (int)b->pid);
-		hb_stop(b);
-	}
-	return NULL;
-}
-
-/* Keeps at most HOST_MAX_PERSISTENT - 1 persistent builders alive, so that
- * one more fits: the least recently used ones are stopped. */
-static void hb_make_room(host *h)
-{
-	for (;;) {
-		size_t n = 0;
-		hb *lru = NULL;
-		for (hb *b = h->builders; b; b = b->next) {
-			if (!b->persistent || !hb_alive(b))
-				continue;
-			n++;
-			if (!lru || b->last_used_ms < lru->last_used_ms)
-				lru = b;
-		}
-		if (n < HOST_MAX_PERSISTENT || !lru)
-			return;
-		klog(KLOG_INFO, "stopping builder %s (pid %d): least recently used of %zu", hb_name(lru),
-		     (int)lru->pid, n);
-		hb_stop(lru);
-	}
-}
-
-/* ---- stderr ---- */
-
-typedef struct err_ctx {
-	host *h;
-	hb *b;
-} err_ctx;
-
-static void on_err_line(void *arg, const char *text, size_t len)
-{
-	err_ctx *ec = arg;
-	host *h = ec->h;
-	cur_frame *c = &h->c;
-
-	if (!hb_serving(h, ec->b)) {
-		if (len > 0)
-			klog(KLOG_INFO, "builder %s (pid %d): %s", hb_name(ec->b), (int)ec->b->pid, text);
-		return;
-	}
-	if (len == 0)
-		return;
-	if (c->probe) {
-		/* The probe is the host's own request; its lines belong to no job. */
-		klog(KLOG_INFO, "builder %s (pid %d) describing itself: %s", hb_name(ec->b), (int)ec->b->pid,
-		     text);
-		return;
-	}
-	if (c->err_lines >= HOST_STDERR_MAX_LINES || c->err_bytes + len + 1 > HOST_STDERR_MAX_BYTES) {
-		c->err_dropped += len + 1;
-		return;
-	}
-	c->err_lines++;
-	c->err_bytes += len + 1;
-	const char *t = text;
-	msg_level lvl = lines_level(&t);
-	send_log(h, c->id, c->idx, lvl, t, NULL);
-}
-
-/* Reads stderr: a few chunks per wake-up so that a flood cannot starve the
- * rest of the loop, or (drain) until the pipe is empty. */
-static void read_stderr(host *h, hb *b, bool drain)
-{
-	static char buf[65536];
-	err_ctx ec = {h, b};
-	int rounds = drain ? 64 : 4;
-
-	while (b->err_fd >= 0 && rounds-- > 0) {
-		ssize_t n = read(b->err_fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			child_close_fd(&b->err_fd);
-			lines_flush(&b->err, on_err_line, &ec);
-			return;
-		}
-		if (lines_feed(&b->err, buf, (size_t)n, on_err_line, &ec) != 0)
-			klog(KLOG_WARN, "out of memory keeping the stderr tail of %s", hb_name(b));
-	}
-}
-
-/* ---- the frame in progress ---- */
-
-/* The end of a probe: no reply (the frame it stands before has not started
- * yet). A builder that described itself stays and serves that frame; one
- * that did not is given up. A cancel teaches nothing: the next start is a
- * probe again. */
-static void probe_finish(host *h, hp_status st, const char *detail)
-{
-	cur_frame *c = &h->c;
-	hb *b = c->b;
-	c->active = false;
-	c->probe = false;
-	c->b = NULL;
-	lines_tail_clear(&b->err);
-	if (st == HP_OK) {
-		key_healthy(h, b->key, true);
-		b->last_used_ms = now_ms();
-		if (b->reaped)
-			hb_stop(b);
-		return;
-	}
-	hb_kill(b);
-	if (st != HP_CANCELLED)
-		key_probe_failed(h, b->key, detail);
-}
-
-/* Sends the frame's one reply and leaves the builder in the state the
- * outcome calls for. */
-static void frame_finish(host *h, hp_status st, const char *detail, const uint8_t *frame, size_t frame_len)
-{
-	cur_frame *c = &h->c;
-	hb *b = c->b;
-	const char *tail[LINES_TAIL];
-	size_t ntail = 0;
-	char warn[96];
-
-	if (b) {
-		/* Lines the builder wrote before its reply or its end are already
-		 * in the pipe; they belong to this frame. */
-		err_ctx ec = {h, b};
-		read_stderr(h, b, true);
-		lines_flush(&b->err, on_err_line, &ec);
-		ntail = lines_tail(&b->err, tail, LINES_TAIL);
-	}
-	if (c->probe) {
-		probe_finish(h, st, detail);
-		return;
-	}
-	if (c->err_dropped) {
-		snprintf(warn, sizeof(warn), "stderr truncated: %" PRIu64 " more bytes dropped",
-		         c->err_dropped);
-		send_log(h, c->id, c->idx, MSG_LEVEL_WARNING, warn, NULL);
-	}
-	/* The builder's new restart state goes out before the reply, so that
-	 * the supervisor knows it when it handles the reply. Timeouts and
-	 * cancels are not held against a builder: no spinning can come of
-	 * them, each costs the builder its timeout. */
-	if (b && b->persistent && st == HP_OK)
-		key_healthy(h, b->key, false);
-	else if (b && b->persistent && (st == HP_CRASHED || st == HP_PROTOCOL_ERROR))
-		key_crashed(h, b->key, detail);
-	hp_reply r = {
-	    .id = c->id,
-	    .idx = c->idx,
-	    .status = st,
-	    .detail = detail,
-	    .frame = {frame, frame_len},
-	    .stderr_tail = {st == HP_OK ? NULL : tail, st == HP_OK ? 0 : ntail},
-	    .duration_us = now_us() - c->start_us,
-	};
-	send_reply(h, &r);
-	if (st != HP_OK)
-		klog(st == HP_CANCELLED ? KLOG_INFO : KLOG_WARN,
-		     "run %" PRIu64 " frame %" PRIu32 " (%s): %s: %s", c->id, c->idx, b ? hb_name(b) : "?",
-		     hp_status_name(st), detail);
-
-	c->active = false;
-	c->b = NULL;
-	h->next_idx++;
-	if (!b)
-		return;
-	lines_tail_clear(&b->err);
-	if (st != HP_OK)
-		hb_kill(b);
-	else if (!b->persistent || b->reaped)
-		hb_stop(b);
-	else
-		b->last_used_ms = now_ms();
-}
-
-static void frame_fail(host *h, hp_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Kills the serving builder's group and answers the frame with st. */
-static void frame_fail(host *h, hp_status st, const char *fmt, ...)
-{
-	char detail[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	if (h->c.b)
-		hb_kill(h->c.b);
-	frame_finish(h, st, detail, NULL, 0);
-}
-
-/* The serving builder is gone (reaped) without a reply. */
-static void frame_crashed(host *h)
-{
-	hb *b = h->c.b;
-	char st[128];
-	const char *when = "";
-
-	child_describe_status(b->wstatus, st, sizeof(st));
-	if (WIFEXITED(b->wstatus))
-		when = WEXITSTATUS(b->wstatus) ? " before replying" : " without replying";
-	frame_fail(h, HP_CRASHED, "%s%s%s", st, when,
-	           frame_reader_partial(&b->fr) ? " (in the middle of a frame)" : "");
-}
-
-static void frame_write(host *h)
-{
-	cur_frame *c = &h->c;
-	hb *b = c->b;
-	size_t total = 4 + c->len;
-
-	while (c->woff < total && !c->write_closed) {
-		struct iovec iov[2];
-		int n = 0;
-		if (c->woff < 4) {
-			iov[n++] = (struct iovec){c->prefix + c->woff, 4 - c->woff};
-			iov[n++] = (struct iovec){(void *)c->data, c->len};
-		} else {
-			iov[n++] = (struct iovec){(void *)(c->data + (c->woff - 4)), total - c->woff};
-		}
-		ssize_t w = writev(b->in_fd, iov, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (w < 0) {
-			/* The builder closed its stdin or is gone; its exit (or the
-			 * timeout) will answer the frame. */
-			klog(KLOG_INFO, "builder %s (pid %d) stopped reading its requests: %s", hb_name(b),
-			     (int)b->pid, strerror(errno));
-			c->write_closed = true;
-			return;
-		}
-		c->woff += (size_t)w;
-	}
-}
-
-static bool frame_writing(const host *h)
-{
-	return h->c.active && !h->c.write_closed && h->c.woff < 4 + h->c.len && h->c.b->in_fd >= 0;
-}
-
-/* Starts frame next_idx of the head run: finds or starts its builder and
- * begins writing. Answers at once when that is impossible. */
-static void frame_begin(host *h)
-{
-	qrun *q = h->head;
-	const hp_run *run = &q->run;
-	const hp_builder *spec = &run->builder;
-	const hp_bytes *f = &run->frames[h->next_idx];
-	cur_frame *c = &h->c;
-	h->probe = (hp_bytes){(const uint8_t *)h->probe_req.data, h->probe_req.size};
-	char err[512];
-	hb *b = NULL;
-
-	memset(c, 0, sizeof(*c));
-	c->id = run->id;
-	c->idx = h->next_idx;
-	c->start_us = now_us();
-
-	if (f->len > FRAME_MAX) {
-		snprintf(err, sizeof(err), "request frame of %zu bytes is over the 64 MiB limit", f->len);
-		reply_plain(h, c->id, c->idx, HP_PROTOCOL_ERROR, err);
-		h->next_idx++;
-		return;
-	}
-	char why[256];
-	if (msg_peek_type(f->data, f->len, c->req_type, sizeof(c->req_type), why, sizeof(why)) != 0) {
-		snprintf(err, sizeof(err), "request frame is broken: %s", why);
-		reply_plain(h, c->id, c->idx, HP_PROTOCOL_ERROR, err);
-		h->next_idx++;
-		return;
-	}
-
-	c->timeout_s = spec->timeout_s ? spec->timeout_s : HOST_DEFAULT_TIMEOUT_S;
-	if (spec->persistent)
-		b = hb_find_persistent(h, spec);
-	if (b) {
-		int rc = sandbox_renew_cpu(b->pid, c->timeout_s);
-		if (rc != 0)
-			klog(KLOG_WARN, "cannot renew the CPU limit of builder %s (pid %d): %s", hb_name(b),
-			     (int)b->pid, kiln_strerror(rc));
-	} else {
-		const char *cwd = h->scratch;
-		const char *key = spec->key ? spec->key : "";
-		hkey *k = spec->persistent ? key_find(h, key) : NULL;
-		uint64_t wait = 0;
-		restart_state rs = k ? restart_check(&k->r, now_ms(), &wait) : RESTART_OK;
-		if (rs == RESTART_GIVEN_UP) {
-			restart_describe(&k->r, now_ms(), err, sizeof(err));
-			reply_plain(h, c->id, c->idx, HP_SPAWN_FAILED, err);
-			h->next_idx++;
-			return;
-		}
-		if (rs == RESTART_BACKOFF) {
-			/* Not started: run_advance() comes back once the gap is over. */
-			h->defer_ms = now_ms() + (wait ? wait : 1);
-			return;
-		}
-		if (k && k->r.crashes > 0)
-			klog(KLOG_INFO, "restarting builder %s (%" PRIu32 " crash%s in a row%s)", key,
-			     k->r.crashes, k->r.crashes == 1 ? "" : "es",
-			     rs == RESTART_PROBE ? "; it describes itself first" : "");
-		if (!spec->persistent && run->cwd && run->cwd[0])
-			cwd = run->cwd;
-		if (spec->persistent)
-			hb_make_room(h);
-		if (hb_spawn(h, spec, cwd, &b, err, sizeof(err)) != 0) {
-			klog(KLOG_WARN, "run %" PRIu64 " frame %" PRIu32 ": %s", c->id, c->idx, err);
-			if (rs == RESTART_PROBE)
-				key_probe_failed(h, key, err);
-			else if (spec->persistent)
-				key_crashed(h, key, err);
-			reply_plain(h, c->id, c->idx, HP_SPAWN_FAILED, err);
-			h->next_idx++;
-			return;
-		}
-		if (rs == RESTART_PROBE) {
-			/* The frame waits; the fresh process first answers the host's
-			 * describe request (probe_finish()). */
-			c->probe = true;
-			c->timeout_s =
-			    c->timeout_s < HOST_PROBE_TIMEOUT_S ? c->timeout_s : HOST_PROBE_TIMEOUT_S;
-			snprintf(c->req_type, sizeof(c->req_type), "describe");
-			f = &h->probe;
-		}
-	}
-	lines_tail_clear(&b->err);
-	c->active = true;
-	c->b = b;
-	c->deadline_ms = now_ms() + (uint64_t)c->timeout_s * 1000u;
-	frame_put_len(c->prefix, (uint32_t)f->len);
-	c->data = f->data;
-	c->len = f->len;
-	b->last_used_ms = now_ms();
-	frame_write(h);
-}
-
-static void run_pop(host *h)
-{
-	qrun *q = h->head;
-	h->defer_ms = 0;
-	h->head = q->next;
-	if (!h->head)
-		h->tail = NULL;
-	h->next_idx = 0;
-	arena_free(q->a);
-	free(q);
-}
-
-/* Starts frames until one is in flight, one waits for a restart gap, or
- * nothing is left. */
-static void run_advance(host *h)
-{
-	while (!h->quit && !h->c.active && h->head) {
-		if (h->next_idx >= h->head->run.n_frames) {
-			run_pop(h);
-			continue;
-		}
-		if (h->defer_ms) {
-			if (now_ms() < h->defer_ms)
-				return;
-			h->defer_ms = 0;
-		}
-		frame_begin(h);
-		if (h->defer_ms)
-			return;
-	}
-}
-
-/* ---- builder output ---- */
-
-static void builder_broke(host *h, hb *b, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* A builder broke the protocol: the frame it serves fails, or, when it
- * serves none, it is stopped for good. */
-static void builder_broke(host *h, hb *b, const char *fmt, ...)
-{
-	char detail[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	if (hb_serving(h, b)) {
-		frame_fail(h, HP_PROTOCOL_ERROR, "%s", detail);
-	} else if (b->stopping) {
-		/* Output after it was told to stop is no longer listened to. */
-		child_close_fd(&b->out_fd);
-	} else {
-		klog(KLOG_WARN, "builder %s (pid %d) %s while idle; killing it", hb_name(b), (int)b->pid,
-		     detail);
-		hb_kill(b);
-		if (b->persistent)
-			key_crashed(h, b->key, detail);
-	}
-}
-
-/* One complete frame from b's stdout. Returns false when b's stdout is no
- * longer to be read. */
-static bool on_frame(host *h, hb *b, const uint8_t *data, size_t len)
-{
-	cur_frame *c = &h->c;
-	char type[64], why[256];
-
-	if (!hb_serving(h, b)) {
-		if (b->stopping)
-			return true;
-		builder_broke(h, b, "sent a frame without being asked");
-		return false;
-	}
-	if (msg_peek_type(data, len, type, sizeof(type), why, sizeof(why)) != 0) {
-		frame_fail(h, HP_PROTOCOL_ERROR, "sent a frame that is not a map with a string \"type\": %s",
-		           why);
-		return false;
-	}
-	if (strcmp(type, "log") == 0) {
-		arena *a = arena_new();
-		msg_log lg;
-		int rc = a ? msg_decode_log(data, len, a, &lg, why, sizeof(why)) : -ENOMEM;
-		if (rc == 0 && c->probe)
-			klog(KLOG_INFO, "builder %s (pid %d) describing itself: %s", hb_name(b), (int)b->pid,
-			     lg.message);
-		else if (rc == 0)
-			send_log(h, c->id, c->idx, lg.level, lg.message, &lg.context);
-		else if (rc == -ENOMEM)
-			klog(KLOG_ERROR, "out of memory decoding a log frame of %s", hb_name(b));
-		arena_free(a);
-		if (rc == KILN_E_PROTO) {
-			frame_fail(h, HP_PROTOCOL_ERROR, "sent a broken log frame: %s", why);
-			return false;
-		}
-		return true;
-	}
-	if (strcmp(type, c->req_type) != 0) {
-		frame_fail(h, HP_PROTOCOL_ERROR, "replied with type \"%s\" to a \"%s\" request", type,
-		           c->req_type);
-		return false;
-	}
-	frame_finish(h, HP_OK, "", data, len);
-	return true;
-}
-
-static uint32_t be32(const uint8_t p[4])
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static bool feed_stdout(host *h, hb *b, const uint8_t *buf, size_t n)
-{
-	size_t off = 0;
-	while (off < n) {
-		size_t used = 0, flen = 0;
-		uint8_t *frame = NULL;
-		int rc = frame_reader_feed(&b->fr, buf + off, n - off, &used, &frame, &flen);
-		if (rc == KILN_E_TOOBIG) {
-			builder_broke(h, b, "sent a frame length of %" PRIu32 " bytes, over the 64 MiB limit",
-			              be32(b->fr.hdr));
-			return false;
-		}
-		if (rc != 0) {
-			builder_broke(h, b, "sent a frame that could not be read: %s", kiln_strerror(rc));
-			return false;
-		}
-		off += used;
-		if (frame) {
-			bool go_on = on_frame(h, b, frame, flen);
-			free(frame);
-			if (!go_on)
-				return false;
-		} else if (used == 0) {
-			break;
-		}
-	}
-	return true;
-}
-
-static void on_stdout_eof(host *h, hb *b)
-{
-	if (!hb_serving(h, b))
-		return;
-	if (b->reaped)
-		frame_crashed(h);
-	else if (!h->c.eof_deadline_ms)
-		h->c.eof_deadline_ms = now_ms() + HOST_EOF_WAIT_MS;
-}
-
-static void read_stdout(host *h, hb *b, bool drain)
-{
-	static uint8_t buf[65536];
-	int rounds = drain ? 64 : 16;
-
-	while (b->out_fd >= 0 && !b->killed && rounds-- > 0) {
-		ssize_t n = read(b->out_fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			child_close_fd(&b->out_fd);
-			on_stdout_eof(h, b);
-			return;
-		}
-		if (!feed_stdout(h, b, buf, (size_t)n))
-			return;
-	}
-}
-
-/* ---- processes ending ---- */
-
-static void on_reaped(host *h, pid_t pid, int wstatus)
-{
-	hb *b = hb_by_pid(h, pid);
-	if (!b) {
-		/* An orphan of some builder, handed to us as subreaper. */
-		klog(KLOG_DEBUG, "reaped pid %d", (int)pid);
-		return;
-	}
-	b->reaped = true;
-	b->wstatus = wstatus;
-	/* Whatever the builder forked dies with it. */
-	child_kill_group(b->pid);
-	bool expected = b->stopping || b->killed;
-	log_exit(b, expected ? KLOG_INFO : KLOG_WARN);
-	if (hb_serving(h, b)) {
-		/* A reply written just before the exit still counts. */
-		read_stdout(h, b, true);
-		if (hb_serving(h, b))
-			frame_crashed(h);
-	} else if (!expected && b->persistent) {
-		char st[128];
-		child_describe_status(wstatus, st, sizeof(st));
-		key_crashed(h, b->key, st);
-	}
-}
-
-static void reap_all(host *h)
-{
-	for (;;) {
-		int st;
-		pid_t pid = waitpid(-1, &st, WNOHANG);
-		if (pid <= 0)
-			return;
-		on_reaped(h, pid, st);
-	}
-}
-
-/* Frees builders that are gone and escalates stops that took too long. */
-static void builders_gc(host *h)
-{
-	uint64_t now = now_ms();
-	hb **pp = &h->builders;
-	while (*pp) {
-		hb *b = *pp;
-		if (hb_serving(h, b)) {
-			pp = &b->next;
-			continue;
-		}
-		if (b->reaped) {
-			read_stderr(h, b, true);
-			err_ctx ec = {h, b};
-			lines_flush(&b->err, on_err_line, &ec);
-			*pp = b->next;
-			hb_free(b);
-			continue;
-		}
-		if (b->stopping && !b->killed && now >= b->kill_at_ms) {
-			klog(KLOG_WARN, "builder %s (pid %d) did not stop within %d ms; killing it",
-			     hb_name(b), (int)b->pid, HOST_STOP_GRACE_MS);
-			child_kill_group(b->pid);
-			b->killed = true;
-		}
-		pp = &b->next;
-	}
+	return host_now_us() / 1000u;
 }
 
 /* ---- timers ---- */
@@ -1122,18 +62,18 @@ static void check_timers(host *h)
 	cur_frame *c = &h->c;
 	if (!c->active)
 		return;
-	uint64_t now = now_ms();
+	uint64_t now = host_now_ms();
 	if (c->eof_deadline_ms && now >= c->eof_deadline_ms) {
-		frame_fail(h, HP_CRASHED, "closed its output without replying and did not exit within %d ms",
+		serve_fail(h, HP_CRASHED, "closed its output without replying and did not exit within %d ms",
 		           HOST_EOF_WAIT_MS);
 	} else if (now >= c->deadline_ms) {
-		frame_fail(h, HP_TIMEOUT, "no reply within %" PRIu32 " s", c->timeout_s);
+		serve_fail(h, HP_TIMEOUT, "no reply within %" PRIu32 " s", c->timeout_s);
 	}
 }
 
 static int poll_timeout(const host *h)
 {
-	uint64_t now = now_ms(), next = UINT64_MAX;
+	uint64_t now = host_now_ms(), next = UINT64_MAX;
 	if (h->c.active) {
 		next = h->c.deadline_ms;
 		if (h->c.eof_deadline_ms && h->c.eof_deadline_ms < next)
@@ -1150,113 +90,6 @@ static int poll_timeout(const host *h)
 		return 0;
 	uint64_t d = next - now;
 	return d > 60000 ? 60000 : (int)d;
-}
-
-/* ---- supervisor messages ---- */
-
-static void cancel_run(host *h, uint64_t id)
-{
-	if (h->head && h->head->run.id == id) {
-		klog(KLOG_INFO, "run %" PRIu64 " cancelled", id);
-		if (h->c.active)
-			frame_fail(h, HP_CANCELLED, "cancelled by the supervisor");
-		/* Every frame gets its one reply, including those that never
-		 * started. */
-		while (h->next_idx < h->head->run.n_frames) {
-			reply_plain(h, id, h->next_idx, HP_CANCELLED,
-			            "run cancelled before this frame started");
-			h->next_idx++;
-		}
-		return;
-	}
-	for (qrun **pp = h->head ? &h->head->next : NULL; pp && *pp; pp = &(*pp)->next) {
-		qrun *q = *pp;
-		if (q->run.id != id)
-			continue;
-		klog(KLOG_INFO, "run %" PRIu64 " cancelled before it started", id);
-		for (size_t i = 0; i < q->run.n_frames; i++)
-			reply_plain(h, id, (uint32_t)i, HP_CANCELLED,
-			            "run cancelled before this frame started");
-		*pp = q->next;
-		if (h->tail == q) {
-			h->tail = h->head;
-			while (h->tail->next)
-				h->tail = h->tail->next;
-		}
-		arena_free(q->a);
-		free(q);
-		return;
-	}
-	klog(KLOG_DEBUG, "cancel for run %" PRIu64 ", which is not here", id);
-}
-
-static void on_message(host *h, const uint8_t *buf, size_t len)
-{
-	char err[256];
-	hp_msg m;
-	arena *a = arena_new();
-	if (!a) {
-		klog(KLOG_ERROR, "out of memory receiving a message");
-		return;
-	}
-	int rc = hp_decode(buf, len, a, &m, err, sizeof(err));
-	if (rc != 0) {
-		klog(KLOG_WARN, "ignoring a broken message from the supervisor: %s",
-		     rc == KILN_E_PROTO ? err : kiln_strerror(rc));
-		arena_free(a);
-		return;
-	}
-	switch (m.type) {
-	case HP_T_RUN: {
-		qrun *q = calloc(1, sizeof(*q));
-		if (!q) {
-			/* Without memory there is no way to answer either; the
-			 * supervisor's own timeout covers it. */
-			klog(KLOG_ERROR, "out of memory queueing run %" PRIu64, m.u.run.id);
-			break;
-		}
-		q->a = a;
-		q->run = m.u.run;
-		if (h->tail)
-			h->tail->next = q;
-		else
-			h->head = q;
-		h->tail = q;
-		klog(KLOG_DEBUG, "run %" PRIu64 ": %zu frame(s) for builder %s", q->run.id, q->run.n_frames,
-		     q->run.builder.key ? q->run.builder.key : "");
-		return; /* the arena now belongs to the queued run */
-	}
-	case HP_T_CANCEL:
-		cancel_run(h, m.u.cancel_id);
-		break;
-	case HP_T_SHUTDOWN:
-		klog(KLOG_INFO, "shutdown requested");
-		h->quit = true;
-		h->graceful = true;
-		break;
-	default:
-		klog(KLOG_WARN, "ignoring a message of type %d from the supervisor", (int)m.type);
-		break;
-	}
-	arena_free(a);
-}
-
-static void on_socket(host *h)
-{
-	while (!h->quit) {
-		nng_msg *msg = NULL;
-		int rv = nng_recvmsg(h->sock, &msg, NNG_FLAG_NONBLOCK);
-		if (rv == NNG_EAGAIN)
-			return;
-		if (rv != 0) {
-			klog(KLOG_WARN, "the supervisor's socket failed: %s; stopping", nng_strerror(rv));
-			h->quit = true;
-			h->graceful = false;
-			return;
-		}
-		on_message(h, nng_msg_body(msg), nng_msg_len(msg));
-		nng_msg_free(msg);
-	}
 }
 
 /* ---- the loop ---- */
@@ -1307,8 +140,8 @@ static int pfd_add(host *h, size_t *n, int fd, short events, pid_t pid)
 static int loop(host *h)
 {
 	while (!h->quit) {
-		run_advance(h);
-		builders_gc(h);
+		serve_advance(h);
+		hb_gc(h);
 		if (h->quit)
 			break;
 
@@ -1322,7 +155,7 @@ static int loop(host *h)
 			if (rc == 0 && b->err_fd >= 0)
 				rc = pfd_add(h, &n, b->err_fd, POLLIN, b->pid);
 		}
-		if (rc == 0 && frame_writing(h))
+		if (rc == 0 && serve_writing(h))
 			rc = pfd_add(h, &n, h->c.b->in_fd, POLLOUT, h->c.b->pid);
 		if (rc != 0) {
 			klog(KLOG_ERROR, "out of memory in the event loop");
@@ -1337,7 +170,7 @@ static int loop(host *h)
 
 		if (h->pfd[0].revents)
 			on_wake(h);
-		reap_all(h);
+		hb_reap_all(h);
 		for (size_t i = 2; i < n && !h->quit; i++) {
 			if (!h->pfd[i].revents)
 				continue;
@@ -1348,14 +181,14 @@ static int loop(host *h)
 				continue;
 			int fd = h->pfd[i].fd;
 			if (fd == b->out_fd)
-				read_stdout(h, b, false);
+				out_read_stdout(h, b, false);
 			else if (fd == b->err_fd)
-				read_stderr(h, b, false);
+				out_read_stderr(h, b, false);
 			else if (fd == b->in_fd && hb_serving(h, b))
-				frame_write(h);
+				serve_write(h);
 		}
 		if (!h->quit && h->pfd[1].revents)
-			on_socket(h);
+			sup_receive(h);
 		if (!h->quit)
 			check_timers(h);
 	}
@@ -1375,13 +208,13 @@ static void stop_all(host *h, bool graceful)
 		child_close_fd(&b->out_fd);
 		child_close_fd(&b->err_fd);
 	}
-	uint64_t deadline = now_ms() + (graceful ? HOST_STOP_GRACE_MS : 0);
+	uint64_t deadline = host_now_ms() + (graceful ? HOST_STOP_GRACE_MS : 0);
 	for (;;) {
-		reap_all(h);
+		hb_reap_all(h);
 		bool left = false;
 		for (hb *b = h->builders; b; b = b->next)
 			left = left || !b->reaped;
-		uint64_t now = now_ms();
+		uint64_t now = host_now_ms();
 		if (!left || now >= deadline)
 			break;
 		struct pollfd p = {.fd = wake_pipe[0], .events = POLLIN};
@@ -1398,8 +231,7 @@ static void stop_all(host *h, bool graceful)
 		h->builders = b->next;
 		hb_free(b);
 	}
-	while (h->head)
-		run_pop(h);
+	serve_drop_all(h);
 }
 
 static int setup_signals(void)
@@ -1493,28 +325,10 @@ static void setup_sandbox(host *h)
 		     h->caps.fs_why);
 }
 
-static int send_hello(host *h)
-{
-	msgpack_sbuffer sb;
-	int rv;
-	msgpack_sbuffer_init(&sb);
-	if (hp_encode_hello(&sb, (int64_t)getpid()) != 0) {
-		msgpack_sbuffer_destroy(&sb);
-		return -ENOMEM;
-	}
-	rv = nng_send(h->sock, sb.data, sb.size, 0);
-	msgpack_sbuffer_destroy(&sb);
-	if (rv != 0) {
-		klog(KLOG_ERROR, "cannot say hello to the supervisor: %s", nng_strerror(rv));
-		return -EIO;
-	}
-	return 0;
-}
-
 int host_main(const host_opts *o)
 {
 	host h;
-	int rv, rc = 0;
+	int rc = 0;
 
 	memset(&h, 0, sizeof(h));
 	h.id = o->id;
@@ -1569,29 +383,7 @@ int host_main(const host_opts *o)
 		goto out;
 	}
 
-	if ((rv = nng_pair1_open(&h.sock)) != 0) {
-		klog(KLOG_ERROR, "nng_pair1_open: %s", nng_strerror(rv));
-		rc = -EIO;
-		goto out;
-	}
-	h.sock_open = true;
-	nng_pipe_notify(h.sock, NNG_PIPE_EV_REM_POST, on_pipe_removed, NULL);
-	nng_socket_set_ms(h.sock, NNG_OPT_SENDTIMEO, HOST_SEND_TIMEOUT_MS);
-	/* Logs are sent while the supervisor may be busy; a deep send buffer
-	 * keeps the loop from blocking on it. Runs carry whole frames. */
-	nng_socket_set_int(h.sock, NNG_OPT_SENDBUF, 1024);
-	nng_socket_set_size(h.sock, NNG_OPT_RECVMAXSZ, (size_t)FRAME_MAX + 1024u * 1024u);
-	if ((rv = nng_dial(h.sock, o->url, NULL, 0)) != 0) {
-		klog(KLOG_ERROR, "cannot connect to %s: %s", o->url, nng_strerror(rv));
-		rc = -EIO;
-		goto out;
-	}
-	if ((rv = nng_socket_get_int(h.sock, NNG_OPT_RECVFD, &h.recv_fd)) != 0) {
-		klog(KLOG_ERROR, "cannot get the socket's receive descriptor: %s", nng_strerror(rv));
-		rc = -EIO;
-		goto out;
-	}
-	if ((rc = send_hello(&h)) != 0)
+	if ((rc = sup_connect(&h, o->url)) != 0)
 		goto out;
 	klog(KLOG_INFO, "connected to %s (pid %d, scratch %s)", o->url, (int)getpid(), h.scratch);
 
@@ -1600,8 +392,7 @@ int host_main(const host_opts *o)
 	klog(KLOG_INFO, "exiting");
 out:
 	stop_all(&h, false);
-	if (h.sock_open)
-		nng_close(h.sock);
+	sup_close(&h);
 	child_close_fd(&wake_pipe[0]);
 	child_close_fd(&wake_pipe[1]);
 	free(h.pfd);
@@ -1611,11 +402,6 @@ out:
 	msgpack_sbuffer_destroy(&h.probe_req);
 	for (size_t i = 0; i < h.n_extra_write; i++)
 		free(h.extra_write[i]);
-	while (h.keys) {
-		hkey *k = h.keys;
-		h.keys = k->next;
-		free(k->key);
-		free(k);
-	}
+	key_free_all(&h);
 	return rc;
 }

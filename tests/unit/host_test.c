@@ -235,6 +235,17 @@ static size_t count_str(const char *hay, const char *needle)
 	return n;
 }
 
+/* How many builder processes for key the host's log says it started. */
+static size_t count_starts(const sup *s, const char *key)
+{
+	char needle[128];
+	char *log = sup_log(s);
+	snprintf(needle, sizeof(needle), "started builder %s ", key);
+	size_t n = count_str(log, needle);
+	free(log);
+	return n;
+}
+
 /* Waits up to ms for the host to exit; returns its wait status or -1. */
 static int sup_wait_host(sup *s, int ms)
 {
@@ -460,6 +471,38 @@ static hp_builder fault_spec(const char *key, uint32_t timeout_s)
 	hp_builder b = {
 	    .key = key, .exec = fault_bin, .persistent = true, .timeout_s = timeout_s, .memory_mb = 512};
 	return b;
+}
+
+/* tb_fault started as "tb_fault MODE", persistent, with a 5 s timeout; mode
+ * (one string) must outlive the spec. */
+static hp_builder fault_mode_spec(const char *key, const char **mode)
+{
+	hp_builder b = fault_spec(key, 5);
+	b.args = (msg_strs){mode, 1};
+	return b;
+}
+
+/* One run of n frames (at most 16) for b, every one of them the request
+ * frame; returns how long the run took, in ms. */
+static uint64_t run_same(sup *s, const hp_builder *b, hp_bytes frame, size_t n, result *r)
+{
+	hp_bytes f[16];
+	for (size_t i = 0; i < n && i < 16; i++)
+		f[i] = frame;
+	uint64_t t0 = ms_now();
+	sup_run(s, b, "", f, n, r);
+	return ms_now() - t0;
+}
+
+/* One create_jobs frame for b in cwd, which must succeed. r (OUT) holds the
+ * result; returns its first info log that starts with prefix, or NULL. */
+static const hp_log *run_ok(sup *s, const hp_builder *b, const char *cwd, const char *prefix, result *r)
+{
+	hp_bytes f[1] = {frame_cj("x")};
+	sup_run(s, b, cwd, f, 1, r);
+	CHECK_EQ_INT(r->replies[0].status, HP_OK);
+	frames_free(f, 1);
+	return find_log(r, MSG_LEVEL_INFO, prefix);
 }
 
 static int echo_pid; /* the persistent tb_echo of test_echo */
@@ -801,14 +844,11 @@ static void test_sandbox(sup *s)
 	                .persistent = false,
 	                .timeout_s = 1,
 	                .memory_mb = 256};
-	hp_bytes f[1] = {frame_cj("x")};
 	result r;
 
 	path_join(job, s->dir, "jobenv");
 	mkdir(job, 0700);
-	sup_run(s, &b, job, f, 1, &r);
-	CHECK_EQ_INT(r.replies[0].status, HP_OK);
-	const hp_log *l = find_log(&r, MSG_LEVEL_INFO, "env");
+	const hp_log *l = run_ok(s, &b, job, "env", &r);
 	CHECK(l != NULL);
 	if (l) {
 		CHECK_EQ_STR(ctx_get(l, "cwd"), job);
@@ -833,9 +873,7 @@ static void test_sandbox(sup *s)
 
 	/* A persistent builder works in the host's own scratch folder. */
 	b.persistent = true;
-	sup_run(s, &b, job, f, 1, &r);
-	CHECK_EQ_INT(r.replies[0].status, HP_OK);
-	l = find_log(&r, MSG_LEVEL_INFO, "env");
+	l = run_ok(s, &b, job, "env", &r);
 	CHECK(l && ctx_get(l, "cwd") && strcmp(ctx_get(l, "cwd"), s->scratch) == 0);
 	CHECK(l && ctx_get(l, "tmpdir") && strcmp(ctx_get(l, "tmpdir"), s->scratch) == 0);
 	int pid = log_pid(&r, 0);
@@ -844,13 +882,10 @@ static void test_sandbox(sup *s)
 	/* Reused with a longer timeout: the CPU backstop moves along, since
 	 * RLIMIT_CPU counts the whole life of a persistent process. */
 	b.timeout_s = 5;
-	sup_run(s, &b, job, f, 1, &r);
-	CHECK_EQ_INT(r.replies[0].status, HP_OK);
+	l = run_ok(s, &b, job, "env", &r);
 	CHECK_EQ_INT(log_pid(&r, 0), pid);
-	l = find_log(&r, MSG_LEVEL_INFO, "env");
 	CHECK(l && ctx_get(l, "cpu") && strcmp(ctx_get(l, "cpu"), "20") == 0);
 	result_free(&r);
-	frames_free(f, 1);
 }
 
 static void test_stubborn(sup *s)
@@ -970,20 +1005,11 @@ static void check_note(const result *r, size_t i, const char *key, hp_bstate st,
 static void test_restart(sup *s)
 {
 	const char *segv[] = {"segvall"};
-	hp_builder b = {.key = "crashy",
-	                .exec = fault_bin,
-	                .args = {segv, 1},
-	                .persistent = true,
-	                .timeout_s = 5,
-	                .memory_mb = 512};
-	hp_bytes f[8];
+	hp_builder b = fault_mode_spec("crashy", segv);
+	hp_bytes x = frame_cj("x");
 	result r;
 
-	for (size_t i = 0; i < 8; i++)
-		f[i] = frame_cj("x");
-	uint64_t t0 = ms_now();
-	sup_run(s, &b, "", f, 8, &r);
-	uint64_t took = ms_now() - t0;
+	uint64_t took = run_same(s, &b, x, 8, &r);
 	for (size_t i = 0; i < 5; i++) {
 		CHECK_EQ_INT(r.replies[i].status, HP_CRASHED);
 		CHECK(has(r.replies[i].detail, "killed by signal 11"));
@@ -1017,24 +1043,20 @@ static void test_restart(sup *s)
 		CHECK(r.notes[4].retry_ms >= 800 && r.notes[4].retry_ms <= 1000);
 		CHECK_EQ_INT(r.notes[5].retry_ms, 1500);
 	}
-	char *log = sup_log(s);
-	CHECK_EQ_INT(count_str(log, "started builder crashy "), 6);
-	free(log);
+	CHECK_EQ_INT(count_starts(s, "crashy"), 6);
 	result_free(&r);
 
 	/* After the cool-down: one more try, a probe, which crashes, so the
 	 * frames are refused at once again. */
 	uint64_t given_up_at = ms_now();
 	nap_ms(1600);
-	sup_run(s, &b, "", f, 2, &r);
+	run_same(s, &b, x, 2, &r);
 	CHECK_EQ_INT(r.replies[0].status, HP_SPAWN_FAILED);
 	CHECK_EQ_INT(r.replies[1].status, HP_SPAWN_FAILED);
 	CHECK(has(r.replies[1].detail, "given up after 5 crashes in a row and a failed describe"));
 	CHECK_EQ_INT(r.n_notes, 1);
 	check_note(&r, 0, "crashy", HP_BSTATE_GIVEN_UP, 5);
-	log = sup_log(s);
-	CHECK_EQ_INT(count_str(log, "started builder crashy "), 7);
-	free(log);
+	CHECK_EQ_INT(count_starts(s, "crashy"), 7);
 	given_up_at = ms_now();
 	result_free(&r);
 
@@ -1053,12 +1075,10 @@ static void test_restart(sup *s)
 		CHECK_EQ_STR(
 		    r.notes[0].detail,
 		    "described itself after 5 crashes in a row: the builder works, its inputs crashed it");
-	log = sup_log(s);
-	CHECK_EQ_INT(count_str(log, "started builder crashy "), 8);
-	free(log);
+	CHECK_EQ_INT(count_starts(s, "crashy"), 8);
 	result_free(&r);
 	frames_free(g, 1);
-	frames_free(f, 8);
+	frames_free(&x, 1);
 }
 
 /* Bad inputs in a row: a builder that describes itself but crashes on
@@ -1067,17 +1087,10 @@ static void test_restart(sup *s)
 static void test_bad_inputs(sup *s)
 {
 	const char *segv[] = {"segv"};
-	hp_builder b = {.key = "badinputs",
-	                .exec = fault_bin,
-	                .args = {segv, 1},
-	                .persistent = true,
-	                .timeout_s = 5,
-	                .memory_mb = 512};
-	hp_bytes f[8];
+	hp_builder b = fault_mode_spec("badinputs", segv);
+	hp_bytes x = frame_cj("x");
 	result r;
-	for (size_t i = 0; i < 8; i++)
-		f[i] = frame_cj("x");
-	sup_run(s, &b, "", f, 8, &r);
+	run_same(s, &b, x, 8, &r);
 	for (size_t i = 0; i < 8; i++)
 		CHECK_EQ_INT(r.replies[i].status, HP_CRASHED);
 	CHECK_EQ_INT(r.n_notes, 9);
@@ -1087,12 +1100,12 @@ static void test_bad_inputs(sup *s)
 	for (uint32_t i = 0; i < 3; i++)
 		check_note(&r, 6 + i, "badinputs", HP_BSTATE_BACKOFF, i + 1);
 	/* Eight processes: the probe's served the sixth frame. */
+	CHECK_EQ_INT(count_starts(s, "badinputs"), 8);
 	char *log = sup_log(s);
-	CHECK_EQ_INT(count_str(log, "started builder badinputs "), 8);
 	CHECK(strstr(log, "builder badinputs: builder given up") == NULL);
 	free(log);
 	result_free(&r);
-	frames_free(f, 8);
+	frames_free(&x, 1);
 }
 
 /* A builder that dies at every start, before reading anything (here: at
@@ -1101,19 +1114,10 @@ static void test_bad_inputs(sup *s)
 static void test_diestart(sup *s)
 {
 	const char *die[] = {"diestart"};
-	hp_builder b = {.key = "diestart",
-	                .exec = fault_bin,
-	                .args = {die, 1},
-	                .persistent = true,
-	                .timeout_s = 5,
-	                .memory_mb = 512};
-	hp_bytes f[7];
+	hp_builder b = fault_mode_spec("diestart", die);
+	hp_bytes d = frame_describe();
 	result r;
-	for (size_t i = 0; i < 7; i++)
-		f[i] = frame_describe();
-	uint64_t t0 = ms_now();
-	sup_run(s, &b, "", f, 7, &r);
-	uint64_t took = ms_now() - t0;
+	uint64_t took = run_same(s, &b, d, 7, &r);
 	for (size_t i = 0; i < 5; i++) {
 		CHECK_EQ_INT(r.replies[i].status, HP_CRASHED);
 		CHECK(has(r.replies[i].detail, "exited with code 1 before replying"));
@@ -1124,11 +1128,9 @@ static void test_diestart(sup *s)
 	          "given up after 5 crashes in a row and a failed describe (last: exited with "
 	          "code 1 before replying)"));
 	CHECK(took < 3500);
-	char *log = sup_log(s);
-	CHECK_EQ_INT(count_str(log, "started builder diestart "), 6);
-	free(log);
+	CHECK_EQ_INT(count_starts(s, "diestart"), 6);
 	result_free(&r);
-	frames_free(f, 7);
+	frames_free(&d, 1);
 }
 
 /* One bad file among many: each crash costs one short gap, and the builder
@@ -1253,12 +1255,9 @@ static void check_isolation(sup *s, const char *label, const char *outside, uid_
 	mkdir(job, 0777);
 	chmod(job, 0777);
 	const char *env_args[] = {"env"};
-	hp_builder be = {
-	    .key = "env1", .exec = fault_bin, .args = {env_args, 1}, .timeout_s = 5, .memory_mb = 512};
-	hp_bytes f[1] = {frame_cj("x")};
-	sup_run(s, &be, job, f, 1, &r);
-	CHECK_EQ_INT(r.replies[0].status, HP_OK);
-	l = find_log(&r, MSG_LEVEL_INFO, "env");
+	hp_builder be = fault_mode_spec("env1", env_args);
+	be.persistent = false;
+	l = run_ok(s, &be, job, "env", &r);
 	CHECK(l != NULL);
 	if (l) {
 		snprintf(want, sizeof(want), "%d", (int)uid);
@@ -1273,15 +1272,8 @@ static void check_isolation(sup *s, const char *label, const char *outside, uid_
 
 	/* The network: nothing reaches the test's listener. */
 	const char *net_args[] = {"net"};
-	hp_builder bn = {.key = "net",
-	                 .exec = fault_bin,
-	                 .args = {net_args, 1},
-	                 .persistent = true,
-	                 .timeout_s = 5,
-	                 .memory_mb = 512};
-	sup_run(s, &bn, "", f, 1, &r);
-	CHECK_EQ_INT(r.replies[0].status, HP_OK);
-	l = find_log(&r, MSG_LEVEL_INFO, "connect: ");
+	hp_builder bn = fault_mode_spec("net", net_args);
+	l = run_ok(s, &bn, "", "connect: ", &r);
 	CHECK(l != NULL);
 	bool arrived = connection_arrived();
 	if (l)
@@ -1305,15 +1297,8 @@ static void check_isolation(sup *s, const char *label, const char *outside, uid_
 	snprintf(inside, sizeof(inside), "%s/inside.txt", s->scratch);
 	unlink(inside);
 	const char *w_args[] = {"writeout"};
-	hp_builder bw = {.key = "writeout",
-	                 .exec = fault_bin,
-	                 .args = {w_args, 1},
-	                 .persistent = true,
-	                 .timeout_s = 5,
-	                 .memory_mb = 512};
-	sup_run(s, &bw, "", f, 1, &r);
-	CHECK_EQ_INT(r.replies[0].status, HP_OK);
-	l = find_log(&r, MSG_LEVEL_INFO, "write outside: ");
+	hp_builder bw = fault_mode_spec("writeout", w_args);
+	l = run_ok(s, &bw, "", "write outside: ", &r);
 	bool appeared = access(outside, F_OK) == 0;
 	if (l)
 		fprintf(stderr, "isolation %s: %s; appeared: %s\n", label, l->message,
@@ -1330,7 +1315,6 @@ static void check_isolation(sup *s, const char *label, const char *outside, uid_
 	CHECK(access(inside, F_OK) == 0);
 	unlink(outside);
 	result_free(&r);
-	frames_free(f, 1);
 }
 
 /* One host per KILN_SANDBOX setting (and one as nobody when root): each
