@@ -9,22 +9,19 @@
  * pipe callbacks, which NNG runs on its own threads (they only look at the
  * peer's address, close a refused pipe, note it in a list under a mutex,
  * and count subscribers), and the watchdog thread, which probes the ipc
- * listeners and replaces one that NNG stopped (see "the watchdog"). */
-#include "control/control.h"
+ * listeners and replaces one that NNG stopped (watchdog.c). */
+#include "control/control_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
@@ -38,111 +35,16 @@
 #include "path.h"
 #include "query/query.h"
 
-/* A request over REQ_MAX bytes gets an error reply; one over RECV_MAX never
- * reaches us (NNG closes the connection that sent it), which keeps a
- * hostile client from making the supervisor buffer arbitrary amounts. */
-#define REQ_MAX  ((size_t)1 << 20)
-#define RECV_MAX ((size_t)4 << 20)
-
 #define PATH_ARG_MAX      4096 /* paths, filters */
-#define NAME_MAX_LEN      128  /* hello's name */
 #define SHORT_MAX         256  /* platforms, sorts, status lists, uuids, tokens */
 #define REPROCESS_MAX     100000
 #define CLIENTS_MAX       4096
 #define PENDING_MAX       4096
 #define PENDING_PER_PIPE  64
-#define REFUSED_KEEP      64
 #define BATCH_MAX         64 /* requests handled per control_on_readable() */
 #define SWEEP_INTERVAL_MS 1000
-#define ADDR_MAX          64
-#define PROBE_INTERVAL_MS 5000
 
-/* A peer that sent at least one request. */
-typedef struct cclient {
-	uint32_t pipe;
-	uint64_t id;
-	char name[NAME_MAX_LEN + 1]; /* "" until hello */
-	int64_t pid;                 /* from hello; -1 */
-	int64_t peer_pid;            /* from the ipc socket; -1 */
-	bool registered;
-	bool tcp;
-	char address[ADDR_MAX];
-	int64_t since_ms, last_ms;
-	uint64_t requests, errors;
-	unsigned pending;
-} cclient;
-
-/* A request answered later (compile). */
-typedef struct pending {
-	control_token token;
-	uint32_t pipe;
-	nng_msg *hdr; /* holds the request's header, to be sent back */
-} pending;
-
-typedef struct refused {
-	char address[ADDR_MAX];
-	int64_t time_ms;
-	char reason[64];
-} refused;
-
-/* An ipc listener and what the watchdog needs to probe it. */
-typedef struct door {
-	nng_socket s;
-	nng_listener l;
-	const char *path;
-	uint16_t probe_proto; /* an SP protocol the socket refuses to pair with */
-} door;
-
-struct control {
-	control_ops ops;
-	const kiln_config *cfg;
-	nng_socket rep, pub;
-	bool rep_open, pub_open;
-	int fd;
-	char sock_path[KILN_PATH_MAX];
-	char events_path[KILN_PATH_MAX];
-
-	cclient *clients;
-	size_t n_clients, cap_clients;
-	uint64_t next_client_id;
-	uint64_t untracked; /* requests from peers beyond CLIENTS_MAX */
-	pending *pend;
-	size_t n_pend;
-	control_token next_token;
-	uint64_t requests_total, errors_total;
-	int64_t last_sweep_ms;
-
-	/* Copied from the config, so that the pipe callback never reads
-	 * memory it does not own. Read-only once the listeners start. */
-	bool tcp_on;
-	char *tcp;
-	char *token;
-	cfg_cidr *nets;
-	size_t n_nets;
-
-	/* The two ipc listeners, watched by the watchdog thread (which
-	 * alone touches the listener handles after control_open). */
-	door doors[2];
-	pthread_t wd_thread;
-	bool wd_started;
-
-	/* Shared with the pipe callbacks and the watchdog, under mu. */
-	pthread_mutex_t mu;
-	bool mu_init;
-	pthread_cond_t wd_cond;
-	bool cond_init;
-	bool wd_stop;
-	int probe_ms;
-	uint64_t restarts, restarts_logged;
-	char restart_err[512];         /* why the last restart failed, until logged */
-	refused refused[REFUSED_KEEP]; /* a ring: the newest REFUSED_KEEP */
-	uint64_t n_refused;            /* ever */
-	uint64_t n_refused_logged;
-	uint32_t *subs; /* ids of the subscribers' pipes */
-	size_t n_subs, cap_subs;
-};
-
-static int64_t now_ms(void)
+int64_t ctl_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -211,7 +113,7 @@ static void note_refused(control *c, const char *address, const char *reason)
 	refused *r = &c->refused[c->n_refused % REFUSED_KEEP];
 	snprintf(r->address, sizeof r->address, "%s", address);
 	snprintf(r->reason, sizeof r->reason, "%s", reason);
-	r->time_ms = now_ms();
+	r->time_ms = ctl_now_ms();
 	c->n_refused++;
 	pthread_mutex_unlock(&c->mu);
 }
@@ -320,130 +222,12 @@ static int listen_on(nng_socket s, const char *url, const char *file, nng_listen
 	return 0;
 }
 
-/* ---- the watchdog ----
- *
- * NNG 1.5.2's ipc listener stops accepting for good when a peer closes its
- * connection in the middle of the SP handshake (the transport reports the
- * failed handshake as "closed", which the listener takes for its own
- * closing; later NNG versions translate the code). Any client that connects
- * and goes away at once (a crash, Ctrl-C, a probe) could so lock every later
- * client out. The watchdog checks each ipc listener every probe_ms: it
- * connects and sends an SP header naming a protocol the socket does not
- * pair with. A listener that works completes the handshake, hands the pipe
- * to the socket, which refuses it and hangs up: the probe sees the end of
- * the stream. A stuck listener completes the handshake but never hands the
- * pipe on, so the stream stays open; the listener is then replaced. The
- * probe never hangs up first while the handshake may still run, so it
- * cannot cause what it looks for. Cooked REQ clients that were connected
- * reconnect by themselves and send their request again. */
-
-#define PROBE_WAIT_MS 3000
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool wd_stopping(control *c)
-{
-	pthread_mutex_lock(&c->mu);
-	bool stop = c->wd_stop;
-	pthread_mutex_unlock(&c->mu);
-	return stop;
-}
-
-/* True when the door let the probe in (or it could not be probed this
- * time, or the control is closing). */
-static bool probe(control *c, const door *d)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	uint8_t hdr[8] = {0, 'S', 'P', 0, (uint8_t)(d->probe_proto >> 8), (uint8_t)d->probe_proto, 0, 0};
-	uint8_t buf[64];
-	bool ok = true;
-	int fd;
-
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", d->path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	/* A full backlog (EAGAIN) or a missing file says nothing about the
-	 * listener; the next round tries again. */
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-	    send(fd, hdr, sizeof hdr, MSG_NOSIGNAL) != (ssize_t)sizeof hdr)
-		goto out;
-	pthread_mutex_lock(&c->mu);
-	int wait_ms = c->probe_ms < PROBE_WAIT_MS ? (c->probe_ms < 500 ? 500 : c->probe_ms) : PROBE_WAIT_MS;
-	pthread_mutex_unlock(&c->mu);
-	int64_t deadline = mono_ms() + wait_ms;
-	ok = false;
-	while (!ok) {
-		int64_t left = deadline - mono_ms();
-		if (left <= 0 || wd_stopping(c)) {
-			ok = left > 0;
-			break;
-		}
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, left > 100 ? 100 : (int)left) <= 0)
-			continue;
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			ok = true; /* the socket hung up on the probe */
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-/* Replaces the door's listener; on failure err says why. */
-static int restart_door(door *d, char *err, size_t errsz)
+/* ctl_listen_ipc in control_priv.h. */
+int ctl_listen_ipc(nng_socket s, const char *path, nng_listener *out, char *err, size_t errsz)
 {
 	char url[KILN_PATH_MAX + 16];
-	nng_listener l;
-	int rc;
-	nng_listener_close(d->l);
-	snprintf(url, sizeof url, "ipc://%s", d->path);
-	if ((rc = listen_on(d->s, url, d->path, &l, err, errsz)) == 0)
-		d->l = l;
-	return rc;
-}
-
-static void *watchdog(void *arg)
-{
-	control *c = arg;
-	pthread_mutex_lock(&c->mu);
-	while (!c->wd_stop) {
-		struct timespec ts;
-		int64_t until = mono_ms() + c->probe_ms;
-		ts.tv_sec = (time_t)(until / 1000);
-		ts.tv_nsec = (long)(until % 1000) * 1000000L;
-		pthread_cond_timedwait(&c->wd_cond, &c->mu, &ts);
-		for (int i = 0; i < 2 && !c->wd_stop; i++) {
-			char err[512] = "";
-			int rc = 0;
-			pthread_mutex_unlock(&c->mu);
-			bool ok = probe(c, &c->doors[i]);
-			if (!ok && !wd_stopping(c))
-				rc = restart_door(&c->doors[i], err, sizeof err);
-			pthread_mutex_lock(&c->mu);
-			if (!ok)
-				c->restarts++;
-			if (rc != 0)
-				snprintf(c->restart_err, sizeof c->restart_err, "%s", err);
-		}
-	}
-	pthread_mutex_unlock(&c->mu);
-	return NULL;
-}
-
-void control_set_probe_interval(control *c, int ms)
-{
-	if (!c || ms < 10)
-		return;
-	pthread_mutex_lock(&c->mu);
-	c->probe_ms = ms;
-	pthread_cond_broadcast(&c->wd_cond);
-	pthread_mutex_unlock(&c->mu);
+	snprintf(url, sizeof url, "ipc://%s", path);
+	return listen_on(s, url, path, out, err, errsz);
 }
 
 int control_open(const kiln_config *cfg, const control_ops *ops, control **out, char *err, size_t errsz)
@@ -481,20 +265,8 @@ int control_open(const kiln_config *cfg, const control_ops *ops, control **out, 
 		return -ENOMEM;
 	}
 	c->mu_init = true;
-	{
-		pthread_condattr_t ca;
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		int crc = pthread_cond_init(&c->wd_cond, &ca);
-		pthread_condattr_destroy(&ca);
-		if (crc != 0) {
-			snprintf(err, errsz, "cannot create a condition variable");
-			rc = -ENOMEM;
-			goto fail;
-		}
-		c->cond_init = true;
-	}
-	c->probe_ms = PROBE_INTERVAL_MS;
+	if ((rc = ctl_watchdog_init(c, err, errsz)) != 0)
+		goto fail;
 
 	if (snprintf(c->sock_path, sizeof c->sock_path, "%s/kiln.sock", cfg->cache) >=
 	        (int)sizeof c->sock_path ||
@@ -538,8 +310,7 @@ int control_open(const kiln_config *cfg, const control_ops *ops, control **out, 
 		rc = nng_err(rv, "cannot set up", "the control socket", err, errsz);
 		goto fail;
 	}
-	snprintf(url, sizeof url, "ipc://%s", c->sock_path);
-	if ((rc = listen_on(c->rep, url, c->sock_path, &c->doors[0].l, err, errsz)) != 0)
+	if ((rc = ctl_listen_ipc(c->rep, c->sock_path, &c->doors[0].l, err, errsz)) != 0)
 		goto fail;
 	c->doors[0].s = c->rep;
 	c->doors[0].path = c->sock_path;
@@ -567,18 +338,13 @@ int control_open(const kiln_config *cfg, const control_ops *ops, control **out, 
 		rc = nng_err(rv, "cannot set up", "the events socket", err, errsz);
 		goto fail;
 	}
-	snprintf(url, sizeof url, "ipc://%s", c->events_path);
-	if ((rc = listen_on(c->pub, url, c->events_path, &c->doors[1].l, err, errsz)) != 0)
+	if ((rc = ctl_listen_ipc(c->pub, c->events_path, &c->doors[1].l, err, errsz)) != 0)
 		goto fail;
 	c->doors[1].s = c->pub;
 	c->doors[1].path = c->events_path;
 	c->doors[1].probe_proto = 0x20; /* PUB: a PUB socket pairs with SUB only */
-	if (pthread_create(&c->wd_thread, NULL, watchdog, c) != 0) {
-		snprintf(err, errsz, "cannot start the control watchdog thread");
-		rc = -EAGAIN;
+	if ((rc = ctl_watchdog_start(c, err, errsz)) != 0)
 		goto fail;
-	}
-	c->wd_started = true;
 	*out = c;
 	return 0;
 fail:
@@ -590,13 +356,7 @@ void control_close(control *c)
 {
 	if (!c)
 		return;
-	if (c->wd_started) {
-		pthread_mutex_lock(&c->mu);
-		c->wd_stop = true;
-		pthread_cond_broadcast(&c->wd_cond);
-		pthread_mutex_unlock(&c->mu);
-		pthread_join(c->wd_thread, NULL);
-	}
+	ctl_watchdog_stop(c);
 	/* Closing waits for NNG's callbacks to finish, so the mutex they use
 	 * goes only after both sockets are closed. */
 	if (c->rep_open)
@@ -611,8 +371,6 @@ void control_close(control *c)
 	free(c->token);
 	free(c->nets);
 	free(c->subs);
-	if (c->cond_init)
-		pthread_cond_destroy(&c->wd_cond);
 	if (c->mu_init)
 		pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -658,7 +416,7 @@ static void sweep(control *c)
 		else
 			i++;
 	}
-	c->last_sweep_ms = now_ms();
+	c->last_sweep_ms = ctl_now_ms();
 }
 
 static cclient *client_find(control *c, uint32_t pipe)
@@ -709,7 +467,7 @@ static cclient *client_for(control *c, uint32_t pipe, bool *gone, bool *tcp)
 	cl->pid = -1;
 	cl->peer_pid = -1;
 	cl->tcp = *tcp;
-	cl->since_ms = now_ms();
+	cl->since_ms = ctl_now_ms();
 	format_addr(&sa, cl->address);
 	if (!cl->tcp) {
 		uint64_t pid;
@@ -1337,7 +1095,7 @@ static void handle(control *c, nng_msg *m)
 	c->requests_total++;
 	if (r->cl) {
 		r->cl->requests++;
-		r->cl->last_ms = now_ms();
+		r->cl->last_ms = ctl_now_ms();
 	}
 	if (len > REQ_MAX) {
 		snprintf(r->err, sizeof r->err, "the request is %zu bytes; the limit is %zu", len, REQ_MAX);
@@ -1430,7 +1188,7 @@ void control_on_readable(control *c)
 			break;
 		handle(c, m);
 	}
-	if (now_ms() - c->last_sweep_ms >= SWEEP_INTERVAL_MS)
+	if (ctl_now_ms() - c->last_sweep_ms >= SWEEP_INTERVAL_MS)
 		sweep(c);
 	log_news(c);
 }

@@ -1,0 +1,169 @@
+/* control_priv.h: the control module's private state, shared by its files.
+ *
+ * The files, one responsibility each:
+ *   control.c   opening and closing the module, what the event loop calls,
+ *               and (until they move to files of their own) the transport,
+ *               access control, the client table and the request handlers;
+ *   watchdog.c  the thread that probes the ipc listeners and replaces one
+ *               that NNG 1.5.2 stopped.
+ *
+ * Threads. Everything runs on the supervisor's thread (the event loop and
+ * the engine's calls through control.h), except:
+ *   - the pipe callbacks, which NNG runs on its own threads:
+ *     they read the access configuration (read-only once the listeners
+ *     start), close a refused pipe, note it with ctl_note_refused() and
+ *     count subscribers, taking mu for everything they write;
+ *   - the watchdog thread (watchdog.c), which alone touches the listener
+ *     handles in doors[] after control_open, and reads and writes its own
+ *     fields under mu.
+ * The supervisor's thread takes mu to read what the other threads write
+ * (the connections list, log_news in control.c) and to change probe_ms.
+ * Nothing called on an NNG thread or the watchdog may touch the client
+ * table, the deferred requests or the counters, which have no lock.
+ *
+ * Ownership: a control and everything it points to belongs to the caller of
+ * control_open until control_close; each group of fields below says which
+ * file sets it up and frees it. */
+#ifndef KILN_CONTROL_PRIV_H
+#define KILN_CONTROL_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+#include <nng/nng.h>
+
+#include "config/config.h"
+#include "control/control.h"
+#include "path.h"
+
+/* A request over REQ_MAX bytes gets an error reply; one over RECV_MAX never
+ * reaches us (NNG closes the connection that sent it), which keeps a
+ * hostile client from making the supervisor buffer arbitrary amounts. */
+#define REQ_MAX  ((size_t)1 << 20)
+#define RECV_MAX ((size_t)4 << 20)
+
+#define NAME_MAX_LEN 128 /* hello's name */
+#define REFUSED_KEEP 64
+#define ADDR_MAX     64
+
+/* A peer that sent at least one request. */
+typedef struct cclient {
+	uint32_t pipe;
+	uint64_t id;
+	char name[NAME_MAX_LEN + 1]; /* "" until hello */
+	int64_t pid;                 /* from hello; -1 */
+	int64_t peer_pid;            /* from the ipc socket; -1 */
+	bool registered;
+	bool tcp;
+	char address[ADDR_MAX];
+	int64_t since_ms, last_ms;
+	uint64_t requests, errors;
+	unsigned pending;
+} cclient;
+
+/* A request answered later (compile). */
+typedef struct pending {
+	control_token token;
+	uint32_t pipe;
+	nng_msg *hdr; /* holds the request's header, to be sent back */
+} pending;
+
+typedef struct refused {
+	char address[ADDR_MAX];
+	int64_t time_ms;
+	char reason[64];
+} refused;
+
+/* An ipc listener and what the watchdog needs to probe it. */
+typedef struct door {
+	nng_socket s;
+	nng_listener l;
+	const char *path;
+	uint16_t probe_proto; /* an SP protocol the socket refuses to pair with */
+} door;
+
+struct control {
+	/* control.c: set by control_open, the paths kept for the connections
+	 * list. cfg is borrowed and outlives the control. */
+	control_ops ops;
+	const kiln_config *cfg;
+	char sock_path[KILN_PATH_MAX];
+	char events_path[KILN_PATH_MAX];
+
+	/* The sockets, open while *_open; closed (which waits for the pipe
+	 * callbacks) by control_close. */
+	nng_socket rep, pub;
+	bool rep_open, pub_open;
+	int fd;
+
+	/* The client table and the deferred requests; pend is PENDING_MAX
+	 * entries once the first compile comes, and holds the request headers
+	 * until they are answered or dropped. Freed by control_close. The
+	 * supervisor's thread only. */
+	cclient *clients;
+	size_t n_clients, cap_clients;
+	uint64_t next_client_id;
+	uint64_t untracked; /* requests from peers beyond CLIENTS_MAX */
+	pending *pend;
+	size_t n_pend;
+	control_token next_token;
+	int64_t last_sweep_ms;
+
+	/* Counted for the connections list. The supervisor's thread only. */
+	uint64_t requests_total, errors_total;
+
+	/* Copied from the config by control_open, so that the pipe callback
+	 * never reads memory it does not own; freed by control_close.
+	 * Read-only once the listeners start. */
+	bool tcp_on;
+	char *tcp;
+	char *token;
+	cfg_cidr *nets;
+	size_t n_nets;
+
+	/* watchdog.c: the two ipc listeners, filled in by control_open and
+	 * then touched by the watchdog thread alone. */
+	door doors[2];
+	pthread_t wd_thread;
+	bool wd_started;
+
+	/* Shared with the pipe callbacks and the watchdog, under mu. control.c
+	 * makes and destroys mu; watchdog.c wd_cond. */
+	pthread_mutex_t mu;
+	bool mu_init;
+	pthread_cond_t wd_cond;
+	bool cond_init;
+	bool wd_stop; /* watchdog.c */
+	int probe_ms; /* watchdog.c */
+	uint64_t restarts, restarts_logged;
+	char restart_err[512];         /* why the last restart failed, until logged */
+	refused refused[REFUSED_KEEP]; /* a ring: the newest REFUSED_KEEP */
+	uint64_t n_refused;            /* ever */
+	uint64_t n_refused_logged;
+	uint32_t *subs; /* ids of the subscribers' pipes */
+	size_t n_subs, cap_subs;
+};
+
+/* ---- control.c ---- */
+
+/* Wall-clock milliseconds since the epoch (what the connections list shows). */
+int64_t ctl_now_ms(void);
+
+/* Listens on the ipc socket file path, private to the user (mode 0600). */
+int ctl_listen_ipc(nng_socket s, const char *path, nng_listener *out, char *err, size_t errsz);
+
+/* ---- watchdog.c ---- */
+
+/* Makes the watchdog's condition variable and sets the default interval. */
+int ctl_watchdog_init(control *c, char *err, size_t errsz);
+/* Starts the thread once the doors are open. */
+int ctl_watchdog_start(control *c, char *err, size_t errsz);
+/* Stops and joins the thread, and destroys what ctl_watchdog_init made;
+ * safe on a control that opened only in part. */
+void ctl_watchdog_stop(control *c);
+
+#endif
