@@ -12,23 +12,17 @@
  * listeners and replaces one that NNG stopped (watchdog.c). */
 #include "control/control_priv.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/pubsub0/pub.h>
-#include <nng/protocol/reqrep0/rep.h>
 
 #include "arena.h"
-#include "kclient.h"
 #include "kerr.h"
 #include "klog.h"
 #include "msg.h"
@@ -58,37 +52,9 @@ static json_t *iso_time(int64_t ms)
 	return json_string(buf);
 }
 
-/* ---- addresses and pipe callbacks (NNG threads) ---- */
+/* ---- access control ---- */
 
-/* "1.2.3.4:5678", "[::1]:5678" or "ipc". */
-static void format_addr(const nng_sockaddr *sa, char out[ADDR_MAX])
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-	switch (sa->s_family) {
-	case NNG_AF_INET:
-		inet_ntop(AF_INET, &sa->s_in.sa_addr, a, sizeof a);
-		snprintf(out, ADDR_MAX, "%s:%u", a, (unsigned)ntohs(sa->s_in.sa_port));
-		break;
-	case NNG_AF_INET6:
-		inet_ntop(AF_INET6, sa->s_in6.sa_addr, a, sizeof a);
-		snprintf(out, ADDR_MAX, "[%s]:%u", a, (unsigned)ntohs(sa->s_in6.sa_port));
-		break;
-	case NNG_AF_IPC:
-	case NNG_AF_ABSTRACT:
-		snprintf(out, ADDR_MAX, "ipc");
-		break;
-	default:
-		snprintf(out, ADDR_MAX, "unknown");
-		break;
-	}
-}
-
-static bool is_tcp(const nng_sockaddr *sa)
-{
-	return sa->s_family == NNG_AF_INET || sa->s_family == NNG_AF_INET6;
-}
-
-static bool addr_allowed(const control *c, const nng_sockaddr *sa)
+bool ctl_addr_allowed(const control *c, const nng_sockaddr *sa)
 {
 	const uint8_t *a = NULL;
 	int fam = 0;
@@ -107,7 +73,7 @@ static bool addr_allowed(const control *c, const nng_sockaddr *sa)
 	return false;
 }
 
-static void note_refused(control *c, const char *address, const char *reason)
+void ctl_note_refused(control *c, const char *address, const char *reason)
 {
 	pthread_mutex_lock(&c->mu);
 	refused *r = &c->refused[c->n_refused % REFUSED_KEEP];
@@ -118,123 +84,12 @@ static void note_refused(control *c, const char *address, const char *reason)
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* Runs on an NNG thread before a new connection joins the REP socket: a
- * TCP peer outside the allow list is closed before it can send anything. */
-static void rep_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	control *c = arg;
-	nng_sockaddr sa;
-	char a[ADDR_MAX];
-
-	if (ev != NNG_PIPE_EV_ADD_PRE || nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0)
-		return;
-	if (!is_tcp(&sa))
-		return;
-	if (addr_allowed(c, &sa))
-		return;
-	nng_pipe_close(p);
-	format_addr(&sa, a);
-	note_refused(c, a, "address not allowed");
-}
-
-static void pub_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	control *c = arg;
-	uint32_t id = (uint32_t)nng_pipe_id(p);
-	/* Pipes that the socket refused (the watchdog's probe) are removed
-	 * without having been added: only added ones are subscribers. */
-	pthread_mutex_lock(&c->mu);
-	if (ev == NNG_PIPE_EV_ADD_POST) {
-		if (c->n_subs == c->cap_subs) {
-			size_t cap = c->cap_subs ? c->cap_subs * 2 : 16;
-			uint32_t *n = realloc(c->subs, cap * sizeof *n);
-			if (n) {
-				c->subs = n;
-				c->cap_subs = cap;
-			}
-		}
-		if (c->n_subs < c->cap_subs)
-			c->subs[c->n_subs++] = id;
-	} else if (ev == NNG_PIPE_EV_REM_POST) {
-		for (size_t i = 0; i < c->n_subs; i++) {
-			if (c->subs[i] == id) {
-				c->subs[i] = c->subs[--c->n_subs];
-				break;
-			}
-		}
-	}
-	pthread_mutex_unlock(&c->mu);
-}
-
 /* ---- opening and closing ---- */
-
-static int nng_err(int rv, const char *what, const char *where, char *err, size_t errsz)
-{
-	if (rv == NNG_EADDRINUSE)
-		snprintf(err, errsz, "%s %s: another kiln supervisor is already serving this project", what,
-		         where);
-	else if (rv == NNG_EADDRINVAL)
-		snprintf(err, errsz, "%s %s: not a usable address%s", what, where,
-		         strncmp(where, "ipc://", 6) == 0 ? " (a socket path may be at most 107 bytes)" : "");
-	else
-		snprintf(err, errsz, "%s %s: %s", what, where, nng_strerror(rv));
-	switch (rv) {
-	case NNG_ENOMEM:
-		return -ENOMEM;
-	case NNG_EADDRINUSE:
-		return -EADDRINUSE;
-	case NNG_EADDRINVAL:
-		return -EINVAL;
-	case NNG_EPERM:
-		return -EACCES;
-	default:
-		return -EIO;
-	}
-}
-
-/* Listens on url with the socket file private to the user (ipc), checked
- * afterwards as well: the socket file is the only door to the API. */
-static int listen_on(nng_socket s, const char *url, const char *file, nng_listener *out, char *err,
-                     size_t errsz)
-{
-	nng_listener l;
-	struct stat st;
-	int rv;
-
-	if ((rv = nng_listener_create(&l, s, url)) != 0)
-		return nng_err(rv, "cannot listen on", url, err, errsz);
-	if (file && (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0) {
-		nng_listener_close(l);
-		return nng_err(rv, "cannot set the permissions of", url, err, errsz);
-	}
-	if ((rv = nng_listener_start(l, 0)) != 0) {
-		nng_listener_close(l);
-		return nng_err(rv, "cannot listen on", url, err, errsz);
-	}
-	if (file && (stat(file, &st) != 0 || (st.st_mode & 0777) != 0600) && chmod(file, 0600) != 0) {
-		int e = errno;
-		nng_listener_close(l);
-		snprintf(err, errsz, "cannot make %s private (mode 0600): %s", file, strerror(e));
-		return -e;
-	}
-	if (out)
-		*out = l;
-	return 0;
-}
-
-/* ctl_listen_ipc in control_priv.h. */
-int ctl_listen_ipc(nng_socket s, const char *path, nng_listener *out, char *err, size_t errsz)
-{
-	char url[KILN_PATH_MAX + 16];
-	snprintf(url, sizeof url, "ipc://%s", path);
-	return listen_on(s, url, path, out, err, errsz);
-}
 
 int control_open(const kiln_config *cfg, const control_ops *ops, control **out, char *err, size_t errsz)
 {
 	control *c = NULL;
-	char url[KILN_PATH_MAX + 16];
-	int rv, rc;
+	int rc;
 	char dummy[1];
 
 	if (!err || errsz == 0) {
@@ -296,53 +151,8 @@ int control_open(const kiln_config *cfg, const control_ops *ops, control **out, 
 			memcpy(c->nets, cfg->control.allow_nets, c->n_nets * sizeof *c->nets);
 	}
 
-	if ((rv = nng_rep0_open_raw(&c->rep)) != 0) {
-		rc = nng_err(rv, "cannot open", "the control socket", err, errsz);
+	if ((rc = ctl_transport_open(c, err, errsz)) != 0)
 		goto fail;
-	}
-	c->rep_open = true;
-	/* Replies are sent without blocking; a send buffer lets a burst of
-	 * them queue instead of failing while NNG hands the last one on. */
-	if ((rv = nng_socket_set_size(c->rep, NNG_OPT_RECVMAXSZ, RECV_MAX)) != 0 ||
-	    (rv = nng_socket_set_int(c->rep, NNG_OPT_SENDBUF, 1024)) != 0 ||
-	    (rv = nng_socket_set_int(c->rep, NNG_OPT_RECVBUF, 1024)) != 0 ||
-	    (rv = nng_pipe_notify(c->rep, NNG_PIPE_EV_ADD_PRE, rep_pipe_cb, c)) != 0) {
-		rc = nng_err(rv, "cannot set up", "the control socket", err, errsz);
-		goto fail;
-	}
-	if ((rc = ctl_listen_ipc(c->rep, c->sock_path, &c->doors[0].l, err, errsz)) != 0)
-		goto fail;
-	c->doors[0].s = c->rep;
-	c->doors[0].path = c->sock_path;
-	c->doors[0].probe_proto = 0x31; /* REP: a REP socket pairs with REQ only */
-	if (c->tcp_on) {
-		snprintf(url, sizeof url, "tcp://%s", c->tcp);
-		if ((rc = listen_on(c->rep, url, NULL, NULL, err, errsz)) != 0)
-			goto fail;
-	}
-	if ((rv = nng_socket_get_int(c->rep, NNG_OPT_RECVFD, &c->fd)) != 0) {
-		rc = nng_err(rv, "cannot poll", "the control socket", err, errsz);
-		goto fail;
-	}
-
-	if ((rv = nng_pub0_open(&c->pub)) != 0) {
-		rc = nng_err(rv, "cannot open", "the events socket", err, errsz);
-		goto fail;
-	}
-	c->pub_open = true;
-	/* A subscriber that is slow for a moment (an editor loading a level)
-	 * should not lose the burst of job events of a scan. */
-	if ((rv = nng_socket_set_int(c->pub, NNG_OPT_SENDBUF, 1024)) != 0 ||
-	    (rv = nng_pipe_notify(c->pub, NNG_PIPE_EV_ADD_POST, pub_pipe_cb, c)) != 0 ||
-	    (rv = nng_pipe_notify(c->pub, NNG_PIPE_EV_REM_POST, pub_pipe_cb, c)) != 0) {
-		rc = nng_err(rv, "cannot set up", "the events socket", err, errsz);
-		goto fail;
-	}
-	if ((rc = ctl_listen_ipc(c->pub, c->events_path, &c->doors[1].l, err, errsz)) != 0)
-		goto fail;
-	c->doors[1].s = c->pub;
-	c->doors[1].path = c->events_path;
-	c->doors[1].probe_proto = 0x20; /* PUB: a PUB socket pairs with SUB only */
 	if ((rc = ctl_watchdog_start(c, err, errsz)) != 0)
 		goto fail;
 	*out = c;
@@ -359,10 +169,7 @@ void control_close(control *c)
 	ctl_watchdog_stop(c);
 	/* Closing waits for NNG's callbacks to finish, so the mutex they use
 	 * goes only after both sockets are closed. */
-	if (c->rep_open)
-		nng_close(c->rep);
-	if (c->pub_open)
-		nng_close(c->pub);
+	ctl_transport_close(c);
 	for (size_t i = 0; i < c->n_pend; i++)
 		nng_msg_free(c->pend[i].hdr);
 	free(c->pend);
@@ -370,7 +177,6 @@ void control_close(control *c)
 	free(c->tcp);
 	free(c->token);
 	free(c->nets);
-	free(c->subs);
 	if (c->mu_init)
 		pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -382,14 +188,6 @@ int control_fd(control *c)
 }
 
 /* ---- clients ---- */
-
-static bool pipe_alive(uint32_t pipe, nng_sockaddr *sa)
-{
-	nng_sockaddr tmp;
-	nng_pipe p = NNG_PIPE_INITIALIZER;
-	p.id = pipe;
-	return nng_pipe_get_addr(p, NNG_OPT_REMADDR, sa ? sa : &tmp) == 0;
-}
 
 static void drop_pending_at(control *c, size_t i)
 {
@@ -405,13 +203,13 @@ static void drop_pending_at(control *c, size_t i)
 static void sweep(control *c)
 {
 	for (size_t i = 0; i < c->n_pend;) {
-		if (!pipe_alive(c->pend[i].pipe, NULL))
+		if (!ctl_pipe_alive(c->pend[i].pipe, NULL))
 			drop_pending_at(c, i);
 		else
 			i++;
 	}
 	for (size_t i = 0; i < c->n_clients;) {
-		if (!pipe_alive(c->clients[i].pipe, NULL))
+		if (!ctl_pipe_alive(c->clients[i].pipe, NULL))
 			c->clients[i] = c->clients[--c->n_clients];
 		else
 			i++;
@@ -439,11 +237,11 @@ static cclient *client_for(control *c, uint32_t pipe, bool *gone, bool *tcp)
 			return &c->clients[i];
 		}
 	}
-	if (!pipe_alive(pipe, &sa)) {
+	if (!ctl_pipe_alive(pipe, &sa)) {
 		*gone = true;
 		return NULL;
 	}
-	*tcp = is_tcp(&sa);
+	*tcp = ctl_is_tcp(&sa);
 	if (c->n_clients == CLIENTS_MAX)
 		sweep(c);
 	if (c->n_clients == CLIENTS_MAX) {
@@ -468,7 +266,7 @@ static cclient *client_for(control *c, uint32_t pipe, bool *gone, bool *tcp)
 	cl->peer_pid = -1;
 	cl->tcp = *tcp;
 	cl->since_ms = ctl_now_ms();
-	format_addr(&sa, cl->address);
+	ctl_format_addr(&sa, cl->address);
 	if (!cl->tcp) {
 		uint64_t pid;
 		nng_pipe p = NNG_PIPE_INITIALIZER;
@@ -477,50 +275,6 @@ static cclient *client_for(control *c, uint32_t pipe, bool *gone, bool *tcp)
 			cl->peer_pid = (int64_t)pid;
 	}
 	return cl;
-}
-
-/* ---- replies ---- */
-
-/* Sends body (an object) back along hdr's header. Returns 0, or an error
- * after which nothing was sent. */
-static int send_reply(control *c, const nng_msg *hdr, json_t *body)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	nng_msg *m = NULL;
-	int rc;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	rc = kclient_pack_json(&pk, body);
-	if (rc != 0) {
-		/* Our own document did not encode: say so instead. */
-		msgpack_sbuffer_clear(&sb);
-		json_t *e = json_pack("{s:b, s:s}", "ok", 0, "error", "the reply could not be encoded");
-		rc = e ? kclient_pack_json(&pk, e) : -ENOMEM;
-		json_decref(e);
-		if (rc)
-			goto out;
-	}
-	if (nng_msg_alloc(&m, 0) != 0 ||
-	    nng_msg_header_append(m, nng_msg_header((nng_msg *)hdr), nng_msg_header_len((nng_msg *)hdr)) !=
-	        0 ||
-	    nng_msg_append(m, sb.data, sb.size) != 0) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (nng_sendmsg(c->rep, m, NNG_FLAG_NONBLOCK) != 0) {
-		/* The peer's queue is full (it does not read its replies) or
-		 * the socket is closing: the reply is dropped, as NNG itself
-		 * would drop it. */
-		rc = -EAGAIN;
-		goto out;
-	}
-	m = NULL;
-out:
-	nng_msg_free(m);
-	msgpack_sbuffer_destroy(&sb);
-	return rc;
 }
 
 static json_t *error_reply(const char *msg)
@@ -1067,7 +821,7 @@ static json_t *check_token(req *r)
 		why = "wrong token";
 	if (!why)
 		return NULL;
-	note_refused(r->c, r->cl ? r->cl->address : "tcp", why);
+	ctl_note_refused(r->c, r->cl ? r->cl->address : "tcp", why);
 	return error_reply(strcmp(why, "no token") == 0
 	                       ? "requests over TCP must carry the project's \"token\""
 	                       : "wrong token");
@@ -1142,7 +896,7 @@ send:
 			r->cl->errors++;
 	}
 	if (rep)
-		(void)send_reply(c, m, rep);
+		(void)ctl_send_reply(c, m, rep);
 out:
 	json_decref(rep);
 	msgpack_unpacked_destroy(&u);
@@ -1204,7 +958,7 @@ void control_reply(control *c, control_token token, json_t *reply)
 			continue;
 		/* A client that went away gets nothing; NNG would drop the
 		 * message anyway, this only avoids the work. */
-		if (pipe_alive(p->pipe, NULL)) {
+		if (ctl_pipe_alive(p->pipe, NULL)) {
 			if (json_is_object(reply))
 				rep = json_deep_copy(reply);
 			else
@@ -1212,32 +966,10 @@ void control_reply(control *c, control_token token, json_t *reply)
 			if (rep && !json_object_get(rep, "ok"))
 				json_object_set_new(rep, "ok", json_true());
 			if (rep)
-				(void)send_reply(c, p->hdr, rep);
+				(void)ctl_send_reply(c, p->hdr, rep);
 			json_decref(rep);
 		}
 		drop_pending_at(c, i);
 		return;
 	}
-}
-
-void control_publish(control *c, const char *topic, json_t *body)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	size_t tl;
-
-	if (!c || !c->pub_open || !topic || !body)
-		return;
-	tl = strlen(topic);
-	if (tl == 0 || tl > 32 || strchr(topic, ' '))
-		return;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if (msgpack_sbuffer_write(&sb, topic, tl) == 0 && msgpack_sbuffer_write(&sb, " ", 1) == 0 &&
-	    kclient_pack_json(&pk, body) == 0) {
-		/* PUB never blocks: a subscriber whose queue is full misses
-		 * this event. */
-		(void)nng_send(c->pub, sb.data, sb.size, NNG_FLAG_NONBLOCK);
-	}
-	msgpack_sbuffer_destroy(&sb);
 }

@@ -2,14 +2,17 @@
  *
  * The files, one responsibility each:
  *   control.c   opening and closing the module, what the event loop calls,
- *               and (until they move to files of their own) the transport,
- *               access control, the client table and the request handlers;
+ *               and (until they move to files of their own) access control,
+ *               the client table and the request handlers;
+ *   transport.c the NNG sockets (raw REP over ipc and optional TCP, PUB over
+ *               ipc), addresses, the pipe callbacks, sending replies and
+ *               publishing events;
  *   watchdog.c  the thread that probes the ipc listeners and replaces one
  *               that NNG 1.5.2 stopped.
  *
  * Threads. Everything runs on the supervisor's thread (the event loop and
  * the engine's calls through control.h), except:
- *   - the pipe callbacks, which NNG runs on its own threads:
+ *   - the pipe callbacks in transport.c, which NNG runs on its own threads:
  *     they read the access configuration (read-only once the listeners
  *     start), close a refused pipe, note it with ctl_note_refused() and
  *     count subscribers, taking mu for everything they write;
@@ -94,8 +97,8 @@ struct control {
 	char sock_path[KILN_PATH_MAX];
 	char events_path[KILN_PATH_MAX];
 
-	/* The sockets, open while *_open; closed (which waits for the pipe
-	 * callbacks) by control_close. */
+	/* transport.c: the sockets, open while *_open; closed (which waits
+	 * for the pipe callbacks) by ctl_transport_close. */
 	nng_socket rep, pub;
 	bool rep_open, pub_open;
 	int fd;
@@ -125,8 +128,8 @@ struct control {
 	cfg_cidr *nets;
 	size_t n_nets;
 
-	/* watchdog.c: the two ipc listeners, filled in by control_open and
-	 * then touched by the watchdog thread alone. */
+	/* watchdog.c: the two ipc listeners, filled in by ctl_transport_open
+	 * and then touched by the watchdog thread alone. */
 	door doors[2];
 	pthread_t wd_thread;
 	bool wd_started;
@@ -144,7 +147,7 @@ struct control {
 	refused refused[REFUSED_KEEP]; /* a ring: the newest REFUSED_KEEP */
 	uint64_t n_refused;            /* ever */
 	uint64_t n_refused_logged;
-	uint32_t *subs; /* ids of the subscribers' pipes */
+	uint32_t *subs; /* transport.c: ids of the subscribers' pipes; freed by ctl_transport_close */
 	size_t n_subs, cap_subs;
 };
 
@@ -153,8 +156,30 @@ struct control {
 /* Wall-clock milliseconds since the epoch (what the connections list shows). */
 int64_t ctl_now_ms(void);
 
+/* Whether a TCP peer at sa is in the allow list. Runs on NNG's threads. */
+bool ctl_addr_allowed(const control *c, const nng_sockaddr *sa);
+/* Notes a refused connection or request in the ring (takes mu; any thread). */
+void ctl_note_refused(control *c, const char *address, const char *reason);
+
+/* ---- transport.c ---- */
+
+/* Opens the REP socket (ipc, and TCP when configured) and the PUB socket,
+ * listening on c->sock_path and c->events_path, and fills in c->doors and
+ * c->fd. On failure err says why and control_close cleans up. */
+int ctl_transport_open(control *c, char *err, size_t errsz);
+/* Closes both sockets (NNG waits for running pipe callbacks) and frees the
+ * subscriber list. */
+void ctl_transport_close(control *c);
 /* Listens on the ipc socket file path, private to the user (mode 0600). */
 int ctl_listen_ipc(nng_socket s, const char *path, nng_listener *out, char *err, size_t errsz);
+/* "1.2.3.4:5678", "[::1]:5678" or "ipc". */
+void ctl_format_addr(const nng_sockaddr *sa, char out[ADDR_MAX]);
+bool ctl_is_tcp(const nng_sockaddr *sa);
+/* True while the pipe is connected; sa (may be NULL) gets the peer's address. */
+bool ctl_pipe_alive(uint32_t pipe, nng_sockaddr *sa);
+/* Sends body (an object, borrowed) back along hdr's header. Returns 0, or
+ * an error after which nothing was sent. */
+int ctl_send_reply(control *c, const nng_msg *hdr, json_t *body);
 
 /* ---- watchdog.c ---- */
 

@@ -19,6 +19,8 @@
  * touches the listener handles in doors[] once control_open has filled them
  * in; the supervisor's thread only takes mu to change probe_ms or to read
  * (and log) the restarts. */
+#include "control/control_priv.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -29,7 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control/control_priv.h"
 
 #define PROBE_INTERVAL_MS 5000 /* the default of probe_ms */
 #define PROBE_WAIT_MS     3000 /* the longest a probe waits to be let in */
