@@ -2,13 +2,15 @@
  *
  * The files, one responsibility each:
  *   control.c   opening and closing the module, what the event loop calls,
- *               and (until they move to files of their own) access control,
- *               the client table and the request handlers;
+ *               and (until they move to files of their own) the client table
+ *               and the request handlers;
  *   transport.c the NNG sockets (raw REP over ipc and optional TCP, PUB over
  *               ipc), addresses, the pipe callbacks, sending replies and
  *               publishing events;
  *   watchdog.c  the thread that probes the ipc listeners and replaces one
- *               that NNG 1.5.2 stopped.
+ *               that NNG 1.5.2 stopped;
+ *   access.c    who may connect (the allow list, the token), the refused
+ *               ring and the connections list.
  *
  * Threads. Everything runs on the supervisor's thread (the event loop and
  * the engine's calls through control.h), except:
@@ -119,9 +121,9 @@ struct control {
 	/* Counted for the connections list. The supervisor's thread only. */
 	uint64_t requests_total, errors_total;
 
-	/* Copied from the config by control_open, so that the pipe callback
-	 * never reads memory it does not own; freed by control_close.
-	 * Read-only once the listeners start. */
+	/* access.c: copied from the config by ctl_access_init, so that the
+	 * pipe callback never reads memory it does not own; freed by
+	 * ctl_access_free. Read-only once the listeners start. */
 	bool tcp_on;
 	char *tcp;
 	char *token;
@@ -144,7 +146,7 @@ struct control {
 	int probe_ms; /* watchdog.c */
 	uint64_t restarts, restarts_logged;
 	char restart_err[512];         /* why the last restart failed, until logged */
-	refused refused[REFUSED_KEEP]; /* a ring: the newest REFUSED_KEEP */
+	refused refused[REFUSED_KEEP]; /* access.c: a ring, the newest REFUSED_KEEP */
 	uint64_t n_refused;            /* ever */
 	uint64_t n_refused_logged;
 	uint32_t *subs; /* transport.c: ids of the subscribers' pipes; freed by ctl_transport_close */
@@ -155,11 +157,6 @@ struct control {
 
 /* Wall-clock milliseconds since the epoch (what the connections list shows). */
 int64_t ctl_now_ms(void);
-
-/* Whether a TCP peer at sa is in the allow list. Runs on NNG's threads. */
-bool ctl_addr_allowed(const control *c, const nng_sockaddr *sa);
-/* Notes a refused connection or request in the ring (takes mu; any thread). */
-void ctl_note_refused(control *c, const char *address, const char *reason);
 
 /* ---- transport.c ---- */
 
@@ -190,5 +187,22 @@ int ctl_watchdog_start(control *c, char *err, size_t errsz);
 /* Stops and joins the thread, and destroys what ctl_watchdog_init made;
  * safe on a control that opened only in part. */
 void ctl_watchdog_stop(control *c);
+
+/* ---- access.c ---- */
+
+/* Copies the TCP address, the token and the allow list from cfg. */
+int ctl_access_init(control *c, const kiln_config *cfg, char *err, size_t errsz);
+void ctl_access_free(control *c);
+/* Whether a TCP peer at sa is in the allow list. Runs on NNG's threads. */
+bool ctl_addr_allowed(const control *c, const nng_sockaddr *sa);
+/* Notes a refused connection or request in the ring (takes mu; any thread). */
+void ctl_note_refused(control *c, const char *address, const char *reason);
+/* Checks the token of a request (the map) that came over TCP from
+ * address. Returns NULL when it passes; else notes the refusal and returns
+ * the message of the error reply (static text). */
+const char *ctl_token_refusal(control *c, const msgpack_object *map, const char *address);
+/* The reply to "connections" (new ref), NULL when out of memory. The
+ * caller sweeps the client table first. */
+json_t *ctl_connections_json(control *c);
 
 #endif
