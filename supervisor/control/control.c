@@ -32,9 +32,6 @@
 #define PATH_ARG_MAX      4096 /* paths, filters */
 #define SHORT_MAX         256  /* platforms, sorts, status lists, uuids, tokens */
 #define REPROCESS_MAX     100000
-#define CLIENTS_MAX       4096
-#define PENDING_MAX       4096
-#define PENDING_PER_PIPE  64
 #define BATCH_MAX         64 /* requests handled per control_on_readable() */
 #define SWEEP_INTERVAL_MS 1000
 
@@ -121,10 +118,7 @@ void control_close(control *c)
 	/* Closing waits for NNG's callbacks to finish, so the mutex they use
 	 * goes only after both sockets are closed. */
 	ctl_transport_close(c);
-	for (size_t i = 0; i < c->n_pend; i++)
-		nng_msg_free(c->pend[i].hdr);
-	free(c->pend);
-	free(c->clients);
+	ctl_clients_free(c);
 	ctl_access_free(c);
 	if (c->mu_init)
 		pthread_mutex_destroy(&c->mu);
@@ -134,96 +128,6 @@ void control_close(control *c)
 int control_fd(control *c)
 {
 	return c ? c->fd : -1;
-}
-
-/* ---- clients ---- */
-
-static void drop_pending_at(control *c, size_t i)
-{
-	for (size_t k = 0; k < c->n_clients; k++)
-		if (c->clients[k].pipe == c->pend[i].pipe && c->clients[k].pending > 0)
-			c->clients[k].pending--;
-	nng_msg_free(c->pend[i].hdr);
-	c->pend[i] = c->pend[--c->n_pend];
-}
-
-/* Forgets peers whose connection is gone, and drops the deferred replies
- * meant for them. */
-static void sweep(control *c)
-{
-	for (size_t i = 0; i < c->n_pend;) {
-		if (!ctl_pipe_alive(c->pend[i].pipe, NULL))
-			drop_pending_at(c, i);
-		else
-			i++;
-	}
-	for (size_t i = 0; i < c->n_clients;) {
-		if (!ctl_pipe_alive(c->clients[i].pipe, NULL))
-			c->clients[i] = c->clients[--c->n_clients];
-		else
-			i++;
-	}
-	c->last_sweep_ms = ctl_now_ms();
-}
-
-static cclient *client_find(control *c, uint32_t pipe)
-{
-	for (size_t i = 0; i < c->n_clients; i++)
-		if (c->clients[i].pipe == pipe)
-			return &c->clients[i];
-	return NULL;
-}
-
-/* The entry of the peer on pipe, made on its first request. NULL when the
- * pipe is already gone (*gone set) or the table is full. */
-static cclient *client_for(control *c, uint32_t pipe, bool *gone, bool *tcp)
-{
-	nng_sockaddr sa;
-	*gone = false;
-	for (size_t i = 0; i < c->n_clients; i++) {
-		if (c->clients[i].pipe == pipe) {
-			*tcp = c->clients[i].tcp;
-			return &c->clients[i];
-		}
-	}
-	if (!ctl_pipe_alive(pipe, &sa)) {
-		*gone = true;
-		return NULL;
-	}
-	*tcp = ctl_is_tcp(&sa);
-	if (c->n_clients == CLIENTS_MAX)
-		sweep(c);
-	if (c->n_clients == CLIENTS_MAX) {
-		c->untracked++;
-		return NULL;
-	}
-	if (c->n_clients == c->cap_clients) {
-		size_t cap = c->cap_clients ? c->cap_clients * 2 : 16;
-		cclient *n = realloc(c->clients, cap * sizeof *n);
-		if (!n) {
-			c->untracked++;
-			return NULL;
-		}
-		c->clients = n;
-		c->cap_clients = cap;
-	}
-	cclient *cl = &c->clients[c->n_clients++];
-	memset(cl, 0, sizeof *cl);
-	cl->pipe = pipe;
-	cl->id = c->next_client_id++;
-	cl->pid = -1;
-	cl->peer_pid = -1;
-	cl->tcp = *tcp;
-	cl->since_ms = ctl_now_ms();
-	ctl_format_addr(&sa, cl->address);
-	if (!cl->tcp) {
-		uint64_t pid;
-		nng_pipe p = NNG_PIPE_INITIALIZER;
-		p.id = pipe;
-		if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) == 0 && pid <= INT64_MAX)
-			cl->peer_pid = (int64_t)pid;
-	}
-	return cl;
 }
 
 static json_t *error_reply(const char *msg)
@@ -507,7 +411,7 @@ static json_t *do_compile(req *r)
 	int64_t timeout_ms = 0;
 	char err[512] = "";
 	int rc;
-	nng_msg *hdr = NULL;
+	control_token token;
 
 	if ((rc = check_keys(r, keys)) || (rc = get_path_or_uuid(r, &arg)) ||
 	    (rc = get_str(r, "platform", false, SHORT_MAX, &platform)) ||
@@ -517,37 +421,14 @@ static json_t *do_compile(req *r)
 		return error_reply("timeout_ms: must be from 0 (no timeout) to a week");
 	if (!c->ops.compile)
 		return error_reply("compile is not available");
-	if (c->n_pend >= PENDING_MAX) {
-		/* The sweep moves entries: find ours again. */
-		sweep(c);
-		r->cl = client_find(c, nng_msg_get_pipe(r->msg).id);
-	}
-	if (c->n_pend >= PENDING_MAX || (r->cl && r->cl->pending >= PENDING_PER_PIPE))
-		return error_reply("too many compile requests are waiting already");
-	if (!c->pend && !(c->pend = calloc(PENDING_MAX, sizeof *c->pend)))
-		return error_reply("out of memory");
-	if (nng_msg_alloc(&hdr, 0) != 0 ||
-	    nng_msg_header_append(hdr, nng_msg_header(r->msg), nng_msg_header_len(r->msg)) != 0) {
-		nng_msg_free(hdr);
-		return error_reply("out of memory");
-	}
+	if ((rc = ctl_pending_add(c, r->msg, &r->cl, &token)) != 0)
+		return error_reply(rc == -EBUSY ? "too many compile requests are waiting already"
+		                                : "out of memory");
 	/* The entry exists before the engine is asked, because the engine
 	 * may answer at once from inside compile (an unknown asset). */
-	control_token token = c->next_token++;
-	pending *p = &c->pend[c->n_pend++];
-	p->token = token;
-	p->pipe = nng_msg_get_pipe(r->msg).id;
-	p->hdr = hdr;
-	if (r->cl)
-		r->cl->pending++;
 	rc = c->ops.compile(c->ops.ud, arg, platform, timeout_ms, token, err, sizeof err);
 	if (rc != 0) {
-		for (size_t i = 0; i < c->n_pend; i++) {
-			if (c->pend[i].token == token) {
-				drop_pending_at(c, i);
-				break;
-			}
-		}
+		ctl_pending_drop(c, token);
 		return error_reply(err[0] ? err : kiln_strerror(rc));
 	}
 	r->deferred = true;
@@ -649,9 +530,9 @@ static json_t *do_connections(req *r)
 	int rc;
 	if ((rc = check_keys(r, NULL)))
 		return bad(r, rc);
-	sweep(r->c);
+	ctl_sweep(r->c);
 	/* The sweep moves entries: find ours again. */
-	r->cl = client_find(r->c, nng_msg_get_pipe(r->msg).id);
+	r->cl = ctl_client_find(r->c, nng_msg_get_pipe(r->msg).id);
 	return ctl_connections_json(r->c);
 }
 
@@ -693,7 +574,7 @@ static void handle(control *c, nng_msg *m)
 		goto out;
 	r->c = c;
 	r->msg = m;
-	r->cl = client_for(c, pipe, &gone, &r->tcp);
+	r->cl = ctl_client_for(c, pipe, &gone, &r->tcp);
 	if (gone)
 		goto out; /* nobody to answer */
 	c->requests_total++;
@@ -795,33 +676,6 @@ void control_on_readable(control *c)
 		handle(c, m);
 	}
 	if (ctl_now_ms() - c->last_sweep_ms >= SWEEP_INTERVAL_MS)
-		sweep(c);
+		ctl_sweep(c);
 	log_news(c);
-}
-
-void control_reply(control *c, control_token token, json_t *reply)
-{
-	json_t *rep = NULL;
-	if (!c)
-		return;
-	for (size_t i = 0; i < c->n_pend; i++) {
-		pending *p = &c->pend[i];
-		if (p->token != token)
-			continue;
-		/* A client that went away gets nothing; NNG would drop the
-		 * message anyway, this only avoids the work. */
-		if (ctl_pipe_alive(p->pipe, NULL)) {
-			if (json_is_object(reply))
-				rep = json_deep_copy(reply);
-			else
-				rep = json_pack("{s:O?}", "result", reply);
-			if (rep && !json_object_get(rep, "ok"))
-				json_object_set_new(rep, "ok", json_true());
-			if (rep)
-				(void)ctl_send_reply(c, p->hdr, rep);
-			json_decref(rep);
-		}
-		drop_pending_at(c, i);
-		return;
-	}
 }

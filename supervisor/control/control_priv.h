@@ -2,15 +2,17 @@
  *
  * The files, one responsibility each:
  *   control.c   opening and closing the module, what the event loop calls,
- *               and (until they move to files of their own) the client table
- *               and the request handlers;
+ *               and (until they move to a file of their own) the request
+ *               handlers;
  *   transport.c the NNG sockets (raw REP over ipc and optional TCP, PUB over
  *               ipc), addresses, the pipe callbacks, sending replies and
  *               publishing events;
  *   watchdog.c  the thread that probes the ipc listeners and replaces one
  *               that NNG 1.5.2 stopped;
  *   access.c    who may connect (the allow list, the token), the refused
- *               ring and the connections list.
+ *               ring and the connections list;
+ *   clients.c   the client table and the deferred requests (compile) its
+ *               peers wait on, swept when their pipes go; control_reply.
  *
  * Threads. Everything runs on the supervisor's thread (the event loop and
  * the engine's calls through control.h), except:
@@ -105,10 +107,10 @@ struct control {
 	bool rep_open, pub_open;
 	int fd;
 
-	/* The client table and the deferred requests; pend is PENDING_MAX
-	 * entries once the first compile comes, and holds the request headers
-	 * until they are answered or dropped. Freed by control_close. The
-	 * supervisor's thread only. */
+	/* clients.c: the client table and the deferred requests; pend is
+	 * PENDING_MAX entries once the first compile comes, and holds the
+	 * request headers until they are answered or dropped. Freed by
+	 * ctl_clients_free. The supervisor's thread only. */
 	cclient *clients;
 	size_t n_clients, cap_clients;
 	uint64_t next_client_id;
@@ -204,5 +206,23 @@ const char *ctl_token_refusal(control *c, const msgpack_object *map, const char 
 /* The reply to "connections" (new ref), NULL when out of memory. The
  * caller sweeps the client table first. */
 json_t *ctl_connections_json(control *c);
+
+/* ---- clients.c ---- */
+
+/* Forgets peers whose connection is gone, and drops the deferred replies
+ * meant for them. Moves entries: pointers into the table go stale. */
+void ctl_sweep(control *c);
+cclient *ctl_client_find(control *c, uint32_t pipe);
+/* The entry of the peer on pipe, made on its first request. NULL when the
+ * pipe is already gone (*gone set) or the table is full. *tcp says whether
+ * the peer came over TCP. */
+cclient *ctl_client_for(control *c, uint32_t pipe, bool *gone, bool *tcp);
+/* Adds a deferred request for req (its header is copied) from *cl (may be
+ * NULL; looked up again when a sweep moved the table). Returns 0 with
+ * *token set, -EBUSY when too many wait already, or -ENOMEM. */
+int ctl_pending_add(control *c, nng_msg *req, cclient **cl, control_token *token);
+/* Drops the deferred request token without answering it. */
+void ctl_pending_drop(control *c, control_token token);
+void ctl_clients_free(control *c);
 
 #endif
