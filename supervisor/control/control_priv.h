@@ -1,9 +1,8 @@
 /* control_priv.h: the control module's private state, shared by its files.
  *
  * The files, one responsibility each:
- *   control.c   opening and closing the module, what the event loop calls,
- *               and (until they move to a file of their own) the request
- *               handlers;
+ *   control.c   opening and closing the module, and what the event loop
+ *               calls (control_fd, control_on_readable);
  *   transport.c the NNG sockets (raw REP over ipc and optional TCP, PUB over
  *               ipc), addresses, the pipe callbacks, sending replies and
  *               publishing events;
@@ -12,7 +11,9 @@
  *   access.c    who may connect (the allow list, the token), the refused
  *               ring and the connections list;
  *   clients.c   the client table and the deferred requests (compile) its
- *               peers wait on, swept when their pipes go; control_reply.
+ *               peers wait on, swept when their pipes go; control_reply;
+ *   handlers.c  decoding a request, the handler of each type, and the
+ *               error replies.
  *
  * Threads. Everything runs on the supervisor's thread (the event loop and
  * the engine's calls through control.h), except:
@@ -120,7 +121,8 @@ struct control {
 	control_token next_token;
 	int64_t last_sweep_ms;
 
-	/* Counted for the connections list. The supervisor's thread only. */
+	/* handlers.c: counted for the connections list. The supervisor's
+	 * thread only. */
 	uint64_t requests_total, errors_total;
 
 	/* access.c: copied from the config by ctl_access_init, so that the
@@ -224,5 +226,10 @@ int ctl_pending_add(control *c, nng_msg *req, cclient **cl, control_token *token
 /* Drops the deferred request token without answering it. */
 void ctl_pending_drop(control *c, control_token token);
 void ctl_clients_free(control *c);
+
+/* ---- handlers.c ---- */
+
+/* Handles one request and frees m (its answer may be deferred). */
+void ctl_handle(control *c, nng_msg *m);
 
 #endif
