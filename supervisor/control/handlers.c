@@ -457,7 +457,7 @@ void ctl_handle(control *c, nng_msg *m)
 	json_t *rep = NULL;
 	msgpack_unpacked u;
 	bool gone = false;
-	const char *why;
+	const char *refusal;
 	size_t len = nng_msg_len(m);
 	uint32_t pipe = nng_msg_get_pipe(m).id;
 
@@ -487,8 +487,8 @@ void ctl_handle(control *c, nng_msg *m)
 		goto send;
 	}
 	r->map = &u.data;
-	if (r->tcp && (why = ctl_token_refusal(c, r->map, r->cl ? r->cl->address : "tcp")) != NULL) {
-		rep = error_reply(why);
+	if (r->tcp && (refusal = ctl_token_refusal(c, r->map, r->cl ? r->cl->address : "tcp")) != NULL) {
+		rep = error_reply(refusal);
 		goto send;
 	}
 	a = arena_new();

@@ -191,20 +191,16 @@ int ctl_transport_open(control *c, char *err, size_t errsz)
 	char url[KILN_PATH_MAX + 16];
 	int rv, rc;
 
-	if ((rv = nng_rep0_open_raw(&c->rep)) != 0) {
-		rc = nng_err(rv, "cannot open", "the control socket", err, errsz);
-		return rc;
-	}
+	if ((rv = nng_rep0_open_raw(&c->rep)) != 0)
+		return nng_err(rv, "cannot open", "the control socket", err, errsz);
 	c->rep_open = true;
 	/* Replies are sent without blocking; a send buffer lets a burst of
 	 * them queue instead of failing while NNG hands the last one on. */
 	if ((rv = nng_socket_set_size(c->rep, NNG_OPT_RECVMAXSZ, RECV_MAX)) != 0 ||
 	    (rv = nng_socket_set_int(c->rep, NNG_OPT_SENDBUF, 1024)) != 0 ||
 	    (rv = nng_socket_set_int(c->rep, NNG_OPT_RECVBUF, 1024)) != 0 ||
-	    (rv = nng_pipe_notify(c->rep, NNG_PIPE_EV_ADD_PRE, rep_pipe_cb, c)) != 0) {
-		rc = nng_err(rv, "cannot set up", "the control socket", err, errsz);
-		return rc;
-	}
+	    (rv = nng_pipe_notify(c->rep, NNG_PIPE_EV_ADD_PRE, rep_pipe_cb, c)) != 0)
+		return nng_err(rv, "cannot set up", "the control socket", err, errsz);
 	/* REP: a REP socket pairs with REQ only. */
 	if ((rc = open_door(&c->doors[0], c->rep, c->sock_path, 0x31, err, errsz)) != 0)
 		return rc;
@@ -213,28 +209,20 @@ int ctl_transport_open(control *c, char *err, size_t errsz)
 		if ((rc = listen_on(c->rep, url, NULL, NULL, err, errsz)) != 0)
 			return rc;
 	}
-	if ((rv = nng_socket_get_int(c->rep, NNG_OPT_RECVFD, &c->fd)) != 0) {
-		rc = nng_err(rv, "cannot poll", "the control socket", err, errsz);
-		return rc;
-	}
+	if ((rv = nng_socket_get_int(c->rep, NNG_OPT_RECVFD, &c->fd)) != 0)
+		return nng_err(rv, "cannot poll", "the control socket", err, errsz);
 
-	if ((rv = nng_pub0_open(&c->pub)) != 0) {
-		rc = nng_err(rv, "cannot open", "the events socket", err, errsz);
-		return rc;
-	}
+	if ((rv = nng_pub0_open(&c->pub)) != 0)
+		return nng_err(rv, "cannot open", "the events socket", err, errsz);
 	c->pub_open = true;
 	/* A subscriber that is slow for a moment (an editor loading a level)
 	 * should not lose the burst of job events of a scan. */
 	if ((rv = nng_socket_set_int(c->pub, NNG_OPT_SENDBUF, 1024)) != 0 ||
 	    (rv = nng_pipe_notify(c->pub, NNG_PIPE_EV_ADD_POST, pub_pipe_cb, c)) != 0 ||
-	    (rv = nng_pipe_notify(c->pub, NNG_PIPE_EV_REM_POST, pub_pipe_cb, c)) != 0) {
-		rc = nng_err(rv, "cannot set up", "the events socket", err, errsz);
-		return rc;
-	}
+	    (rv = nng_pipe_notify(c->pub, NNG_PIPE_EV_REM_POST, pub_pipe_cb, c)) != 0)
+		return nng_err(rv, "cannot set up", "the events socket", err, errsz);
 	/* PUB: a PUB socket pairs with SUB only. */
-	if ((rc = open_door(&c->doors[1], c->pub, c->events_path, 0x20, err, errsz)) != 0)
-		return rc;
-	return 0;
+	return open_door(&c->doors[1], c->pub, c->events_path, 0x20, err, errsz);
 }
 
 void ctl_transport_close(control *c)
