@@ -22,8 +22,9 @@
  *     start), close a refused pipe, note it with ctl_note_refused() and
  *     count subscribers, taking mu for everything they write;
  *   - the watchdog thread (watchdog.c), which alone touches the listener
- *     handles in doors[] after control_open, and reads and writes its own
- *     fields under mu.
+ *     handles in doors[] after control_open (it replaces one through
+ *     ctl_listen_ipc, which touches nothing else of the control), and
+ *     reads and writes its own fields under mu.
  * The supervisor's thread takes mu to read what the other threads write
  * (the connections list, log_news in control.c) and to change probe_ms.
  * Nothing called on an NNG thread or the watchdog may touch the client
@@ -146,12 +147,12 @@ struct control {
 	bool mu_init;
 	pthread_cond_t wd_cond;
 	bool cond_init;
-	bool wd_stop; /* watchdog.c */
-	int probe_ms; /* watchdog.c */
-	uint64_t restarts, restarts_logged;
-	char restart_err[512];         /* why the last restart failed, until logged */
-	refused refused[REFUSED_KEEP]; /* access.c: a ring, the newest REFUSED_KEEP */
-	uint64_t n_refused;            /* ever */
+	bool wd_stop;                       /* watchdog.c */
+	int probe_ms;                       /* watchdog.c */
+	uint64_t restarts, restarts_logged; /* watchdog.c counts, log_news logs */
+	char restart_err[512];              /* why the last restart failed, until logged */
+	refused refused[REFUSED_KEEP];      /* access.c: a ring, the newest REFUSED_KEEP */
+	uint64_t n_refused;                 /* ever */
 	uint64_t n_refused_logged;
 	uint32_t *subs; /* transport.c: ids of the subscribers' pipes; freed by ctl_transport_close */
 	size_t n_subs, cap_subs;
@@ -171,7 +172,8 @@ int ctl_transport_open(control *c, char *err, size_t errsz);
 /* Closes both sockets (NNG waits for running pipe callbacks) and frees the
  * subscriber list. */
 void ctl_transport_close(control *c);
-/* Listens on the ipc socket file path, private to the user (mode 0600). */
+/* Listens on the ipc socket file path, private to the user (mode 0600).
+ * Also runs on the watchdog thread. */
 int ctl_listen_ipc(nng_socket s, const char *path, nng_listener *out, char *err, size_t errsz);
 /* "1.2.3.4:5678", "[::1]:5678" or "ipc". */
 void ctl_format_addr(const nng_sockaddr *sa, char out[ADDR_MAX]);

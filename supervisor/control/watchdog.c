@@ -16,21 +16,19 @@
  * reconnect by themselves and send their request again.
  *
  * The thread reads and writes its fields of the control under mu, and alone
- * touches the listener handles in doors[] once control_open has filled them
- * in; the supervisor's thread only takes mu to change probe_ms or to read
- * (and log) the restarts. */
+ * touches the listener handles in doors[] once ctl_transport_open has
+ * filled them in; the supervisor's thread only takes mu to change probe_ms,
+ * to read (and log) the restarts, and to stop the thread. */
 #include "control/control_priv.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
 
 #define PROBE_INTERVAL_MS 5000 /* the default of probe_ms */
 #define PROBE_WAIT_MS     3000 /* the longest a probe waits to be let in */
