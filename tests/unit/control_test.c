@@ -224,17 +224,32 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static void server_start(server *s, control *ctl)
+/* Opens a control on cfg and serves it from a thread of its own; NULL
+ * (reported) when it does not open. */
+static control *server_start(server *s, const kiln_config *cfg)
 {
+	char err[512] = "";
+	control *ctl = NULL;
+	int rc = control_open(cfg, &OPS, &ctl, err, sizeof err);
+
+	if (rc != 0)
+		fprintf(stderr, "control_open: %s\n", err);
+	CHECK_EQ_INT(rc, 0);
 	memset(s, 0, sizeof *s);
-	s->ctl = ctl;
+	if (!ctl)
+		return NULL;
+	s->ctl = F.ctl = ctl;
 	CHECK_EQ_INT(pthread_create(&s->th, NULL, serve, s), 0);
+	return ctl;
 }
 
+/* Stops the server thread and closes its control. */
 static void server_stop(server *s)
 {
 	s->stop = 1;
 	pthread_join(s->th, NULL);
+	control_close(s->ctl);
+	F.ctl = NULL;
 }
 
 /* ---- helpers ---- */
@@ -338,10 +353,9 @@ static const char *err_of(json_t *r)
 	return e ? e : "";
 }
 
-/* Expects an error reply whose message holds part. */
-static void expect_error_at(kclient *k, const char *text, const char *part, int line)
+/* Checks that r (taken) is an error reply whose message holds part. */
+static void check_error_at(json_t *r, const char *part, int line)
 {
-	json_t *r = ask_at(k, text, line);
 	bool good = r && json_is_false(json_object_get(r, "ok")) && strstr(err_of(r), part);
 	if (!good) {
 		char *d = r ? json_dumps(r, JSON_COMPACT) : NULL;
@@ -351,6 +365,12 @@ static void expect_error_at(kclient *k, const char *text, const char *part, int 
 	}
 	CHECK(good);
 	json_decref(r);
+}
+
+/* Expects an error reply whose message holds part. */
+static void expect_error_at(kclient *k, const char *text, const char *part, int line)
+{
+	check_error_at(ask_at(k, text, line), part, line);
 }
 #define EXPECT_ERROR(k, text, part) expect_error_at((k), (text), (part), __LINE__)
 
@@ -365,6 +385,21 @@ static json_t *find_client(json_t *conns, const char *name)
 			return c;
 	}
 	return NULL;
+}
+
+/* The deferred requests of every client, as a connections request lists
+ * them. */
+static json_int_t pending_total(kclient *k)
+{
+	json_t *r = ASK(k, "{\"type\": \"connections\"}"), *c;
+	json_int_t n = 0;
+	size_t i;
+	json_array_foreach(json_object_get(r, "clients"), i, c)
+	{
+		n += json_integer_value(json_object_get(c, "pending"));
+	}
+	json_decref(r);
+	return n;
 }
 
 /* A raw REQ socket: several requests in flight, ids chosen by the test. */
@@ -427,6 +462,20 @@ static json_t *raw_recv(nng_socket s, uint32_t *id)
 	nng_msg_free(m);
 	return out;
 }
+
+/* Sends body as request id over the raw socket and expects the error reply
+ * to it, whose message holds part. */
+static void raw_expect_error_at(nng_socket s, uint32_t id, const void *body, size_t len, const char *part,
+                                int line)
+{
+	uint32_t got = 0;
+	raw_send(s, id, body, len);
+	json_t *r = raw_recv(s, &got);
+	CHECK_EQ_INT(got, id);
+	check_error_at(r, part, line);
+}
+#define RAW_EXPECT_ERROR(s, id, body, len, part)                                                             \
+	raw_expect_error_at((s), (id), (body), (len), (part), __LINE__)
 
 static int free_port(void)
 {
@@ -499,14 +548,11 @@ static void test_requests(void)
 	control *ctl = NULL;
 	server s;
 	kclient *k = NULL;
-	char err[512] = "", text[600];
+	char text[600];
 	json_t *r, *v;
 
-	CHECK_EQ_INT(control_open(&cfg, &OPS, &ctl, err, sizeof err), 0);
-	if (!ctl)
+	if (!(ctl = server_start(&s, &cfg)))
 		return;
-	F.ctl = ctl;
-	server_start(&s, ctl);
 	CHECK_EQ_INT(kclient_open(cache, &k), 0);
 	if (!k)
 		goto out;
@@ -589,10 +635,7 @@ static void test_requests(void)
 	             "textures/a.png");
 	json_decref(r);
 	/* A path that looks like an option is still a path. */
-	r = ASK(k, "{\"type\": \"asset\", \"path\": \"--json\"}");
-	CHECK(!ok_of(r));
-	CHECK(strstr(err_of(r), "no source '--json'") != NULL);
-	json_decref(r);
+	EXPECT_ERROR(k, "{\"type\": \"asset\", \"path\": \"--json\"}", "no source '--json'");
 	EXPECT_ERROR(k, "{\"type\": \"asset\", \"path\": \"a\", \"uuid\": \"b\"}", "exactly one of");
 	EXPECT_ERROR(k, "{\"type\": \"asset\"}", "exactly one of");
 	EXPECT_ERROR(k, "{\"type\": \"asset\", \"path\": \"\"}", "must not be empty");
@@ -769,22 +812,10 @@ static void test_requests(void)
 		CHECK_EQ_INT(kclient_open(cache, &k2), 0);
 		CHECK_EQ_INT(kclient_request(k2, req, &rep, 200), -ETIMEDOUT);
 		CHECK(rep == NULL);
-		r = ASK(k, "{\"type\": \"connections\"}");
-		size_t i;
-		json_t *c;
-		json_int_t pend = 0;
-		json_array_foreach(json_object_get(r, "clients"), i, c) pend +=
-		    json_integer_value(json_object_get(c, "pending"));
-		CHECK_EQ_INT(pend, 1);
-		json_decref(r);
+		CHECK_EQ_INT(pending_total(k), 1);
 		kclient_close(k2);
 		usleep(100000);
-		r = ASK(k, "{\"type\": \"connections\"}");
-		pend = 0;
-		json_array_foreach(json_object_get(r, "clients"), i, c) pend +=
-		    json_integer_value(json_object_get(c, "pending"));
-		CHECK_EQ_INT(pend, 0);
-		json_decref(r);
+		CHECK_EQ_INT(pending_total(k), 0);
 		pthread_mutex_lock(&mu);
 		if (F.n_tokens == 1) {
 			json_t *late = json_pack("{s:s}", "result", "completed");
@@ -810,8 +841,6 @@ static void test_requests(void)
 out:
 	kclient_close(k);
 	server_stop(&s);
-	control_close(ctl);
-	F.ctl = NULL;
 }
 
 static void test_hostile(void)
@@ -820,47 +849,22 @@ static void test_hostile(void)
 	control *ctl = NULL;
 	server s;
 	kclient *k = NULL;
-	char err[512] = "";
 	json_t *r;
 	uint32_t id;
 
-	CHECK_EQ_INT(control_open(&cfg, &OPS, &ctl, err, sizeof err), 0);
-	if (!ctl)
+	if (!(ctl = server_start(&s, &cfg)))
 		return;
-	F.ctl = ctl;
-	server_start(&s, ctl);
 	nng_socket raw = raw_req(cache);
 
 	/* Bytes that are not MessagePack, not a map, or a map with a
 	 * non-string key. */
-	raw_send(raw, 1, "\xc1\xc1\xc1garbage", 10);
-	r = raw_recv(raw, &id);
-	CHECK_EQ_INT(id, 1);
-	CHECK(json_is_false(json_object_get(r, "ok")));
-	CHECK(strstr(err_of(r), "one MessagePack map") != NULL);
-	json_decref(r);
-	raw_send(raw, 2, "\x93\x01\x02\x03", 4); /* [1, 2, 3] */
-	r = raw_recv(raw, &id);
-	CHECK_EQ_INT(id, 2);
-	CHECK(strstr(err_of(r), "expected a map") != NULL);
-	json_decref(r);
-	raw_send(raw, 3, "\x81\x01\xa1x", 4); /* {1: "x"} */
-	r = raw_recv(raw, &id);
-	CHECK_EQ_INT(id, 3);
-	CHECK(strstr(err_of(r), "not a string") != NULL);
-	json_decref(r);
-	raw_send(raw, 4, "", 0);
-	r = raw_recv(raw, &id);
-	CHECK_EQ_INT(id, 4);
-	CHECK(json_is_false(json_object_get(r, "ok")));
-	json_decref(r);
+	RAW_EXPECT_ERROR(raw, 1, "\xc1\xc1\xc1garbage", 10, "one MessagePack map");
+	RAW_EXPECT_ERROR(raw, 2, "\x93\x01\x02\x03", 4, "expected a map"); /* [1, 2, 3] */
+	RAW_EXPECT_ERROR(raw, 3, "\x81\x01\xa1x", 4, "not a string");      /* {1: "x"} */
+	RAW_EXPECT_ERROR(raw, 4, "", 0, "");
 	/* A map that claims more entries than it holds, and one nested too
 	 * deeply. */
-	raw_send(raw, 5, "\xdf\xff\xff\xff\xff", 5);
-	r = raw_recv(raw, &id);
-	CHECK_EQ_INT(id, 5);
-	CHECK(json_is_false(json_object_get(r, "ok")));
-	json_decref(r);
+	RAW_EXPECT_ERROR(raw, 5, "\xdf\xff\xff\xff\xff", 5, "");
 	{
 		uint8_t deep[64];
 		deep[0] = 0x81;
@@ -869,11 +873,7 @@ static void test_hostile(void)
 		for (int i = 3; i < 63; i++)
 			deep[i] = 0x91; /* [[[[...]]]] */
 		deep[63] = 0x01;
-		raw_send(raw, 6, deep, sizeof deep);
-		r = raw_recv(raw, &id);
-		CHECK_EQ_INT(id, 6);
-		CHECK(json_is_false(json_object_get(r, "ok")));
-		json_decref(r);
+		RAW_EXPECT_ERROR(raw, 6, deep, sizeof deep, "");
 	}
 	/* Over 1 MiB: an error reply. */
 	{
@@ -881,11 +881,7 @@ static void test_hostile(void)
 		uint8_t *big = malloc(n);
 		memset(big, 0xc0, n);
 		big[0] = 0x81;
-		raw_send(raw, 7, big, n);
-		r = raw_recv(raw, &id);
-		CHECK_EQ_INT(id, 7);
-		CHECK(strstr(err_of(r), "the limit is 1048576") != NULL);
-		json_decref(r);
+		RAW_EXPECT_ERROR(raw, 7, big, n, "the limit is 1048576");
 		free(big);
 	}
 	/* Still serving on the same connection. */
@@ -896,11 +892,7 @@ static void test_hostile(void)
 	json_decref(r);
 
 	/* A client name that is not text is refused. */
-	raw_send(raw, 9, "\x82\xa4type\xa5hello\xa4name\xa2\xff\xfe", 20);
-	r = raw_recv(raw, &id);
-	CHECK_EQ_INT(id, 9);
-	CHECK(strstr(err_of(r), "not UTF-8") != NULL);
-	json_decref(r);
+	RAW_EXPECT_ERROR(raw, 9, "\x82\xa4type\xa5hello\xa4name\xa2\xff\xfe", 20, "not UTF-8");
 	/* The raw client's errors were counted. */
 	CHECK_EQ_INT(kclient_open(cache, &k), 0);
 	r = ASK(k, "{\"type\": \"connections\"}");
@@ -1012,8 +1004,6 @@ static void test_hostile(void)
 	nng_close(raw);
 	kclient_close(k);
 	server_stop(&s);
-	control_close(ctl);
-	F.ctl = NULL;
 }
 
 static void test_events(void)
@@ -1027,11 +1017,8 @@ static void test_events(void)
 	char *topic = NULL;
 	json_t *body = NULL, *r;
 
-	CHECK_EQ_INT(control_open(&cfg, &OPS, &ctl, err, sizeof err), 0);
-	if (!ctl)
+	if (!(ctl = server_start(&s, &cfg)))
 		return;
-	F.ctl = ctl;
-	server_start(&s, ctl);
 	CHECK_EQ_INT(kclient_open(cache, &k), 0);
 	CHECK_EQ_INT(kclient_open(cache, &kall), 0);
 	if (!k || !kall)
@@ -1115,8 +1102,6 @@ out:
 	kclient_close(k);
 	kclient_close(kall);
 	server_stop(&s);
-	control_close(ctl);
-	F.ctl = NULL;
 }
 
 /* Runs argv with a time limit; returns its exit status (-1 on a signal or
@@ -1150,10 +1135,9 @@ static int run_child(char *const argv[], char *out, size_t outsz, int timeout_s)
 static void test_tcp(void)
 {
 	kiln_config cfg = make_cfg(cache2);
-	control *ctl = NULL;
 	server s;
 	kclient *k = NULL, *kt = NULL;
-	char err[512] = "", hostport[64], url[80];
+	char hostport[64], url[80];
 	cfg_cidr nets[2];
 	char *allow_ten[] = {"10.0.0.0/8", NULL}, *allow_lo[] = {"127.0.0.1", NULL};
 	const char *why = NULL;
@@ -1173,13 +1157,8 @@ static void test_tcp(void)
 	cfg.control.allow = allow_ten;
 	cfg.control.allow_nets = &nets[0];
 	cfg.control.n_allow = 1;
-	CHECK_EQ_INT(control_open(&cfg, &OPS, &ctl, err, sizeof err), 0);
-	if (!ctl) {
-		fprintf(stderr, "control_open: %s\n", err);
+	if (!server_start(&s, &cfg))
 		return;
-	}
-	F.ctl = ctl;
-	server_start(&s, ctl);
 	int rc = kclient_open(url, &kt);
 	if (rc == 0) {
 		json_t *req = json_pack("{s:s, s:s}", "type", "status", "token", "s3cret");
@@ -1210,17 +1189,12 @@ static void test_tcp(void)
 	kclient_close(k);
 	k = NULL;
 	server_stop(&s);
-	control_close(ctl);
 
 	/* 127.0.0.1 allowed: the token decides. */
 	cfg.control.allow = allow_lo;
 	cfg.control.allow_nets = &nets[1];
-	ctl = NULL;
-	CHECK_EQ_INT(control_open(&cfg, &OPS, &ctl, err, sizeof err), 0);
-	if (!ctl)
+	if (!server_start(&s, &cfg))
 		return;
-	F.ctl = ctl;
-	server_start(&s, ctl);
 	CHECK_EQ_INT(kclient_open(url, &kt), 0);
 	if (kt) {
 		EXPECT_ERROR(kt, "{\"type\": \"status\"}", "must carry the project's \"token\"");
@@ -1265,16 +1239,13 @@ static void test_tcp(void)
 	kclient_close(k);
 	kclient_close(kt);
 	server_stop(&s);
-	control_close(ctl);
-	F.ctl = NULL;
 }
 
 static void test_python(void)
 {
 	kiln_config cfg = make_cfg(cache3);
-	control *ctl = NULL;
 	server s;
-	char err[512] = "", client_py[1200], editor_py[1200], out[8192];
+	char client_py[1200], editor_py[1200], out[8192];
 
 	if (access("/usr/bin/python3", X_OK) != 0) {
 		fprintf(stderr, "control_test: no /usr/bin/python3, the Python client is not tested\n");
@@ -1283,12 +1254,9 @@ static void test_python(void)
 	snprintf(client_py, sizeof client_py, "%s/common/python/kiln_client.py", src_dir);
 	snprintf(editor_py, sizeof editor_py, "%s/scripts/editor_client.py", src_dir);
 	CHECK_EQ_INT(access(client_py, R_OK), 0);
-	CHECK_EQ_INT(control_open(&cfg, &OPS, &ctl, err, sizeof err), 0);
-	if (!ctl)
-		return;
-	F.ctl = ctl;
 	F.publish_ms = 50;
-	server_start(&s, ctl);
+	if (!server_start(&s, &cfg))
+		return;
 
 	char *selftest[] = {"/usr/bin/python3", client_py, "--selftest", cache3, "--expect-event", NULL};
 	int st = run_child(selftest, out, sizeof out, 30);
@@ -1321,8 +1289,6 @@ static void test_python(void)
 	CHECK(strstr(out, "product changed: pc/textures/a.dds") != NULL);
 	server_stop(&s);
 	F.publish_ms = 0;
-	control_close(ctl);
-	F.ctl = NULL;
 
 	/* Nobody there: exit 3. */
 	CHECK_EQ_INT(run_child(editor, out, sizeof out, 30), 3);
