@@ -1,4 +1,5 @@
-/* query_priv.h: what the query_*.c files share; not for other modules.
+/* query_priv.h: what the files of supervisor/query/ share; not for other
+ * modules.
  *
  * Every command builds its answer as jansson values first and then prints it
  * either as JSON or as text, so that both forms always say the same thing. */
@@ -43,6 +44,8 @@ typedef struct qctx {
 	size_t errsz;
 } qctx;
 
+/* ---- messages.c ---- */
+
 /* An error message, without the "kiln CMD: " prefix and the newline that
  * it gets on stderr. */
 void q_err(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -53,6 +56,8 @@ const char *q_arg(const char *a);
 void q_warn(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A whole line for stderr, printed as written, dropped by query_json(). */
 void q_note(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- options.c ---- */
 
 /* Options of one command. A NULL-terminated array of these is given to
  * q_parse_args(); an option with has_arg stores its value in *val, one
@@ -70,6 +75,11 @@ typedef struct qopt {
  * was printed (the command then exits 0). */
 int q_parse_args(qctx *q, int argc, char **argv, const qopt *opts, const char **pos, int max_pos, int *n_pos,
                  const char *usage);
+
+/* The status word index of s in db_statuses, or -1. */
+int q_status_index(const char *s);
+
+/* ---- database.c ---- */
 
 /* Opens the database. Returns 0 with q->db set; 0 with q->db NULL when there
  * is no database yet (the message is printed); or Q_USAGE after printing why
@@ -89,8 +99,12 @@ int q_step_failed(qctx *q, int src);
  * reports a bad filter. Prints "filter: ..." and returns Q_USAGE, or 0. */
 int q_check_regex(qctx *q, const char *re);
 
-/* The status word index of s in db_statuses, or -1. */
-int q_status_index(const char *s);
+/* ---- format.c (query_asset_id() and query_iso_time() are in query.h) ---- */
+
+/* Formats a duration in ms for people: "850 ms", "12.3 s", "4 min 05 s". */
+void q_fmt_duration(int64_t ms, char *out, size_t outsz);
+
+/* ---- json.c ---- */
 
 /* JSON strings from bytes that may not be UTF-8 (paths on disk, log files):
  * invalid sequences become U+FFFD. Never NULL unless out of memory. */
@@ -124,8 +138,7 @@ int q_print_json(qctx *q, json_t *v);
  * and reals are formatted into buf. */
 const char *q_text(json_t *obj, const char *key, char *buf, size_t bufsz);
 
-/* Formats a duration in ms for people: "850 ms", "12.3 s", "4 min 05 s". */
-void q_fmt_duration(int64_t ms, char *out, size_t outsz);
+/* ---- table.c ---- */
 
 /* An aligned text table. Cells are copied. */
 typedef struct qtable qtable;
@@ -135,10 +148,7 @@ int q_table_add(qtable *t, const char *const *cells);
 void q_table_print(qtable *t, FILE *f);
 void q_table_free(qtable *t);
 
-/* Finds the source named by arg (PATH or UUID, see query.h). On success
- * *source_id (OUT) is its row id. Returns 0, KILN_E_NOTFOUND, or Q_USAGE
- * after printing a database error. */
-int q_resolve_source(qctx *q, const char *arg, int64_t *source_id);
+/* ---- page.c ---- */
 
 /* Paging of a listing (--limit N --offset N). Without either option the
  * listing is the whole array, as before; with one of them the document is
@@ -168,16 +178,11 @@ int q_count(qctx *q, sqlite3_stmt *st, int64_t *n);
 /* The paged document {total, offset, limit, key: arr}; takes the
  * reference of arr. NULL when out of memory. */
 json_t *q_page_doc(const qpage *pg, int64_t total, const char *key, json_t *arr);
-/* The paged document of a tree listing (assets, products): with dir_lo (the
- * folder asked for, with its trailing slash) it also holds "dir" and the
- * subfolders. Takes arr and folders in every case; NULL when out of memory. */
-json_t *q_tree_doc(const qpage *pg, int64_t total, const char *key, json_t *arr, const char *dir_lo,
-                   json_t *folders);
-/* The text form of a tree listing's subfolders: "name/  (count)" lines. */
-void q_print_folders(const json_t *folders);
 
 /* For text output: "rows 201-400 of 1234" on stdout when paging is on. */
 void q_page_note(const qpage *pg, int64_t total, size_t shown);
+
+/* ---- tree.c ---- */
 
 /* --dir DIR of a listing: one level of a folder tree. DIR is "" (the top)
  * or a relative folder without "." or ".." parts; it becomes the bounds of
@@ -199,6 +204,21 @@ void q_bind_tree(sqlite3_stmt *st, const char *lo, const char *hi, int skip, con
  * Returns 0, -ENOMEM, or Q_USAGE after printing why. */
 int q_list_folders(qctx *q, const char *base, const char *lo, const char *hi, int skip, const char *filter,
                    const char *extra, json_t *folders);
+
+/* The paged document of a tree listing (assets, products): with dir_lo (the
+ * folder asked for, with its trailing slash) it also holds "dir" and the
+ * subfolders. Takes arr and folders in every case; NULL when out of memory. */
+json_t *q_tree_doc(const qpage *pg, int64_t total, const char *key, json_t *arr, const char *dir_lo,
+                   json_t *folders);
+/* The text form of a tree listing's subfolders: "name/  (count)" lines. */
+void q_print_folders(const json_t *folders);
+
+/* ---- assets.c ---- */
+
+/* Finds the source named by arg (PATH or UUID, see query.h). On success
+ * *source_id (OUT) is its row id. Returns 0, KILN_E_NOTFOUND, or Q_USAGE
+ * after printing a database error. */
+int q_resolve_source(qctx *q, const char *arg, int64_t *source_id);
 
 /* Commands. */
 int q_cmd_jobs(qctx *q, int argc, char **argv);
