@@ -1,4 +1,4 @@
-/* misc.c: `kiln builders`, `kiln status` (no supervisor running) and
+/* builders.c: `kiln builders`, `kiln status` (no supervisor running) and
  * `kiln reprocess` (recorded in the database). */
 #include <errno.h>
 #include <stdio.h>
