@@ -220,7 +220,8 @@ void q_print_folders(const json_t *folders);
  * after printing a database error. */
 int q_resolve_source(qctx *q, const char *arg, int64_t *source_id);
 
-/* Commands. */
+/* Commands: jobs and job in jobs.c, assets and asset in assets.c, products
+ * and product in products.c; builders.c, status.c and reprocess.c. */
 int q_cmd_jobs(qctx *q, int argc, char **argv);
 int q_cmd_job(qctx *q, int argc, char **argv);
 int q_cmd_assets(qctx *q, int argc, char **argv);
