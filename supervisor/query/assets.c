@@ -104,11 +104,26 @@ out:
 
 /* ---- kiln assets ---- */
 
+/* One row of the listing (uuid, path, scan_folder, size) as its object. */
+static json_t *asset_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	q_set(o, "uuid", q_jcol_str(st, 0));
+	q_set(o, "source", q_jcol_str(st, 1));
+	q_set(o, "scan_folder", q_jcol_str(st, 2));
+	q_set(o, "size", q_jcol_int(st, 3));
+	return o;
+}
+
 int q_cmd_assets(qctx *q, int argc, char **argv)
 {
 	static const char usage[] = "assets [--filter RE] [--dir DIR] [--limit N] [--offset N] [--json]";
-	static const char *const hdr[] = {"UUID", "SOURCE", "SCAN_FOLDER"};
-	/* Parameters as q_list_folders() binds them; ?5 is set for --dir: a
+	static const qcol cols[] = {
+	    {"UUID", "uuid", NULL}, {"SOURCE", "source", NULL}, {"SCAN_FOLDER", "scan_folder", NULL}};
+	static const qlisting listing = {"assets", cols, 3};
+	/* Parameters as q_bind_tree() binds them; ?5 is set for --dir: a
 	 * folder tree shows sources from scan folders only, intermediate
 	 * assets have a tree of their own (products --platform intermediate
 	 * --dir). */
@@ -116,59 +131,34 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 	    "SELECT substr(path, ?3) AS rest, uuid, path, scan_folder, size FROM sources"
 	    " WHERE (?1 IS NULL OR (path >= ?1 AND path < ?2))"
 	    " AND (?4 IS NULL OR path REGEXP ?4) AND (?5 IS NULL OR intermediate = 0)";
-	const char *filter = NULL, *dir = NULL, *limit = NULL, *offset = NULL;
-	const qopt opts[] = {{"--filter", true, &filter, NULL},
+	qtree tr = {.skip = 1};
+	const char *dir = NULL, *limit = NULL, *offset = NULL;
+	const qopt opts[] = {{"--filter", true, &tr.filter, NULL},
 	                     {"--dir", true, &dir, NULL},
 	                     {"--limit", true, &limit, NULL},
 	                     {"--offset", true, &offset, NULL},
 	                     {NULL, false, NULL, NULL}};
 	const char *pos[1];
-	int n_pos, rc, src, skip = 1;
+	int n_pos, rc;
 	sqlite3_stmt *st = NULL;
 	json_t *arr = NULL, *folders = NULL;
-	qtable *t = NULL;
 	qpage pg;
 	int64_t total = 0;
-	char lo[4200] = "", hi[4200] = "", sql[1024];
+	char sql[1024];
 
 	rc = q_parse_args(q, argc, argv, opts, pos, 0, &n_pos, usage);
 	if (rc != 0)
 		return rc < 0 ? Q_OK : rc;
-	if (filter && (rc = q_check_regex(q, filter)) != 0)
-		return rc;
-	if ((rc = q_parse_page(q, limit, offset, &pg)) != 0)
-		return rc;
-	if (dir) {
-		if ((rc = q_dir_bounds(q, dir, lo, hi, sizeof lo, &skip)) != 0)
-			return rc;
-		pg.on = true;
-		if (!(folders = json_array()))
-			goto oom;
-	}
-	arr = json_array();
-	if (!arr)
-		goto oom;
-	if ((rc = q_open(q, true)) != 0)
+	tr.extra = dir ? "1" : NULL;
+	if ((rc = q_tree_start(q, dir, limit, offset, &tr, &pg, &arr, &folders)) != 0)
 		goto out;
 	if (q->db) {
 		const char *files = dir ? " WHERE instr(rest, '/') = 0" : "";
-		const char *tree = dir ? "1" : NULL;
-		if (dir) {
-			int frc = q_list_folders(q, base, lo, hi, skip, filter, tree, folders);
-			if (frc == -ENOMEM)
-				goto oom;
-			if ((rc = frc) != 0)
-				goto out;
-		}
+		if (dir && (rc = q_list_folders(q, base, &tr, folders)) != 0)
+			goto out;
 		if (pg.on) {
 			snprintf(sql, sizeof sql, "SELECT count(*) FROM (%s)%s", base, files);
-			if ((rc = q_prepare(q, sql, &st)) != 0)
-				goto out;
-			q_bind_tree(st, lo, hi, skip, filter, tree);
-			rc = q_count(q, st, &total);
-			sqlite3_finalize(st);
-			st = NULL;
-			if (rc != 0)
+			if ((rc = q_tree_count(q, sql, &tr, &total)) != 0)
 				goto out;
 		}
 		snprintf(sql, sizeof sql,
@@ -177,57 +167,13 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 		q_page_sql(&pg, sql, sizeof sql);
 		if ((rc = q_prepare(q, sql, &st)) != 0)
 			goto out;
-		q_bind_tree(st, lo, hi, skip, filter, tree);
-		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-			json_t *o = json_object();
-			if (!o || json_array_append_new(arr, o) != 0)
-				goto oom;
-			q_set(o, "uuid", q_jcol_str(st, 0));
-			q_set(o, "source", q_jcol_str(st, 1));
-			q_set(o, "scan_folder", q_jcol_str(st, 2));
-			q_set(o, "size", q_jcol_int(st, 3));
-		}
-		if (src != SQLITE_DONE) {
-			rc = q_step_failed(q, src);
+		q_bind_tree(st, &tr);
+		if ((rc = q_collect(q, st, asset_json, arr)) != 0)
 			goto out;
-		}
 	}
-	if (q->json && pg.on) {
-		json_t *doc = q_tree_doc(&pg, total, "assets", arr, dir ? lo : NULL, folders);
-		arr = folders = NULL;
-		if (!doc)
-			goto oom;
-		rc = q_print_json(q, doc);
-		json_decref(doc);
-	} else if (q->json) {
-		rc = q_print_json(q, arr);
-	} else {
-		size_t i;
-		json_t *o;
-		q_print_folders(folders);
-		if (json_array_size(arr) == 0 && !pg.on) {
-			printf("no assets\n");
-		} else if (json_array_size(arr) > 0) {
-			if (!(t = q_table_new(3, hdr)))
-				goto oom;
-			json_array_foreach(arr, i, o)
-			{
-				const char *cells[3] = {q_text(o, "uuid", NULL, 0),
-				                        q_text(o, "source", NULL, 0),
-				                        q_text(o, "scan_folder", NULL, 0)};
-				if (q_table_add(t, cells) != 0)
-					goto oom;
-			}
-			q_table_print(t, stdout);
-		}
-		q_page_note(&pg, total, json_array_size(arr));
-	}
-	goto out;
-oom:
-	q_err(q, "out of memory");
-	rc = Q_USAGE;
+	rc = q_print_listing(q, &listing, &pg, total, arr, dir ? tr.lo : NULL, folders);
+	arr = folders = NULL;
 out:
-	q_table_free(t);
 	sqlite3_finalize(st);
 	json_decref(arr);
 	json_decref(folders);
@@ -494,8 +440,7 @@ int q_cmd_asset(qctx *q, int argc, char **argv)
 		rc = Q_FAILED;
 	goto out;
 oom:
-	q_err(q, "out of memory");
-	rc = Q_USAGE;
+	rc = q_oom(q);
 out:
 	free(uuid);
 	free(path);

@@ -80,3 +80,9 @@ void q_note(qctx *q, const char *fmt, ...)
 	q_vmsg(q, false, fmt, ap);
 	va_end(ap);
 }
+
+int q_oom(qctx *q)
+{
+	q_err(q, "out of memory");
+	return Q_USAGE;
+}

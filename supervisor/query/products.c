@@ -69,7 +69,10 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 {
 	static const char usage[] =
 	    "products [--filter RE] [--platform P] [--dir DIR] [--limit N] [--offset N] [--json]";
-	static const char *const hdr[] = {"ASSET_ID", "PLATFORM", "PATH", "TYPE", "SIZE", "SOURCE"};
+	static const qcol cols[] = {{"ASSET_ID", "asset_id", NULL}, {"PLATFORM", "platform", NULL},
+	                            {"PATH", "path", NULL},         {"TYPE", "asset_type", NULL},
+	                            {"SIZE", "size", NULL},         {"SOURCE", "source", NULL}};
+	static const qlisting listing = {"products", cols, 6};
 	/* The filter matches the product's path or its source's path, so
 	 * "textures/" finds products by either name. Parameters as
 	 * q_bind_tree() binds them, the platform as ?5. */
@@ -77,62 +80,41 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 	                              " AND (?5 IS NULL OR p.platform = ?5)";
 	static const char where_s[] = " AND (p.path REGEXP ?4 OR s.path REGEXP ?4)";
 	static const char join_s[] = " JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id";
-	const char *filter = NULL, *platform = NULL, *dir = NULL, *limit = NULL, *offset = NULL;
+	qtree tr = {.skip = 1};
+	const char *platform = NULL, *dir = NULL, *limit = NULL, *offset = NULL;
 	const qopt opts[] = {
-	    {"--filter", true, &filter, NULL}, {"--platform", true, &platform, NULL},
-	    {"--dir", true, &dir, NULL},       {"--limit", true, &limit, NULL},
-	    {"--offset", true, &offset, NULL}, {NULL, false, NULL, NULL},
+	    {"--filter", true, &tr.filter, NULL}, {"--platform", true, &platform, NULL},
+	    {"--dir", true, &dir, NULL},          {"--limit", true, &limit, NULL},
+	    {"--offset", true, &offset, NULL},    {NULL, false, NULL, NULL},
 	};
 	const char *pos[1];
-	int n_pos, rc, src, skip = 1;
+	int n_pos, rc;
 	sqlite3_stmt *st = NULL;
 	json_t *arr = NULL, *folders = NULL;
-	qtable *t = NULL;
 	qpage pg;
 	int64_t total = 0;
-	char lo[4200] = "", hi[4200] = "", sql[2048];
+	char sql[2048];
 
 	rc = q_parse_args(q, argc, argv, opts, pos, 0, &n_pos, usage);
 	if (rc != 0)
 		return rc < 0 ? Q_OK : rc;
-	if (filter && (rc = q_check_regex(q, filter)) != 0)
-		return rc;
-	if ((rc = q_parse_page(q, limit, offset, &pg)) != 0)
-		return rc;
-	if (dir) {
-		if ((rc = q_dir_bounds(q, dir, lo, hi, sizeof lo, &skip)) != 0)
-			return rc;
-		pg.on = true;
-		if (!(folders = json_array()))
-			goto oom;
-	}
-	if (!(arr = json_array()))
-		goto oom;
-	if ((rc = q_open(q, true)) != 0)
+	tr.extra = platform;
+	if ((rc = q_tree_start(q, dir, limit, offset, &tr, &pg, &arr, &folders)) != 0)
 		goto out;
 	if (q->db) {
 		const char *files = dir ? " AND instr(substr(p.path, ?3), '/') = 0" : "";
 		/* The source is joined only when the filter needs its path. */
-		const char *join = filter ? join_s : "", *where_f = filter ? where_s : "";
+		const char *join = tr.filter ? join_s : "", *where_f = tr.filter ? where_s : "";
 		if (dir) {
 			snprintf(sql, sizeof sql, "SELECT substr(p.path, ?3) AS rest FROM products p%s%s%s",
 			         join, where_p, where_f);
-			int frc = q_list_folders(q, sql, lo, hi, skip, filter, platform, folders);
-			if (frc == -ENOMEM)
-				goto oom;
-			if ((rc = frc) != 0)
+			if ((rc = q_list_folders(q, sql, &tr, folders)) != 0)
 				goto out;
 		}
 		if (pg.on) {
 			snprintf(sql, sizeof sql, "SELECT count(*) FROM products p%s%s%s%s", join, where_p,
 			         where_f, files);
-			if ((rc = q_prepare(q, sql, &st)) != 0)
-				goto out;
-			q_bind_tree(st, lo, hi, skip, filter, platform);
-			rc = q_count(q, st, &total);
-			sqlite3_finalize(st);
-			st = NULL;
-			if (rc != 0)
+			if ((rc = q_tree_count(q, sql, &tr, &total)) != 0)
 				goto out;
 		}
 		if (!pg.on) {
@@ -152,55 +134,13 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 		}
 		if ((rc = q_prepare(q, sql, &st)) != 0)
 			goto out;
-		q_bind_tree(st, lo, hi, skip, filter, platform);
-		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-			json_t *o = product_json(st);
-			if (!o || json_array_append_new(arr, o) != 0)
-				goto oom;
-		}
-		if (src != SQLITE_DONE) {
-			rc = q_step_failed(q, src);
+		q_bind_tree(st, &tr);
+		if ((rc = q_collect(q, st, product_json, arr)) != 0)
 			goto out;
-		}
 	}
-	if (q->json && pg.on) {
-		json_t *doc = q_tree_doc(&pg, total, "products", arr, dir ? lo : NULL, folders);
-		arr = folders = NULL;
-		if (!doc)
-			goto oom;
-		rc = q_print_json(q, doc);
-		json_decref(doc);
-	} else if (q->json) {
-		rc = q_print_json(q, arr);
-	} else {
-		size_t i;
-		json_t *o;
-		q_print_folders(folders);
-		if (json_array_size(arr) == 0 && !pg.on) {
-			printf("no products\n");
-		} else if (json_array_size(arr) > 0) {
-			if (!(t = q_table_new(6, hdr)))
-				goto oom;
-			json_array_foreach(arr, i, o)
-			{
-				char sz[32];
-				const char *cells[6] = {
-				    q_text(o, "asset_id", NULL, 0),   q_text(o, "platform", NULL, 0),
-				    q_text(o, "path", NULL, 0),       q_text(o, "asset_type", NULL, 0),
-				    q_text(o, "size", sz, sizeof sz), q_text(o, "source", NULL, 0)};
-				if (q_table_add(t, cells) != 0)
-					goto oom;
-			}
-			q_table_print(t, stdout);
-		}
-		q_page_note(&pg, total, json_array_size(arr));
-	}
-	goto out;
-oom:
-	q_err(q, "out of memory");
-	rc = Q_USAGE;
+	rc = q_print_listing(q, &listing, &pg, total, arr, dir ? tr.lo : NULL, folders);
+	arr = folders = NULL;
 out:
-	q_table_free(t);
 	sqlite3_finalize(st);
 	json_decref(arr);
 	json_decref(folders);
@@ -618,8 +558,7 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 		rc = Q_FAILED;
 	goto out;
 oom:
-	q_err(q, "out of memory");
-	rc = Q_USAGE;
+	rc = q_oom(q);
 out:
 	free(uuid);
 	free(plat);

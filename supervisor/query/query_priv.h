@@ -56,6 +56,9 @@ const char *q_arg(const char *a);
 void q_warn(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A whole line for stderr, printed as written, dropped by query_json(). */
 void q_note(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Says "out of memory" as q_err() does; returns Q_USAGE, the code of a
+ * command that ran out. */
+int q_oom(qctx *q);
 
 /* ---- options.c ---- */
 
@@ -184,26 +187,46 @@ void q_page_note(const qpage *pg, int64_t total, size_t shown);
 
 /* ---- tree.c ---- */
 
+/* The parameters of a tree listing (assets, products), which
+ * q_bind_tree() binds: ?1 lo (NULL at the top), ?2 hi, ?3 skip, ?4 the
+ * filter regex (or NULL), ?5 extra (a platform, or any non-NULL text as a
+ * flag; NULL for none). lo, hi and skip come from q_dir_bounds(); without
+ * --dir lo and hi are "" and skip is 1. filter and extra are borrowed. */
+typedef struct qtree {
+	char lo[4200], hi[4200];
+	int skip;
+	const char *filter;
+	const char *extra;
+} qtree;
+
 /* --dir DIR of a listing: one level of a folder tree. DIR is "" (the top)
  * or a relative folder without "." or ".." parts; it becomes the bounds of
  * an index range, lo = "DIR/" and hi = "DIR0" ('0' follows '/'), so that a
- * folder of a big tree is read without scanning the others. *skip (OUT) is
+ * folder of a big tree is read without scanning the others. skip is
  * strlen(lo) + 1, where the rest of a path starts (SQLite's substr counts
- * from 1). Returns 0, or Q_USAGE after printing why. */
-int q_dir_bounds(qctx *q, const char *dir, char *lo, char *hi, size_t sz, int *skip);
+ * from 1). Sets lo, hi and skip of t; returns 0, or Q_USAGE after printing
+ * why. */
+int q_dir_bounds(qctx *q, const char *dir, qtree *t);
 
-/* Binds the parameters of a tree listing: ?1 lo (NULL at the top), ?2 hi,
- * ?3 skip, ?4 the filter regex (or NULL), ?5 extra (a platform, or any
- * non-NULL text as a flag; NULL for none). */
-void q_bind_tree(sqlite3_stmt *st, const char *lo, const char *hi, int skip, const char *filter,
-                 const char *extra);
+void q_bind_tree(sqlite3_stmt *st, const qtree *t);
+
+/* What a tree listing does once its options are read: checks t->filter,
+ * --limit and --offset, and --dir (which turns paging on), makes the array
+ * of rows *arr and, with --dir, of folders *folders (OUT, both the
+ * caller's to release, NULL when not made), and opens the database as
+ * q_open() does. Returns 0, or Q_USAGE after printing why. */
+int q_tree_start(qctx *q, const char *dir, const char *limit, const char *offset, qtree *t, qpage *pg,
+                 json_t **arr, json_t **folders);
 
 /* Appends to folders the folders one level below the --dir of base, a
- * SELECT over those parameters whose first column, rest, is what follows
- * the folder in each path: [{name, count}], count being the rows below.
- * Returns 0, -ENOMEM, or Q_USAGE after printing why. */
-int q_list_folders(qctx *q, const char *base, const char *lo, const char *hi, int skip, const char *filter,
-                   const char *extra, json_t *folders);
+ * SELECT over the parameters of t whose first column, rest, is what
+ * follows the folder in each path: [{name, count}], count being the rows
+ * below. Returns 0, or Q_USAGE after printing why. */
+int q_list_folders(qctx *q, const char *base, const qtree *t, json_t *folders);
+
+/* Runs sql, a one-row count over the parameters of t; *total (OUT).
+ * Returns 0, or Q_USAGE after printing why. */
+int q_tree_count(qctx *q, const char *sql, const qtree *t, int64_t *total);
 
 /* The paged document of a tree listing (assets, products): with dir_lo (the
  * folder asked for, with its trailing slash) it also holds "dir" and the
@@ -212,6 +235,39 @@ json_t *q_tree_doc(const qpage *pg, int64_t total, const char *key, json_t *arr,
                    json_t *folders);
 /* The text form of a tree listing's subfolders: "name/  (count)" lines. */
 void q_print_folders(const json_t *folders);
+
+/* ---- listing.c ---- */
+
+/* A column of a listing's table: its header and the key of each row's
+ * value, written by q_text() or, when set, by cell (into buf, which holds
+ * bufsz bytes). */
+typedef struct qcol {
+	const char *header;
+	const char *key;
+	const char *(*cell)(json_t *row, const char *key, char *buf, size_t bufsz);
+} qcol;
+
+/* A listing: the key of its rows in the paged document ("jobs"), which
+ * also names them in "no jobs", and the columns of its table. */
+typedef struct qlisting {
+	const char *key;
+	const qcol *cols;
+	int ncols;
+} qlisting;
+
+/* Steps st to its end and appends row(st) to arr for each row (row returns
+ * a new reference, NULL when out of memory). Returns 0, or Q_USAGE after
+ * printing why. */
+int q_collect(qctx *q, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st), json_t *arr);
+
+/* Prints the rows arr of listing l. With --json: the array, or with
+ * paging on the paged document (q_tree_doc(): with dir_lo, the --dir of a
+ * tree listing, it also holds the folders). As text: the folders, then
+ * the table ("no KEY" when nothing matched and paging is off), then the
+ * page note. Takes the references of arr and folders (which may be NULL).
+ * Returns 0, or Q_USAGE after printing why. */
+int q_print_listing(qctx *q, const qlisting *l, const qpage *pg, int64_t total, json_t *arr,
+                    const char *dir_lo, json_t *folders);
 
 /* ---- assets.c ---- */
 

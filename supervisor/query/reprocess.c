@@ -20,8 +20,7 @@ int q_cmd_reprocess(qctx *q, int argc, char **argv)
 	pos = calloc((size_t)argc + 1, sizeof *pos);
 	ids = calloc((size_t)argc + 1, sizeof *ids);
 	if (!pos || !ids) {
-		q_err(q, "out of memory");
-		rc = Q_USAGE;
+		rc = q_oom(q);
 		goto out;
 	}
 	rc = q_parse_args(q, argc, argv, NULL, pos, argc, &n_pos, usage);

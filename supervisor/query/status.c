@@ -47,8 +47,7 @@ int q_cmd_status(qctx *q, int argc, char **argv)
 	}
 	snprintf(control, sizeof control, "%s/kiln.sock", q->cfg->cache);
 	if (!(o = json_object())) {
-		q_err(q, "out of memory");
-		rc = Q_USAGE;
+		rc = q_oom(q);
 		goto out;
 	}
 	/* Without a supervisor nothing scans or runs: the state is idle and

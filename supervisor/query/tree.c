@@ -1,23 +1,22 @@
-/* tree.c: listings as a folder tree (--dir): the bounds of one folder, the
- * parameters, the subfolders, the document and the text form of the
- * subfolders. */
-#include <errno.h>
+/* tree.c: listings as a folder tree (--dir): the options, the bounds of
+ * one folder, the parameters, the subfolders and the count, the document
+ * and the text form of the subfolders. */
 #include <stdio.h>
 #include <string.h>
 
 #include "query/query_priv.h"
 
-int q_dir_bounds(qctx *q, const char *dir, char *lo, char *hi, size_t sz, int *skip)
+int q_dir_bounds(qctx *q, const char *dir, qtree *t)
 {
 	size_t n = strlen(dir);
 	while (n > 0 && dir[n - 1] == '/')
 		n--;
 	if (n == 0 || (n == 1 && dir[0] == '.')) {
-		lo[0] = hi[0] = '\0';
-		*skip = 1;
+		t->lo[0] = t->hi[0] = '\0';
+		t->skip = 1;
 		return 0;
 	}
-	if (n + 2 > sz || n > 4096) {
+	if (n + 2 > sizeof t->lo || n > 4096) {
 		q_err(q, "--dir: the folder name is too long");
 		return Q_USAGE;
 	}
@@ -44,32 +43,64 @@ int q_dir_bounds(qctx *q, const char *dir, char *lo, char *hi, size_t sz, int *s
 			}
 		p += len + 1;
 	}
-	memcpy(lo, dir, n);
-	lo[n] = '/';
-	lo[n + 1] = '\0';
-	memcpy(hi, dir, n);
-	hi[n] = '0';
-	hi[n + 1] = '\0';
-	*skip = (int)n + 2;
+	memcpy(t->lo, dir, n);
+	t->lo[n] = '/';
+	t->lo[n + 1] = '\0';
+	memcpy(t->hi, dir, n);
+	t->hi[n] = '0';
+	t->hi[n + 1] = '\0';
+	t->skip = (int)n + 2;
 	return 0;
 }
 
-void q_bind_tree(sqlite3_stmt *st, const char *lo, const char *hi, int skip, const char *filter,
-                 const char *extra)
+void q_bind_tree(sqlite3_stmt *st, const qtree *t)
 {
-	db_bind_text(st, 1, lo && lo[0] ? lo : NULL);
-	db_bind_text(st, 2, hi);
-	sqlite3_bind_int(st, 3, skip);
-	db_bind_text(st, 4, filter);
-	db_bind_text(st, 5, extra);
+	db_bind_text(st, 1, t->lo[0] ? t->lo : NULL);
+	db_bind_text(st, 2, t->hi);
+	sqlite3_bind_int(st, 3, t->skip);
+	db_bind_text(st, 4, t->filter);
+	db_bind_text(st, 5, t->extra);
 }
 
-int q_list_folders(qctx *q, const char *base, const char *lo, const char *hi, int skip, const char *filter,
-                   const char *extra, json_t *folders)
+int q_tree_start(qctx *q, const char *dir, const char *limit, const char *offset, qtree *t, qpage *pg,
+                 json_t **arr, json_t **folders)
+{
+	int rc;
+	*arr = *folders = NULL;
+	if (t->filter && (rc = q_check_regex(q, t->filter)) != 0)
+		return rc;
+	if ((rc = q_parse_page(q, limit, offset, pg)) != 0)
+		return rc;
+	if (dir) {
+		if ((rc = q_dir_bounds(q, dir, t)) != 0)
+			return rc;
+		pg->on = true;
+		if (!(*folders = json_array()))
+			goto oom;
+	}
+	if (!(*arr = json_array()))
+		goto oom;
+	return q_open(q, true);
+oom:
+	return q_oom(q);
+}
+
+/* One row of q_list_folders(): {name, count}. */
+static json_t *folder_json(sqlite3_stmt *st)
+{
+	json_t *f = json_object();
+	if (!f)
+		return NULL;
+	q_set(f, "name", q_jcol_str(st, 0));
+	q_set(f, "count", q_jcol_int(st, 1));
+	return f;
+}
+
+int q_list_folders(qctx *q, const char *base, const qtree *t, json_t *folders)
 {
 	sqlite3_stmt *st = NULL;
 	char sql[1200];
-	int rc, src;
+	int rc;
 	snprintf(
 	    sql, sizeof sql,
 	    "SELECT substr(rest, 1, instr(rest, '/') - 1) AS d, count(*) FROM (%s) WHERE instr(rest, '/') > 0"
@@ -77,20 +108,20 @@ int q_list_folders(qctx *q, const char *base, const char *lo, const char *hi, in
 	    base);
 	if ((rc = q_prepare(q, sql, &st)) != 0)
 		return rc;
-	q_bind_tree(st, lo, hi, skip, filter, extra);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *f = json_object();
-		if (!f || json_array_append_new(folders, f) != 0) {
-			json_decref(f);
-			rc = -ENOMEM;
-			goto out;
-		}
-		q_set(f, "name", q_jcol_str(st, 0));
-		q_set(f, "count", q_jcol_int(st, 1));
-	}
-	if (src != SQLITE_DONE)
-		rc = q_step_failed(q, src);
-out:
+	q_bind_tree(st, t);
+	rc = q_collect(q, st, folder_json, folders);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int q_tree_count(qctx *q, const char *sql, const qtree *t, int64_t *total)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if ((rc = q_prepare(q, sql, &st)) != 0)
+		return rc;
+	q_bind_tree(st, t);
+	rc = q_count(q, st, total);
 	sqlite3_finalize(st);
 	return rc;
 }
