@@ -123,7 +123,7 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 	static const qcol cols[] = {
 	    {"UUID", "uuid", NULL}, {"SOURCE", "source", NULL}, {"SCAN_FOLDER", "scan_folder", NULL}};
 	static const qlisting listing = {"assets", cols, 3};
-	/* Parameters as q_bind_tree() binds them; ?5 is set for --dir: a
+	/* Parameters as q_tree_read() binds them; ?5 is set for --dir: a
 	 * folder tree shows sources from scan folders only, intermediate
 	 * assets have a tree of their own (products --platform intermediate
 	 * --dir). */
@@ -131,52 +131,36 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 	    "SELECT substr(path, ?3) AS rest, uuid, path, scan_folder, size FROM sources"
 	    " WHERE (?1 IS NULL OR (path >= ?1 AND path < ?2))"
 	    " AND (?4 IS NULL OR path REGEXP ?4) AND (?5 IS NULL OR intermediate = 0)";
-	qtree tr = {.skip = 1};
-	const char *dir = NULL, *limit = NULL, *offset = NULL;
+	qtree tr = {0};
+	const char *limit = NULL, *offset = NULL;
 	const qopt opts[] = {{"--filter", true, &tr.filter, NULL},
-	                     {"--dir", true, &dir, NULL},
+	                     {"--dir", true, &tr.dir, NULL},
 	                     {"--limit", true, &limit, NULL},
 	                     {"--offset", true, &offset, NULL},
 	                     {NULL, false, NULL, NULL}};
 	const char *pos[1];
 	int n_pos, rc;
-	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL, *folders = NULL;
-	qpage pg;
-	int64_t total = 0;
-	char sql[1024];
+	char count[1024], rows[1024];
 
 	rc = q_parse_args(q, argc, argv, opts, pos, 0, &n_pos, usage);
 	if (rc != 0)
 		return rc < 0 ? Q_OK : rc;
-	tr.extra = dir ? "1" : NULL;
-	if ((rc = q_tree_start(q, dir, limit, offset, &tr, &pg, &arr, &folders)) != 0)
+	tr.extra = tr.dir ? "1" : NULL;
+	if ((rc = q_tree_start(q, &tr, limit, offset)) != 0)
 		goto out;
 	if (q->db) {
-		const char *files = dir ? " WHERE instr(rest, '/') = 0" : "";
-		if (dir && (rc = q_list_folders(q, base, &tr, folders)) != 0)
-			goto out;
-		if (pg.on) {
-			snprintf(sql, sizeof sql, "SELECT count(*) FROM (%s)%s", base, files);
-			if ((rc = q_tree_count(q, sql, &tr, &total)) != 0)
-				goto out;
-		}
-		snprintf(sql, sizeof sql,
+		const char *files = tr.dir ? " WHERE instr(rest, '/') = 0" : "";
+		snprintf(count, sizeof count, "SELECT count(*) FROM (%s)%s", base, files);
+		snprintf(rows, sizeof rows,
 		         "SELECT uuid, path, scan_folder, size FROM (%s)%s ORDER BY path, scan_folder", base,
 		         files);
-		q_page_sql(&pg, sql, sizeof sql);
-		if ((rc = q_prepare(q, sql, &st)) != 0)
-			goto out;
-		q_bind_tree(st, &tr);
-		if ((rc = q_collect(q, st, asset_json, arr)) != 0)
+		q_page_sql(&tr.pg, rows, sizeof rows);
+		if ((rc = q_tree_read(q, &tr, base, count, rows, asset_json)) != 0)
 			goto out;
 	}
-	rc = q_print_listing(q, &listing, &pg, total, arr, dir ? tr.lo : NULL, folders);
-	arr = folders = NULL;
+	rc = q_tree_print(q, &listing, &tr);
 out:
-	sqlite3_finalize(st);
-	json_decref(arr);
-	json_decref(folders);
+	q_tree_free(&tr);
 	return rc;
 }
 
@@ -261,33 +245,65 @@ static void print_asset_text(json_t *o)
 	q_table_free(t);
 }
 
+/* One of the asset's jobs (id, status, platform, job_key, builder, reason,
+ * completed_at) as its object. */
+static json_t *asset_job_json(sqlite3_stmt *st)
+{
+	json_t *j = json_object();
+	if (!j)
+		return NULL;
+	q_set(j, "id", q_jcol_int(st, 0));
+	q_set(j, "status", q_jcol_str(st, 1));
+	q_set(j, "platform", q_jcol_str(st, 2));
+	q_set(j, "job_key", q_jcol_str(st, 3));
+	q_set(j, "builder", q_jcol_str(st, 4));
+	/* As in kiln jobs: the reason only of a job that is failed now. */
+	q_set(j, "reason",
+	      q_is_failed((const char *)sqlite3_column_text(st, 1)) ? q_jcol_str(st, 5) : json_null());
+	q_set(j, "completed_at", q_jcol_time(st, 6));
+	return j;
+}
+
+/* Starts the list key of the asset document o: a new array there, *arr
+ * (OUT, owned by o), and sql prepared as *st (OUT) with ?1 bound to the
+ * source's id sid. Returns 0, or Q_USAGE after printing why. */
+static int asset_list(qctx *q, json_t *o, const char *key, const char *sql, int64_t sid, json_t **arr,
+                      sqlite3_stmt **st)
+{
+	int rc;
+	*arr = json_array();
+	q_set(o, key, *arr);
+	if (!*arr)
+		return q_oom(q);
+	if ((rc = q_prepare(q, sql, st)) != 0)
+		return rc;
+	sqlite3_bind_int64(*st, 1, sid);
+	return 0;
+}
+
 int q_cmd_asset(qctx *q, int argc, char **argv)
 {
 	static const char usage[] = "asset PATH|UUID [--json]";
-	const char *pos[1];
-	int n_pos, rc, src;
+	const char *arg;
+	int rc, src;
 	int64_t sid = 0;
 	sqlite3_stmt *st = NULL, *find = NULL;
-	json_t *o = NULL, *arr;
+	json_t *o = NULL, *arr, *v;
 	char *uuid = NULL, *path = NULL, *abs = NULL;
 	bool failed = false;
+	size_t i;
 
-	rc = q_parse_args(q, argc, argv, NULL, pos, 1, &n_pos, usage);
-	if (rc != 0)
+	if ((rc = q_parse_one(q, argc, argv, NULL, "asset", usage, &arg)) != 0)
 		return rc < 0 ? Q_OK : rc;
-	if (n_pos != 1) {
-		q_err(q, "which asset? usage: kiln %s", usage);
-		return Q_USAGE;
-	}
 	if ((rc = q_open(q, true)) != 0)
 		return rc;
 	if (!q->db) {
-		q_err(q, "no source '%s'", q_arg(pos[0]));
+		q_err(q, "no source '%s'", q_arg(arg));
 		return Q_FAILED;
 	}
-	rc = q_resolve_source(q, pos[0], &sid);
+	rc = q_resolve_source(q, arg, &sid);
 	if (rc == KILN_E_NOTFOUND) {
-		q_err(q, "no source '%s' (give its path or UUID, as kiln assets lists them)", q_arg(pos[0]));
+		q_err(q, "no source '%s' (give its path or UUID, as kiln assets lists them)", q_arg(arg));
 		rc = Q_FAILED;
 		goto out;
 	}
@@ -320,18 +336,16 @@ int q_cmd_asset(qctx *q, int argc, char **argv)
 
 	/* Products: asset ids once each (a product exists per platform), and
 	 * the files themselves. */
-	json_t *ids = json_array(), *files = json_array();
+	json_t *ids = json_array(), *files = NULL;
 	q_set(o, "products", ids);
-	q_set(o, "product_files", files);
-	if (!ids || !files)
+	if (!ids)
 		goto oom;
-	if ((rc = q_prepare(q,
-	                    "SELECT p.sub_id, p.platform, p.path, p.asset_type FROM products p"
-	                    " JOIN jobs j ON j.id = p.job_id WHERE j.source_id = ?1 ORDER BY (p.sub_id & "
-	                    "0xffffffff), p.platform",
-	                    &st)) != 0)
+	if ((rc = asset_list(q, o, "product_files",
+	                     "SELECT p.sub_id, p.platform, p.path, p.asset_type FROM products p"
+	                     " JOIN jobs j ON j.id = p.job_id WHERE j.source_id = ?1 ORDER BY (p.sub_id & "
+	                     "0xffffffff), p.platform",
+	                     sid, &files, &st)) != 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, sid);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *f = json_object();
 		if (!f)
@@ -343,101 +357,53 @@ int q_cmd_asset(qctx *q, int argc, char **argv)
 		q_add_unique(ids, json_incref(json_object_get(f, "asset_id")));
 		json_array_append_new(files, f);
 	}
-	if (src != SQLITE_DONE) {
-		rc = q_step_failed(q, src);
+	if ((rc = q_finish(q, &st, src)) != 0)
 		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 
 	/* Dependencies out: each names a source by UUID or by path. */
-	arr = json_array();
-	q_set(o, "depends_on", arr);
-	if (!arr)
-		goto oom;
 	if ((rc = q_prepare(
 	         q,
 	         "SELECT path FROM sources WHERE path = ?1 OR uuid = ?2 OR scan_folder || '/' || path = ?1"
 	         " ORDER BY path = ?1 DESC LIMIT 1",
 	         &find)) != 0 ||
-	    (rc = q_prepare(q,
-	                    "SELECT dep_path, dep_uuid FROM source_deps WHERE source_id = ?1 ORDER BY rowid",
-	                    &st)) != 0)
+	    (rc = asset_list(q, o, "depends_on",
+	                     "SELECT dep_path, dep_uuid FROM source_deps WHERE source_id = ?1 ORDER BY rowid",
+	                     sid, &arr, &st)) != 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, sid);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		q_add_unique(arr, dep_source_name(q, find, (const char *)sqlite3_column_text(st, 0),
 		                                  (const char *)sqlite3_column_text(st, 1)));
 	}
-	if (src != SQLITE_DONE) {
-		rc = q_step_failed(q, src);
+	if ((rc = q_finish(q, &st, src)) != 0)
 		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 
 	/* Dependencies in: sources whose dependencies name this one. */
-	arr = json_array();
-	q_set(o, "depended_on_by", arr);
-	if (!arr)
-		goto oom;
-	if ((rc = q_prepare(q,
-	                    "SELECT DISTINCT s.path FROM source_deps d JOIN sources s ON s.id = d.source_id"
-	                    " WHERE d.source_id != ?4 AND (lower(trim(d.dep_uuid, '{}')) = ?1"
-	                    " OR lower(d.dep_path) = lower(?2) OR d.dep_path = ?3) ORDER BY s.path",
-	                    &st)) != 0)
+	if ((rc = asset_list(q, o, "depended_on_by",
+	                     "SELECT DISTINCT s.path FROM source_deps d JOIN sources s ON s.id = d.source_id"
+	                     " WHERE d.source_id != ?1 AND (lower(trim(d.dep_uuid, '{}')) = ?2"
+	                     " OR lower(d.dep_path) = lower(?3) OR d.dep_path = ?4) ORDER BY s.path",
+	                     sid, &arr, &st)) != 0)
 		goto out;
-	db_bind_text(st, 1, uuid);
-	db_bind_text(st, 2, path);
-	db_bind_text(st, 3, abs);
-	sqlite3_bind_int64(st, 4, sid);
+	db_bind_text(st, 2, uuid);
+	db_bind_text(st, 3, path);
+	db_bind_text(st, 4, abs);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
 		q_add_unique(arr, q_jcol_str(st, 0));
-	if (src != SQLITE_DONE) {
-		rc = q_step_failed(q, src);
+	if ((rc = q_finish(q, &st, src)) != 0)
 		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 
-	/* Its jobs. */
-	arr = json_array();
-	q_set(o, "jobs", arr);
-	if (!arr)
-		goto oom;
-	if ((rc = q_prepare(q,
-	                    "SELECT j.id, j.status, j.platform, j.job_key, b.name, j.reason, j.completed_at"
-	                    " FROM jobs j JOIN builders b ON b.id = j.builder_id WHERE j.source_id = ?1"
-	                    " ORDER BY j.platform, j.job_key, j.id",
-	                    &st)) != 0)
+	/* Its jobs; the asset failed when one of them did. */
+	if ((rc = asset_list(q, o, "jobs",
+	                     "SELECT j.id, j.status, j.platform, j.job_key, b.name, j.reason, j.completed_at"
+	                     " FROM jobs j JOIN builders b ON b.id = j.builder_id WHERE j.source_id = ?1"
+	                     " ORDER BY j.platform, j.job_key, j.id",
+	                     sid, &arr, &st)) != 0 ||
+	    (rc = q_collect(q, st, asset_job_json, arr)) != 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, sid);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *j = json_object();
-		const char *status = (const char *)sqlite3_column_text(st, 1);
-		bool jf = status && strcmp(status, "failed") == 0;
-		if (!j || json_array_append_new(arr, j) != 0)
-			goto oom;
-		failed = failed || jf;
-		q_set(j, "id", q_jcol_int(st, 0));
-		q_set(j, "status", q_jcol_str(st, 1));
-		q_set(j, "platform", q_jcol_str(st, 2));
-		q_set(j, "job_key", q_jcol_str(st, 3));
-		q_set(j, "builder", q_jcol_str(st, 4));
-		q_set(j, "reason", jf ? q_jcol_str(st, 5) : json_null());
-		q_set(j, "completed_at", q_jcol_time(st, 6));
-	}
-	if (src != SQLITE_DONE) {
-		rc = q_step_failed(q, src);
-		goto out;
-	}
+	json_array_foreach(arr, i, v) failed =
+	    failed || q_is_failed(json_string_value(json_object_get(v, "status")));
 
-	if (q->json)
-		rc = q_print_json(q, o);
-	else
-		print_asset_text(o);
-	if (rc == Q_OK && failed)
-		rc = Q_FAILED;
+	rc = q_print_answer(q, o, print_asset_text, failed);
 	goto out;
 oom:
 	rc = q_oom(q);

@@ -170,3 +170,11 @@ int q_step_failed(qctx *q, int src)
 	}
 	return Q_USAGE;
 }
+
+int q_finish(qctx *q, sqlite3_stmt **st, int src)
+{
+	int rc = src == SQLITE_DONE ? 0 : q_step_failed(q, src);
+	sqlite3_finalize(*st);
+	*st = NULL;
+	return rc;
+}

@@ -82,8 +82,7 @@ static const struct {
 static json_t *job_json(sqlite3_stmt *st)
 {
 	json_t *o = json_object();
-	const char *status = (const char *)sqlite3_column_text(st, JC_STATUS);
-	bool failed = status && strcmp(status, "failed") == 0;
+	bool failed = q_is_failed((const char *)sqlite3_column_text(st, JC_STATUS));
 	if (!o)
 		return NULL;
 	q_set(o, "id", json_integer(sqlite3_column_int64(st, JC_ID)));
@@ -436,27 +435,22 @@ static void print_job_text(json_t *o)
 int q_cmd_job(qctx *q, int argc, char **argv)
 {
 	static const char usage[] = "job ID [--json]";
-	const char *pos[1];
-	int n_pos, rc, src;
+	const char *arg;
+	int rc, src;
 	char *end = NULL;
 	long long id;
 	sqlite3_stmt *st = NULL;
 	json_t *o = NULL, *lines = NULL;
 	bool failed = false, truncated = false;
 
-	rc = q_parse_args(q, argc, argv, NULL, pos, 1, &n_pos, usage);
-	if (rc != 0)
+	if ((rc = q_parse_one(q, argc, argv, NULL, "job", usage, &arg)) != 0)
 		return rc < 0 ? Q_OK : rc;
-	if (n_pos != 1) {
-		q_err(q, "which job? usage: kiln %s", usage);
-		return Q_USAGE;
-	}
 	errno = 0;
-	id = (pos[0][0] >= '0' && pos[0][0] <= '9') ? strtoll(pos[0], &end, 10) : 0;
-	if (!(pos[0][0] >= '0' && pos[0][0] <= '9'))
-		end = (char *)pos[0];
-	if (errno != 0 || end == pos[0] || *end != '\0' || id <= 0) {
-		q_err(q, "'%s' is not a job id (a positive number, as kiln jobs lists them)", q_arg(pos[0]));
+	id = (arg[0] >= '0' && arg[0] <= '9') ? strtoll(arg, &end, 10) : 0;
+	if (!(arg[0] >= '0' && arg[0] <= '9'))
+		end = (char *)arg;
+	if (errno != 0 || end == arg || *end != '\0' || id <= 0) {
+		q_err(q, "'%s' is not a job id (a positive number, as kiln jobs lists them)", q_arg(arg));
 		return Q_USAGE;
 	}
 	if ((rc = q_open(q, true)) != 0)
@@ -482,10 +476,7 @@ int q_cmd_job(qctx *q, int argc, char **argv)
 	lines = json_array();
 	if (!o || !lines)
 		goto oom;
-	{
-		const char *status = json_string_value(json_object_get(o, "status"));
-		failed = status && strcmp(status, "failed") == 0;
-	}
+	failed = q_is_failed(json_string_value(json_object_get(o, "status")));
 	q_set(o, "fingerprint", q_jcol_hex64(st, JC_FINGERPRINT));
 	q_set(o, "started_at", q_jcol_time(st, JC_STARTED_AT));
 	q_set(o, "escalated", json_boolean(sqlite3_column_int64(st, JC_ESCALATED) != 0));
@@ -509,12 +500,7 @@ int q_cmd_job(qctx *q, int argc, char **argv)
 	lines = NULL;
 	if (truncated)
 		q_set(o, "lines_truncated", json_true());
-	if (q->json)
-		rc = q_print_json(q, o);
-	else
-		print_job_text(o);
-	if (rc == Q_OK && failed)
-		rc = Q_FAILED;
+	rc = q_print_answer(q, o, print_job_text, failed);
 	goto out;
 oom:
 	rc = q_oom(q);

@@ -149,6 +149,16 @@ int q_print_json(qctx *q, json_t *v)
 	return 0;
 }
 
+int q_print_answer(qctx *q, json_t *o, void (*text)(json_t *o), bool failed)
+{
+	int rc = 0;
+	if (q->json)
+		rc = q_print_json(q, o);
+	else
+		text(o);
+	return rc == Q_OK && failed ? Q_FAILED : rc;
+}
+
 const char *q_text(json_t *obj, const char *key, char *buf, size_t bufsz)
 {
 	json_t *v = json_object_get(obj, key);

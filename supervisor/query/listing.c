@@ -3,6 +3,7 @@
  * a table. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "query/query_priv.h"
 
@@ -64,12 +65,41 @@ out:
 	return rc;
 }
 
+/* The paged document {total, offset, limit, key: arr}: with dir_lo (the
+ * folder asked for, with its trailing slash) it also holds "dir" and the
+ * folders. Takes arr and folders in every case; NULL when out of memory. */
+static json_t *paged_doc(const qpage *pg, int64_t total, const char *key, json_t *arr, const char *dir_lo,
+                         json_t *folders)
+{
+	json_t *doc = q_page_doc(pg, total, key, arr);
+	if (doc && dir_lo) {
+		/* dir_lo is the folder with its trailing slash ("" at the top). */
+		q_set(doc, "dir", json_stringn(dir_lo, dir_lo[0] ? strlen(dir_lo) - 1 : 0));
+		json_object_set_new(doc, "folders", folders);
+	} else {
+		json_decref(folders);
+	}
+	return doc;
+}
+
+/* The text form of a tree listing's folders: "name/  (count)" lines. */
+static void print_folders(const json_t *folders)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(folders, i, o)
+	{
+		printf("%s/  (%lld)\n", json_string_value(json_object_get(o, "name")),
+		       (long long)json_integer_value(json_object_get(o, "count")));
+	}
+}
+
 int q_print_listing(qctx *q, const qlisting *l, const qpage *pg, int64_t total, json_t *arr,
                     const char *dir_lo, json_t *folders)
 {
 	int rc = 0;
 	if (q->json && pg->on) {
-		json_t *doc = q_tree_doc(pg, total, l->key, arr, dir_lo, folders);
+		json_t *doc = paged_doc(pg, total, l->key, arr, dir_lo, folders);
 		if (!doc)
 			return q_oom(q);
 		rc = q_print_json(q, doc);
@@ -79,7 +109,7 @@ int q_print_listing(qctx *q, const qlisting *l, const qpage *pg, int64_t total, 
 	if (q->json) {
 		rc = q_print_json(q, arr);
 	} else {
-		q_print_folders(folders);
+		print_folders(folders);
 		/* A page past the end says so in its note instead. */
 		if (json_array_size(arr) == 0 && !pg->on)
 			printf("no %s\n", l->key);

@@ -70,10 +70,30 @@ int q_parse_args(qctx *q, int argc, char **argv, const qopt *opts, const char **
 	return 0;
 }
 
+int q_parse_one(qctx *q, int argc, char **argv, const qopt *opts, const char *what, const char *usage,
+                const char **arg)
+{
+	const char *pos[1];
+	int n_pos, rc = q_parse_args(q, argc, argv, opts, pos, 1, &n_pos, usage);
+	if (rc != 0)
+		return rc;
+	if (n_pos != 1) {
+		q_err(q, "which %s? usage: kiln %s", what, usage);
+		return Q_USAGE;
+	}
+	*arg = pos[0];
+	return 0;
+}
+
 int q_status_index(const char *s)
 {
 	for (int i = 0; i < 6; i++)
 		if (strcmp(s, db_statuses[i]) == 0)
 			return i;
 	return -1;
+}
+
+bool q_is_failed(const char *status)
+{
+	return status && strcmp(status, "failed") == 0;
 }

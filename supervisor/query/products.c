@@ -75,75 +75,56 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 	static const qlisting listing = {"products", cols, 6};
 	/* The filter matches the product's path or its source's path, so
 	 * "textures/" finds products by either name. Parameters as
-	 * q_bind_tree() binds them, the platform as ?5. */
+	 * q_tree_read() binds them, the platform as ?5. */
 	static const char where_p[] = " WHERE (?1 IS NULL OR (p.path >= ?1 AND p.path < ?2))"
 	                              " AND (?5 IS NULL OR p.platform = ?5)";
 	static const char where_s[] = " AND (p.path REGEXP ?4 OR s.path REGEXP ?4)";
 	static const char join_s[] = " JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id";
-	qtree tr = {.skip = 1};
-	const char *platform = NULL, *dir = NULL, *limit = NULL, *offset = NULL;
+	qtree tr = {0};
+	const char *limit = NULL, *offset = NULL;
 	const qopt opts[] = {
-	    {"--filter", true, &tr.filter, NULL}, {"--platform", true, &platform, NULL},
-	    {"--dir", true, &dir, NULL},          {"--limit", true, &limit, NULL},
+	    {"--filter", true, &tr.filter, NULL}, {"--platform", true, &tr.extra, NULL},
+	    {"--dir", true, &tr.dir, NULL},       {"--limit", true, &limit, NULL},
 	    {"--offset", true, &offset, NULL},    {NULL, false, NULL, NULL},
 	};
 	const char *pos[1];
 	int n_pos, rc;
-	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL, *folders = NULL;
-	qpage pg;
-	int64_t total = 0;
-	char sql[2048];
+	char folders[1024], count[1024], rows[2048];
 
 	rc = q_parse_args(q, argc, argv, opts, pos, 0, &n_pos, usage);
 	if (rc != 0)
 		return rc < 0 ? Q_OK : rc;
-	tr.extra = platform;
-	if ((rc = q_tree_start(q, dir, limit, offset, &tr, &pg, &arr, &folders)) != 0)
+	if ((rc = q_tree_start(q, &tr, limit, offset)) != 0)
 		goto out;
 	if (q->db) {
-		const char *files = dir ? " AND instr(substr(p.path, ?3), '/') = 0" : "";
+		const char *files = tr.dir ? " AND instr(substr(p.path, ?3), '/') = 0" : "";
 		/* The source is joined only when the filter needs its path. */
 		const char *join = tr.filter ? join_s : "", *where_f = tr.filter ? where_s : "";
-		if (dir) {
-			snprintf(sql, sizeof sql, "SELECT substr(p.path, ?3) AS rest FROM products p%s%s%s",
-			         join, where_p, where_f);
-			if ((rc = q_list_folders(q, sql, &tr, folders)) != 0)
-				goto out;
-		}
-		if (pg.on) {
-			snprintf(sql, sizeof sql, "SELECT count(*) FROM products p%s%s%s%s", join, where_p,
-			         where_f, files);
-			if ((rc = q_tree_count(q, sql, &tr, &total)) != 0)
-				goto out;
-		}
-		if (!pg.on) {
-			snprintf(sql, sizeof sql, PRODUCT_SELECT "%s%s ORDER BY p.platform, p.path", where_p,
-			         where_f);
+		snprintf(folders, sizeof folders, "SELECT substr(p.path, ?3) AS rest FROM products p%s%s%s",
+		         join, where_p, where_f);
+		snprintf(count, sizeof count, "SELECT count(*) FROM products p%s%s%s%s", join, where_p,
+		         where_f, files);
+		if (!tr.pg.on) {
+			snprintf(rows, sizeof rows, PRODUCT_SELECT "%s%s ORDER BY p.platform, p.path",
+			         where_p, where_f);
 		} else {
 			/* The page is chosen among product ids on the (platform,
 			 * path) index first, then its rows are read. */
 			snprintf(
-			    sql, sizeof sql,
+			    rows, sizeof rows,
 			    PRODUCT_SELECT
 			    " WHERE p.id IN (SELECT p.id FROM products p%s%s%s%s ORDER BY p.platform, p.path",
 			    join, where_p, where_f, files);
-			q_page_sql(&pg, sql, sizeof sql);
-			size_t n = strlen(sql);
-			snprintf(sql + n, sizeof sql - n, ") ORDER BY p.platform, p.path");
+			q_page_sql(&tr.pg, rows, sizeof rows);
+			size_t n = strlen(rows);
+			snprintf(rows + n, sizeof rows - n, ") ORDER BY p.platform, p.path");
 		}
-		if ((rc = q_prepare(q, sql, &st)) != 0)
-			goto out;
-		q_bind_tree(st, &tr);
-		if ((rc = q_collect(q, st, product_json, arr)) != 0)
+		if ((rc = q_tree_read(q, &tr, folders, count, rows, product_json)) != 0)
 			goto out;
 	}
-	rc = q_print_listing(q, &listing, &pg, total, arr, dir ? tr.lo : NULL, folders);
-	arr = folders = NULL;
+	rc = q_tree_print(q, &listing, &tr);
 out:
-	sqlite3_finalize(st);
-	json_decref(arr);
-	json_decref(folders);
+	q_tree_free(&tr);
 	return rc;
 }
 
@@ -489,33 +470,28 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 	static const char usage[] = "product PATH|ASSET_ID [--platform P] [--json]";
 	const char *platform = NULL;
 	const qopt opts[] = {{"--platform", true, &platform, NULL}, {NULL, false, NULL, NULL}};
-	const char *pos[1];
-	int n_pos, rc, src;
+	const char *arg;
+	int rc, src;
 	int64_t pid = 0;
 	sqlite3_stmt *st = NULL;
 	json_t *o = NULL;
 	char *uuid = NULL, *plat = NULL, *path = NULL;
 	bool failed = false;
 
-	rc = q_parse_args(q, argc, argv, opts, pos, 1, &n_pos, usage);
-	if (rc != 0)
+	if ((rc = q_parse_one(q, argc, argv, opts, "product", usage, &arg)) != 0)
 		return rc < 0 ? Q_OK : rc;
-	if (n_pos != 1) {
-		q_err(q, "which product? usage: kiln %s", usage);
-		return Q_USAGE;
-	}
 	if ((rc = q_open(q, true)) != 0)
 		return rc;
 	if (!q->db) {
-		q_err(q, "no product '%s'", q_arg(pos[0]));
+		q_err(q, "no product '%s'", q_arg(arg));
 		return Q_FAILED;
 	}
-	rc = resolve_product(q, pos[0], platform, &pid);
+	rc = resolve_product(q, arg, platform, &pid);
 	if (rc == KILN_E_NOTFOUND || rc == KILN_E_PATH) {
 		q_err(q,
 		      "no product '%s'%s%s (give its path under Cache/<platform>/ or its asset id, as"
 		      " kiln products lists them)",
-		      q_arg(pos[0]), platform ? " on platform " : "", platform ? q_arg(platform) : "");
+		      q_arg(arg), platform ? " on platform " : "", platform ? q_arg(platform) : "");
 		rc = Q_FAILED;
 		goto out;
 	}
@@ -531,10 +507,7 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 	if (!(o = product_json(st)))
 		goto oom;
 	q_set(o, "job_status", q_jcol_str(st, PC_STATUS));
-	{
-		const char *status = (const char *)sqlite3_column_text(st, PC_STATUS);
-		failed = status && strcmp(status, "failed") == 0;
-	}
+	failed = q_is_failed((const char *)sqlite3_column_text(st, PC_STATUS));
 	const char *u = (const char *)sqlite3_column_text(st, PC_UUID);
 	const char *pl = (const char *)sqlite3_column_text(st, PC_PLATFORM);
 	const char *pa = (const char *)sqlite3_column_text(st, PC_PATH);
@@ -550,12 +523,7 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 			goto oom;
 		goto out;
 	}
-	if (q->json)
-		rc = q_print_json(q, o);
-	else
-		print_product_text(o);
-	if (rc == Q_OK && failed)
-		rc = Q_FAILED;
+	rc = q_print_answer(q, o, print_product_text, failed);
 	goto out;
 oom:
 	rc = q_oom(q);

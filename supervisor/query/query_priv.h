@@ -79,8 +79,17 @@ typedef struct qopt {
 int q_parse_args(qctx *q, int argc, char **argv, const qopt *opts, const char **pos, int max_pos, int *n_pos,
                  const char *usage);
 
+/* q_parse_args() for a command about one thing (a job, an asset, a
+ * product), which takes exactly one positional argument, *arg (OUT); what
+ * names the thing in "which asset? usage: ...". Returns as q_parse_args()
+ * does. */
+int q_parse_one(qctx *q, int argc, char **argv, const qopt *opts, const char *what, const char *usage,
+                const char **arg);
+
 /* The status word index of s in db_statuses, or -1. */
 int q_status_index(const char *s);
+/* True when status (a job's, or NULL) is "failed". */
+bool q_is_failed(const char *status);
 
 /* ---- database.c ---- */
 
@@ -97,6 +106,11 @@ int q_prepare(qctx *q, const char *sql, sqlite3_stmt **out);
 /* Reports a failed sqlite3_step() (src is its result): a filter that broke
  * prints its own message; anything else prints SQLite's. Returns Q_USAGE. */
 int q_step_failed(qctx *q, int src);
+
+/* Ends the statement *st whose last sqlite3_step() returned src: reports
+ * a step that failed (as q_step_failed() does), then finalizes *st and sets
+ * it to NULL. Returns 0, or Q_USAGE after printing why. */
+int q_finish(qctx *q, sqlite3_stmt **st, int src);
 
 /* Checks a user regex before it is used in SQL, so that an empty table still
  * reports a bad filter. Prints "filter: ..." and returns Q_USAGE, or 0. */
@@ -136,6 +150,12 @@ void q_add_unique(json_t *arr, json_t *s);
  * a reference to it as the answer of query_json(). Returns 0 or Q_USAGE
  * when stdout failed. */
 int q_print_json(qctx *q, json_t *v);
+
+/* Prints the answer o of a command about one thing (job, asset, product):
+ * with --json the document, else text(o). Returns what q_print_json()
+ * does, or Q_FAILED instead of 0 when failed is set (the job, or one of the
+ * asset's jobs, failed). */
+int q_print_answer(qctx *q, json_t *o, void (*text)(json_t *o), bool failed);
 
 /* A string of obj[key] for text output: "-" for null or missing. Integers
  * and reals are formatted into buf. */
@@ -185,57 +205,6 @@ json_t *q_page_doc(const qpage *pg, int64_t total, const char *key, json_t *arr)
 /* For text output: "rows 201-400 of 1234" on stdout when paging is on. */
 void q_page_note(const qpage *pg, int64_t total, size_t shown);
 
-/* ---- tree.c ---- */
-
-/* The parameters of a tree listing (assets, products), which
- * q_bind_tree() binds: ?1 lo (NULL at the top), ?2 hi, ?3 skip, ?4 the
- * filter regex (or NULL), ?5 extra (a platform, or any non-NULL text as a
- * flag; NULL for none). lo, hi and skip come from q_dir_bounds(); without
- * --dir lo and hi are "" and skip is 1. filter and extra are borrowed. */
-typedef struct qtree {
-	char lo[4200], hi[4200];
-	int skip;
-	const char *filter;
-	const char *extra;
-} qtree;
-
-/* --dir DIR of a listing: one level of a folder tree. DIR is "" (the top)
- * or a relative folder without "." or ".." parts; it becomes the bounds of
- * an index range, lo = "DIR/" and hi = "DIR0" ('0' follows '/'), so that a
- * folder of a big tree is read without scanning the others. skip is
- * strlen(lo) + 1, where the rest of a path starts (SQLite's substr counts
- * from 1). Sets lo, hi and skip of t; returns 0, or Q_USAGE after printing
- * why. */
-int q_dir_bounds(qctx *q, const char *dir, qtree *t);
-
-void q_bind_tree(sqlite3_stmt *st, const qtree *t);
-
-/* What a tree listing does once its options are read: checks t->filter,
- * --limit and --offset, and --dir (which turns paging on), makes the array
- * of rows *arr and, with --dir, of folders *folders (OUT, both the
- * caller's to release, NULL when not made), and opens the database as
- * q_open() does. Returns 0, or Q_USAGE after printing why. */
-int q_tree_start(qctx *q, const char *dir, const char *limit, const char *offset, qtree *t, qpage *pg,
-                 json_t **arr, json_t **folders);
-
-/* Appends to folders the folders one level below the --dir of base, a
- * SELECT over the parameters of t whose first column, rest, is what
- * follows the folder in each path: [{name, count}], count being the rows
- * below. Returns 0, or Q_USAGE after printing why. */
-int q_list_folders(qctx *q, const char *base, const qtree *t, json_t *folders);
-
-/* Runs sql, a one-row count over the parameters of t; *total (OUT).
- * Returns 0, or Q_USAGE after printing why. */
-int q_tree_count(qctx *q, const char *sql, const qtree *t, int64_t *total);
-
-/* The paged document of a tree listing (assets, products): with dir_lo (the
- * folder asked for, with its trailing slash) it also holds "dir" and the
- * subfolders. Takes arr and folders in every case; NULL when out of memory. */
-json_t *q_tree_doc(const qpage *pg, int64_t total, const char *key, json_t *arr, const char *dir_lo,
-                   json_t *folders);
-/* The text form of a tree listing's subfolders: "name/  (count)" lines. */
-void q_print_folders(const json_t *folders);
-
 /* ---- listing.c ---- */
 
 /* A column of a listing's table: its header and the key of each row's
@@ -261,13 +230,56 @@ typedef struct qlisting {
 int q_collect(qctx *q, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st), json_t *arr);
 
 /* Prints the rows arr of listing l. With --json: the array, or with
- * paging on the paged document (q_tree_doc(): with dir_lo, the --dir of a
- * tree listing, it also holds the folders). As text: the folders, then
+ * paging on the paged document (q_page_doc(); with dir_lo, the --dir of a
+ * tree listing with its trailing slash, it also holds "dir" and the
+ * folders). As text: the folders, then
  * the table ("no KEY" when nothing matched and paging is off), then the
  * page note. Takes the references of arr and folders (which may be NULL).
  * Returns 0, or Q_USAGE after printing why. */
 int q_print_listing(qctx *q, const qlisting *l, const qpage *pg, int64_t total, json_t *arr,
                     const char *dir_lo, json_t *folders);
+
+/* ---- tree.c ---- */
+
+/* A listing that is a folder tree (assets, products): one level of a tree
+ * with --dir DIR, or every row. Its statements (q_tree_read()) are bound
+ * to ?1 lo (NULL at the top), ?2 hi, ?3 skip, ?4 the filter regex (or
+ * NULL) and ?5 extra (a platform, or any non-NULL text as a flag; NULL for
+ * none). With --dir, lo = "DIR/" and hi = "DIR0" ('0' follows '/') bound
+ * an index range, so that a folder of a big tree is read without scanning
+ * the others, and skip is strlen(lo) + 1, where the rest of a path starts
+ * (SQLite's substr counts from 1); at the top lo and hi are "" and skip is
+ * 1. The caller sets filter, extra and dir (borrowed); q_tree_start() sets
+ * the rest. */
+typedef struct qtree {
+	const char *filter, *extra, *dir;
+	char lo[4200], hi[4200];
+	int skip;
+	qpage pg;
+	int64_t total;          /* the rows that match, when paging is on */
+	json_t *rows, *folders; /* owned; folders only with --dir */
+} qtree;
+
+/* Checks the filter, --limit and --offset (either may be NULL) and --dir
+ * (a relative folder without "." or ".." parts, "" for the top; it turns
+ * paging on), makes the arrays, and opens the database as q_open() does.
+ * Returns 0, or Q_USAGE after printing why; q_tree_free() in every case. */
+int q_tree_start(qctx *q, qtree *t, const char *limit, const char *offset);
+
+/* Reads the listing: with --dir the folders one level below it from
+ * folders_sql, a SELECT whose first column, rest, is what follows the
+ * folder in each path ([{name, count}], count being the rows below); with
+ * paging the total from count_sql, a one-row count; and the rows from
+ * rows_sql, each made by row (which returns a new reference, NULL when out
+ * of memory). Returns 0, or Q_USAGE after printing why. */
+int q_tree_read(qctx *q, qtree *t, const char *folders_sql, const char *count_sql, const char *rows_sql,
+                json_t *(*row)(sqlite3_stmt *st));
+
+/* Prints t as the listing l (q_print_listing()), which takes its arrays. */
+int q_tree_print(qctx *q, const qlisting *l, qtree *t);
+
+/* Releases what t holds. */
+void q_tree_free(qtree *t);
 
 /* ---- assets.c ---- */
 

@@ -1,12 +1,15 @@
-/* tree.c: listings as a folder tree (--dir): the options, the bounds of
- * one folder, the parameters, the subfolders and the count, the document
- * and the text form of the subfolders. */
+/* tree.c: reading a listing that is a folder tree (assets, products): its
+ * options, the bounds of one folder (--dir), and the statements of its
+ * folders, its count and its rows. */
 #include <stdio.h>
 #include <string.h>
 
 #include "query/query_priv.h"
 
-int q_dir_bounds(qctx *q, const char *dir, qtree *t)
+/* Sets lo, hi and skip of t for --dir DIR: "" (the top) or a relative
+ * folder without "." or ".." parts. Returns 0, or Q_USAGE after printing
+ * why. */
+static int dir_bounds(qctx *q, const char *dir, qtree *t)
 {
 	size_t n = strlen(dir);
 	while (n > 0 && dir[n - 1] == '/')
@@ -53,39 +56,58 @@ int q_dir_bounds(qctx *q, const char *dir, qtree *t)
 	return 0;
 }
 
-void q_bind_tree(sqlite3_stmt *st, const qtree *t)
-{
-	db_bind_text(st, 1, t->lo[0] ? t->lo : NULL);
-	db_bind_text(st, 2, t->hi);
-	sqlite3_bind_int(st, 3, t->skip);
-	db_bind_text(st, 4, t->filter);
-	db_bind_text(st, 5, t->extra);
-}
-
-int q_tree_start(qctx *q, const char *dir, const char *limit, const char *offset, qtree *t, qpage *pg,
-                 json_t **arr, json_t **folders)
+int q_tree_start(qctx *q, qtree *t, const char *limit, const char *offset)
 {
 	int rc;
-	*arr = *folders = NULL;
+	t->lo[0] = t->hi[0] = '\0';
+	t->skip = 1;
+	t->total = 0;
+	t->rows = t->folders = NULL;
 	if (t->filter && (rc = q_check_regex(q, t->filter)) != 0)
 		return rc;
-	if ((rc = q_parse_page(q, limit, offset, pg)) != 0)
+	if ((rc = q_parse_page(q, limit, offset, &t->pg)) != 0)
 		return rc;
-	if (dir) {
-		if ((rc = q_dir_bounds(q, dir, t)) != 0)
+	if (t->dir) {
+		if ((rc = dir_bounds(q, t->dir, t)) != 0)
 			return rc;
-		pg->on = true;
-		if (!(*folders = json_array()))
-			goto oom;
+		t->pg.on = true;
+		if (!(t->folders = json_array()))
+			return q_oom(q);
 	}
-	if (!(*arr = json_array()))
-		goto oom;
+	if (!(t->rows = json_array()))
+		return q_oom(q);
 	return q_open(q, true);
-oom:
-	return q_oom(q);
 }
 
-/* One row of q_list_folders(): {name, count}. */
+/* Prepares sql with the parameters of t bound. Returns 0, or Q_USAGE after
+ * printing why. */
+static int tree_prepare(qctx *q, const qtree *t, const char *sql, sqlite3_stmt **st)
+{
+	int rc = q_prepare(q, sql, st);
+	if (rc != 0)
+		return rc;
+	db_bind_text(*st, 1, t->lo[0] ? t->lo : NULL);
+	db_bind_text(*st, 2, t->hi);
+	sqlite3_bind_int(*st, 3, t->skip);
+	db_bind_text(*st, 4, t->filter);
+	db_bind_text(*st, 5, t->extra);
+	return 0;
+}
+
+/* Appends row() of every row of sql to arr. Returns 0, or Q_USAGE after
+ * printing why. */
+static int tree_collect(qctx *q, const qtree *t, const char *sql, json_t *(*row)(sqlite3_stmt *st),
+                        json_t *arr)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = tree_prepare(q, t, sql, &st);
+	if (rc == 0)
+		rc = q_collect(q, st, row, arr);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One row of the folders: {name, count}. */
 static json_t *folder_json(sqlite3_stmt *st)
 {
 	json_t *f = json_object();
@@ -96,57 +118,40 @@ static json_t *folder_json(sqlite3_stmt *st)
 	return f;
 }
 
-int q_list_folders(qctx *q, const char *base, const qtree *t, json_t *folders)
+int q_tree_read(qctx *q, qtree *t, const char *folders_sql, const char *count_sql, const char *rows_sql,
+                json_t *(*row)(sqlite3_stmt *st))
 {
 	sqlite3_stmt *st = NULL;
-	char sql[1200];
+	char sql[2400];
 	int rc;
-	snprintf(
-	    sql, sizeof sql,
-	    "SELECT substr(rest, 1, instr(rest, '/') - 1) AS d, count(*) FROM (%s) WHERE instr(rest, '/') > 0"
-	    " GROUP BY d ORDER BY d",
-	    base);
-	if ((rc = q_prepare(q, sql, &st)) != 0)
-		return rc;
-	q_bind_tree(st, t);
-	rc = q_collect(q, st, folder_json, folders);
-	sqlite3_finalize(st);
+	if (t->dir) {
+		snprintf(sql, sizeof sql,
+		         "SELECT substr(rest, 1, instr(rest, '/') - 1) AS d, count(*) FROM (%s)"
+		         " WHERE instr(rest, '/') > 0 GROUP BY d ORDER BY d",
+		         folders_sql);
+		if ((rc = tree_collect(q, t, sql, folder_json, t->folders)) != 0)
+			return rc;
+	}
+	if (t->pg.on) {
+		if ((rc = tree_prepare(q, t, count_sql, &st)) == 0)
+			rc = q_count(q, st, &t->total);
+		sqlite3_finalize(st);
+		if (rc != 0)
+			return rc;
+	}
+	return tree_collect(q, t, rows_sql, row, t->rows);
+}
+
+int q_tree_print(qctx *q, const qlisting *l, qtree *t)
+{
+	int rc = q_print_listing(q, l, &t->pg, t->total, t->rows, t->dir ? t->lo : NULL, t->folders);
+	t->rows = t->folders = NULL;
 	return rc;
 }
 
-int q_tree_count(qctx *q, const char *sql, const qtree *t, int64_t *total)
+void q_tree_free(qtree *t)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-	if ((rc = q_prepare(q, sql, &st)) != 0)
-		return rc;
-	q_bind_tree(st, t);
-	rc = q_count(q, st, total);
-	sqlite3_finalize(st);
-	return rc;
-}
-
-json_t *q_tree_doc(const qpage *pg, int64_t total, const char *key, json_t *arr, const char *dir_lo,
-                   json_t *folders)
-{
-	json_t *doc = q_page_doc(pg, total, key, arr);
-	if (doc && dir_lo) {
-		/* dir_lo is the folder with its trailing slash ("" at the top). */
-		q_set(doc, "dir", json_stringn(dir_lo, dir_lo[0] ? strlen(dir_lo) - 1 : 0));
-		json_object_set_new(doc, "folders", folders);
-	} else {
-		json_decref(folders);
-	}
-	return doc;
-}
-
-void q_print_folders(const json_t *folders)
-{
-	size_t i;
-	json_t *o;
-	json_array_foreach(folders, i, o)
-	{
-		printf("%s/  (%lld)\n", json_string_value(json_object_get(o, "name")),
-		       (long long)json_integer_value(json_object_get(o, "count")));
-	}
+	json_decref(t->rows);
+	json_decref(t->folders);
+	t->rows = t->folders = NULL;
 }
