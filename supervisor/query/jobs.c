@@ -391,9 +391,7 @@ static int read_log(const char *path, json_t *lines, bool *truncated)
 
 static void print_job_text(json_t *o)
 {
-	static const struct {
-		const char *label, *key;
-	} fields[] = {
+	static const qlabel fields[] = {
 	    {"source", "source"},        {"scan folder", "scan_folder"}, {"source uuid", "source_uuid"},
 	    {"builder", "builder"},      {"platform", "platform"},       {"job key", "job_key"},
 	    {"status", "status"},        {"reason", "reason"},           {"run reason", "run_reason"},

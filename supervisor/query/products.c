@@ -298,16 +298,9 @@ static int product_deps_out(qctx *q, json_t *o, int64_t pid, const char *plat)
 		if (!dpath)
 			continue;
 		if (kind && strcmp(kind, "source_path") == 0) {
-			kuuid u;
-			char us[37];
 			sqlite3_reset(src_find);
 			sqlite3_clear_bindings(src_find);
-			db_bind_text(src_find, 1, dpath);
-			if (dpath[0] != '/' && path_normalize(dpath, norm, sizeof norm) == 0) {
-				uuid_for_source(norm, &u);
-				uuid_format(&u, us);
-				db_bind_text(src_find, 2, us);
-			}
+			q_bind_dep_path(src_find, dpath);
 			s2 = sqlite3_step(src_find);
 			if (s2 == SQLITE_ROW) {
 				int64_t sid = sqlite3_column_int64(src_find, 0);
@@ -423,9 +416,7 @@ out:
 
 static void print_product_text(json_t *o)
 {
-	static const struct {
-		const char *label, *key;
-	} fields[] = {
+	static const qlabel fields[] = {
 	    {"asset id", "asset_id"},
 	    {"platform", "platform"},
 	    {"path", "path"},
@@ -440,9 +431,7 @@ static void print_product_text(json_t *o)
 	    {"job status", "job_status"},
 	    {"intermediate", "intermediate"},
 	};
-	static const struct {
-		const char *label, *key;
-	} lists[] = {
+	static const qlabel lists[] = {
 	    {"dependencies", "dependencies"},
 	    {"dependants", "dependants"},
 	    {"unmet", "unmet"},

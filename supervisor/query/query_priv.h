@@ -161,6 +161,11 @@ int q_print_answer(qctx *q, json_t *o, void (*text)(json_t *o), bool failed);
  * and reals are formatted into buf. */
 const char *q_text(json_t *obj, const char *key, char *buf, size_t bufsz);
 
+/* A line of a command's text form: its label and the key of its value. */
+typedef struct qlabel {
+	const char *label, *key;
+} qlabel;
+
 /* ---- table.c ---- */
 
 /* An aligned text table. Cells are copied. */
@@ -281,12 +286,18 @@ int q_tree_print(qctx *q, const qlisting *l, qtree *t);
 /* Releases what t holds. */
 void q_tree_free(qtree *t);
 
-/* ---- assets.c ---- */
+/* ---- source.c ---- */
 
 /* Finds the source named by arg (PATH or UUID, see query.h). On success
  * *source_id (OUT) is its row id. Returns 0, KILN_E_NOTFOUND, or Q_USAGE
  * after printing a database error. */
 int q_resolve_source(qctx *q, const char *arg, int64_t *source_id);
+
+/* Binds a dependency on a source by path to find, a statement over sources
+ * whose ?1 is a path and ?2 a UUID: ?1 dep_path and, for a relative path,
+ * ?2 the UUID a source at that path has (a UUID does not depend on case,
+ * so it finds the source however the dependency spells it). */
+void q_bind_dep_path(sqlite3_stmt *find, const char *dep_path);
 
 /* Commands: jobs and job in jobs.c, assets and asset in assets.c, products
  * and product in products.c; builders.c, status.c and reprocess.c. */
