@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kerr.h"
+#include "utf8.h"
 
 typedef struct parser {
 	arena *a;
@@ -176,40 +177,16 @@ static size_t put_utf8(char *o, unsigned cp)
  * code points above U+10FFFF are rejected (RFC 3629). */
 static size_t check_utf8(parser *ps, const unsigned char *p)
 {
-	unsigned char c = p[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		FAIL(ps, p, "invalid UTF-8: byte 0x%02x cannot start a character", c);
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if (p + i >= ps->end) {
-			FAIL(ps, p + i, "invalid UTF-8: character cut short by the end of input");
-			return 0;
-		}
-		if (p[i] < lo || p[i] > hi) {
-			FAIL(ps, p + i, "invalid UTF-8: byte 0x%02x after 0x%02x", p[i], p[i - 1]);
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return n;
+	size_t bad, n = utf8_char_len((const char *)p, (size_t)(ps->end - p), &bad);
+	if (n)
+		return n;
+	if (bad == 0)
+		FAIL(ps, p, "invalid UTF-8: byte 0x%02x cannot start a character", p[0]);
+	else if (p + bad >= ps->end)
+		FAIL(ps, p + bad, "invalid UTF-8: character cut short by the end of input");
+	else
+		FAIL(ps, p + bad, "invalid UTF-8: byte 0x%02x after 0x%02x", p[bad], p[bad - 1]);
+	return 0;
 }
 
 /* Parses the string whose opening quote is at ps->p into *s and *len. */

@@ -12,6 +12,7 @@
 
 #include "dash/dash_priv.h"
 #include "kerr.h"
+#include "utf8.h"
 
 int64_t dash_now_ms(void)
 {
@@ -29,32 +30,6 @@ static int hexval(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
-}
-
-/* Length of the valid UTF-8 sequence at s, or 0 (no overlong forms, no
- * surrogates, nothing above U+10FFFF). */
-static size_t utf8_len(const unsigned char *s, size_t left)
-{
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return left >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (left < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (left < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
 }
 
 /* Decodes src[0..n) into out (outsz bytes with the NUL). plus: '+' is a
@@ -92,13 +67,9 @@ static int decode(const char *src, size_t n, bool plus, char *out, size_t outsz,
 		out[o++] = (char)c;
 	}
 	out[o] = '\0';
-	for (size_t i = 0; i < o;) {
-		size_t l = utf8_len((const unsigned char *)out + i, o - i);
-		if (l == 0) {
-			*why = "a value is not UTF-8";
-			return -EINVAL;
-		}
-		i += l;
+	if (!utf8_valid(out, o)) {
+		*why = "a value is not UTF-8";
+		return -EINVAL;
 	}
 	return 0;
 }
