@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "kerr.h"
 #include "utf8.h"
 
@@ -117,17 +118,6 @@ static jp_value *new_value(parser *ps, jp_type t, const unsigned char *at)
 
 static int parse_value(parser *ps, jp_value **out);
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads the four hex digits after "\u" at p (p points at the 'u'). */
 static int read_u4(parser *ps, const unsigned char *p, unsigned *cp)
 {
@@ -136,7 +126,7 @@ static int read_u4(parser *ps, const unsigned char *p, unsigned *cp)
 		int h;
 		if (p + i >= ps->end)
 			return FAIL(ps, ps->end, "unterminated string");
-		h = hexval(p[i]);
+		h = hex_value(p[i]);
 		if (h < 0) {
 			char b[16];
 			return FAIL(ps, p + i, "invalid \\u escape: expected 4 hex digits, found %s",

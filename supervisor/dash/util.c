@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "dash/dash_priv.h"
+#include "hex.h"
 #include "kerr.h"
 #include "utf8.h"
 
@@ -19,17 +20,6 @@ int64_t dash_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Decodes src[0..n) into out (outsz bytes with the NUL). plus: '+' is a
@@ -44,7 +34,7 @@ static int decode(const char *src, size_t n, bool plus, char *out, size_t outsz,
 				*why = "a '%' escape is cut short";
 				return -EINVAL;
 			}
-			int a = hexval(src[i + 1]), b = hexval(src[i + 2]);
+			int a = hex_value(src[i + 1]), b = hex_value(src[i + 2]);
 			if (a < 0 || b < 0) {
 				*why = "a '%' escape is not two hex digits";
 				return -EINVAL;
