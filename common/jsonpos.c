@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "kerr.h"
+#include "utf8.h"
 
 typedef struct parser {
 	arena *a;
@@ -116,17 +118,6 @@ static jp_value *new_value(parser *ps, jp_type t, const unsigned char *at)
 
 static int parse_value(parser *ps, jp_value **out);
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads the four hex digits after "\u" at p (p points at the 'u'). */
 static int read_u4(parser *ps, const unsigned char *p, unsigned *cp)
 {
@@ -135,7 +126,7 @@ static int read_u4(parser *ps, const unsigned char *p, unsigned *cp)
 		int h;
 		if (p + i >= ps->end)
 			return FAIL(ps, ps->end, "unterminated string");
-		h = hexval(p[i]);
+		h = hex_value(p[i]);
 		if (h < 0) {
 			char b[16];
 			return FAIL(ps, p + i, "invalid \\u escape: expected 4 hex digits, found %s",
@@ -176,40 +167,16 @@ static size_t put_utf8(char *o, unsigned cp)
  * code points above U+10FFFF are rejected (RFC 3629). */
 static size_t check_utf8(parser *ps, const unsigned char *p)
 {
-	unsigned char c = p[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		FAIL(ps, p, "invalid UTF-8: byte 0x%02x cannot start a character", c);
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if (p + i >= ps->end) {
-			FAIL(ps, p + i, "invalid UTF-8: character cut short by the end of input");
-			return 0;
-		}
-		if (p[i] < lo || p[i] > hi) {
-			FAIL(ps, p + i, "invalid UTF-8: byte 0x%02x after 0x%02x", p[i], p[i - 1]);
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return n;
+	size_t bad, n = utf8_char_len((const char *)p, (size_t)(ps->end - p), &bad);
+	if (n)
+		return n;
+	if (bad == 0)
+		FAIL(ps, p, "invalid UTF-8: byte 0x%02x cannot start a character", p[0]);
+	else if (p + bad >= ps->end)
+		FAIL(ps, p + bad, "invalid UTF-8: character cut short by the end of input");
+	else
+		FAIL(ps, p + bad, "invalid UTF-8: byte 0x%02x after 0x%02x", p[bad], p[bad - 1]);
+	return 0;
 }
 
 /* Parses the string whose opening quote is at ps->p into *s and *len. */

@@ -7,6 +7,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "pattern.h"
 #include "kerr.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -185,43 +186,6 @@ int glob_to_regex(const char *glob, char *out, size_t outsz)
 
 /* ---- compiling ---- */
 
-/* Strict UTF-8 as PCRE2 checks it: no overlong forms, no surrogates, nothing
- * above U+10FFFF. */
-static bool valid_utf8(const unsigned char *s)
-{
-	while (*s) {
-		unsigned char c = *s;
-		uint32_t cp;
-		int n;
-
-		if (c < 0x80) {
-			s++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		for (int i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		s += n + 1;
-	}
-	return true;
-}
-
 static void set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *err, size_t errsz, const char *fmt, ...)
@@ -254,8 +218,10 @@ static int compile(const char *src, const char *re, uint32_t opts, bool basename
 		goto nomem;
 
 	/* In UTF mode a multi-byte character is one character to "?" and to
-	 * classes. A pattern that is not UTF-8 itself is matched byte by byte. */
-	utf = valid_utf8((const unsigned char *)re);
+	 * classes. A pattern that is not UTF-8 itself is matched byte by byte;
+	 * utf8_valid() is as strict as PCRE2's own check, so PCRE2 never
+	 * refuses what it passes. */
+	utf = utf8_valid(re, strlen(re));
 	p->code =
 	    pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
 	                  opts | (utf ? PCRE2_UTF | PCRE2_MATCH_INVALID_UTF : 0), &errcode, &erroff, NULL);
@@ -353,9 +319,9 @@ int regex_compile(const char *re, kpattern **out, char *err, size_t errsz)
  * above 0x7f turns up. */
 static bool ascii_or_utf8(const char *s)
 {
-	for (const unsigned char *u = (const unsigned char *)s; *u; u++)
-		if (*u >= 0x80)
-			return valid_utf8(u);
+	for (const char *u = s; *u; u++)
+		if ((unsigned char)*u >= 0x80)
+			return utf8_valid(u, strlen(u));
 	return true;
 }
 

@@ -3,6 +3,7 @@
  * SHA-1 is here for identity, not security: a source's UUID must be the same
  * bytes that O3DE's AZ::Uuid::CreateName gives, and that is SHA-1. */
 #include "uuid.h"
+#include "hex.h"
 #include "kerr.h"
 
 #include <string.h>
@@ -193,17 +194,6 @@ void uuid_format(const kuuid *u, char out[37])
 	out[o] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int uuid_parse(const char *s, kuuid *out)
 {
 	size_t len = strnlen(s, 40);
@@ -222,7 +212,7 @@ int uuid_parse(const char *s, kuuid *out)
 			i++;
 			continue;
 		}
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return KILN_E_PROTO;
 		u.b[b++] = (uint8_t)(hi << 4 | lo);

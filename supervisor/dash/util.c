@@ -11,50 +11,15 @@
 #include <time.h>
 
 #include "dash/dash_priv.h"
+#include "hex.h"
 #include "kerr.h"
+#include "utf8.h"
 
 int64_t dash_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Length of the valid UTF-8 sequence at s, or 0 (no overlong forms, no
- * surrogates, nothing above U+10FFFF). */
-static size_t utf8_len(const unsigned char *s, size_t left)
-{
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return left >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (left < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (left < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
 }
 
 /* Decodes src[0..n) into out (outsz bytes with the NUL). plus: '+' is a
@@ -69,7 +34,7 @@ static int decode(const char *src, size_t n, bool plus, char *out, size_t outsz,
 				*why = "a '%' escape is cut short";
 				return -EINVAL;
 			}
-			int a = hexval(src[i + 1]), b = hexval(src[i + 2]);
+			int a = hex_value(src[i + 1]), b = hex_value(src[i + 2]);
 			if (a < 0 || b < 0) {
 				*why = "a '%' escape is not two hex digits";
 				return -EINVAL;
@@ -92,13 +57,9 @@ static int decode(const char *src, size_t n, bool plus, char *out, size_t outsz,
 		out[o++] = (char)c;
 	}
 	out[o] = '\0';
-	for (size_t i = 0; i < o;) {
-		size_t l = utf8_len((const unsigned char *)out + i, o - i);
-		if (l == 0) {
-			*why = "a value is not UTF-8";
-			return -EINVAL;
-		}
-		i += l;
+	if (!utf8_valid(out, o)) {
+		*why = "a value is not UTF-8";
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -1,114 +1,34 @@
-/* assets.c: `kiln assets`, `kiln asset`, and finding a source from
- * what a user typed. */
-#include <errno.h>
-#include <limits.h>
+/* assets.c: `kiln assets` and `kiln asset`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "kerr.h"
-#include "path.h"
-#include "query/query.h"
 #include "query/query_priv.h"
 #include "uuid.h"
 
-/* ---- finding a source ---- */
-
-/* Looks up one candidate with st (one text parameter, first column the id).
- * Returns 0 when found, KILN_E_NOTFOUND, or Q_USAGE after a database error. */
-static int lookup_id(qctx *q, sqlite3_stmt *st, const char *a, const char *b, int64_t *id)
-{
-	int src;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	db_bind_text(st, 1, a);
-	db_bind_text(st, 2, b);
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		return 0;
-	}
-	sqlite3_reset(st);
-	if (src != SQLITE_DONE)
-		return q_step_failed(q, src);
-	return KILN_E_NOTFOUND;
-}
-
-int q_resolve_source(qctx *q, const char *arg, int64_t *source_id)
-{
-	sqlite3_stmt *by_uuid = NULL, *by_abs = NULL, *by_rel = NULL;
-	char *cands[4] = {NULL, NULL, NULL, NULL};
-	char norm[KILN_PATH_MAX], cwd[KILN_PATH_MAX], joined[KILN_PATH_MAX * 2 + 2], us[37];
-	int n = 0, rc;
-	kuuid u;
-
-	if (!arg[0])
-		return KILN_E_NOTFOUND;
-	if ((rc = q_prepare(q, "SELECT id FROM sources WHERE uuid = ?1", &by_uuid)) != 0 ||
-	    (rc = q_prepare(q, "SELECT id FROM sources WHERE scan_folder || '/' || path = ?1", &by_abs)) !=
-	        0 ||
-	    (rc = q_prepare(q,
-	                    "SELECT id FROM sources WHERE path = ?1 OR uuid = ?2"
-	                    " ORDER BY path = ?1 DESC, id LIMIT 1",
-	                    &by_rel)) != 0)
-		goto out;
-
-	if (uuid_parse(arg, &u) == 0) {
-		uuid_format(&u, us);
-		if ((rc = lookup_id(q, by_uuid, us, NULL, source_id)) != KILN_E_NOTFOUND)
-			goto out;
-	}
-
-	/* The absolute forms, in the order the help promises: as given,
-	 * from the current directory, from the project root, and the same
-	 * with symbolic links resolved (scan folders may be stored either
-	 * way). */
-	if (arg[0] == '/') {
-		cands[n++] = strdup(arg);
-	} else {
-		if (getcwd(cwd, sizeof cwd)) {
-			snprintf(joined, sizeof joined, "%s/%s", cwd, arg);
-			cands[n++] = strdup(joined);
-		}
-		if (q->cfg->root) {
-			snprintf(joined, sizeof joined, "%s/%s", q->cfg->root, arg);
-			cands[n++] = strdup(joined);
-		}
-	}
-	cands[n++] = realpath(arg, NULL);
-	for (int i = 0; i < n; i++) {
-		if (!cands[i] || path_normalize(cands[i], norm, sizeof norm) != 0)
-			continue;
-		if ((rc = lookup_id(q, by_abs, norm, NULL, source_id)) != KILN_E_NOTFOUND)
-			goto out;
-	}
-
-	/* Relative to its scan folder: the path as stored, or any path with
-	 * the same UUID (which is case-insensitive by construction). */
-	rc = KILN_E_NOTFOUND;
-	if (arg[0] != '/' && path_normalize(arg, norm, sizeof norm) == 0) {
-		uuid_for_source(norm, &u);
-		uuid_format(&u, us);
-		rc = lookup_id(q, by_rel, norm, us, source_id);
-	}
-out:
-	for (int i = 0; i < 4; i++)
-		free(cands[i]);
-	sqlite3_finalize(by_uuid);
-	sqlite3_finalize(by_abs);
-	sqlite3_finalize(by_rel);
-	return rc;
-}
-
 /* ---- kiln assets ---- */
+
+/* One row of the listing (uuid, path, scan_folder, size) as its object. */
+static json_t *asset_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	q_set(o, "uuid", q_jcol_str(st, 0));
+	q_set(o, "source", q_jcol_str(st, 1));
+	q_set(o, "scan_folder", q_jcol_str(st, 2));
+	q_set(o, "size", q_jcol_int(st, 3));
+	return o;
+}
 
 int q_cmd_assets(qctx *q, int argc, char **argv)
 {
 	static const char usage[] = "assets [--filter RE] [--dir DIR] [--limit N] [--offset N] [--json]";
-	static const char *const hdr[] = {"UUID", "SOURCE", "SCAN_FOLDER"};
-	/* Parameters as q_list_folders() binds them; ?5 is set for --dir: a
+	static const qcol cols[] = {
+	    {"UUID", "uuid", NULL}, {"SOURCE", "source", NULL}, {"SCAN_FOLDER", "scan_folder", NULL}};
+	static const qlisting listing = {"assets", cols, 3};
+	/* Parameters as q_tree_read() binds them; ?5 is set for --dir: a
 	 * folder tree shows sources from scan folders only, intermediate
 	 * assets have a tree of their own (products --platform intermediate
 	 * --dir). */
@@ -116,121 +36,36 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 	    "SELECT substr(path, ?3) AS rest, uuid, path, scan_folder, size FROM sources"
 	    " WHERE (?1 IS NULL OR (path >= ?1 AND path < ?2))"
 	    " AND (?4 IS NULL OR path REGEXP ?4) AND (?5 IS NULL OR intermediate = 0)";
-	const char *filter = NULL, *dir = NULL, *limit = NULL, *offset = NULL;
-	const qopt opts[] = {{"--filter", true, &filter, NULL},
-	                     {"--dir", true, &dir, NULL},
+	qtree tr = {0};
+	const char *limit = NULL, *offset = NULL;
+	const qopt opts[] = {{"--filter", true, &tr.filter, NULL},
+	                     {"--dir", true, &tr.dir, NULL},
 	                     {"--limit", true, &limit, NULL},
 	                     {"--offset", true, &offset, NULL},
 	                     {NULL, false, NULL, NULL}};
 	const char *pos[1];
-	int n_pos, rc, src, skip = 1;
-	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL, *folders = NULL;
-	qtable *t = NULL;
-	qpage pg;
-	int64_t total = 0;
-	char lo[4200] = "", hi[4200] = "", sql[1024];
+	int n_pos, rc;
+	char count[1024], rows[1024];
 
 	rc = q_parse_args(q, argc, argv, opts, pos, 0, &n_pos, usage);
 	if (rc != 0)
 		return rc < 0 ? Q_OK : rc;
-	if (filter && (rc = q_check_regex(q, filter)) != 0)
-		return rc;
-	if ((rc = q_parse_page(q, limit, offset, &pg)) != 0)
-		return rc;
-	if (dir) {
-		if ((rc = q_dir_bounds(q, dir, lo, hi, sizeof lo, &skip)) != 0)
-			return rc;
-		pg.on = true;
-		if (!(folders = json_array()))
-			goto oom;
-	}
-	arr = json_array();
-	if (!arr)
-		goto oom;
-	if ((rc = q_open(q, true)) != 0)
+	tr.extra = tr.dir ? "1" : NULL;
+	if ((rc = q_tree_start(q, &tr, limit, offset)) != 0)
 		goto out;
 	if (q->db) {
-		const char *files = dir ? " WHERE instr(rest, '/') = 0" : "";
-		const char *tree = dir ? "1" : NULL;
-		if (dir) {
-			int frc = q_list_folders(q, base, lo, hi, skip, filter, tree, folders);
-			if (frc == -ENOMEM)
-				goto oom;
-			if ((rc = frc) != 0)
-				goto out;
-		}
-		if (pg.on) {
-			snprintf(sql, sizeof sql, "SELECT count(*) FROM (%s)%s", base, files);
-			if ((rc = q_prepare(q, sql, &st)) != 0)
-				goto out;
-			q_bind_tree(st, lo, hi, skip, filter, tree);
-			rc = q_count(q, st, &total);
-			sqlite3_finalize(st);
-			st = NULL;
-			if (rc != 0)
-				goto out;
-		}
-		snprintf(sql, sizeof sql,
+		const char *files = tr.dir ? " WHERE instr(rest, '/') = 0" : "";
+		snprintf(count, sizeof count, "SELECT count(*) FROM (%s)%s", base, files);
+		snprintf(rows, sizeof rows,
 		         "SELECT uuid, path, scan_folder, size FROM (%s)%s ORDER BY path, scan_folder", base,
 		         files);
-		q_page_sql(&pg, sql, sizeof sql);
-		if ((rc = q_prepare(q, sql, &st)) != 0)
+		q_page_sql(&tr.pg, rows, sizeof rows);
+		if ((rc = q_tree_read(q, &tr, base, count, rows, asset_json)) != 0)
 			goto out;
-		q_bind_tree(st, lo, hi, skip, filter, tree);
-		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-			json_t *o = json_object();
-			if (!o || json_array_append_new(arr, o) != 0)
-				goto oom;
-			q_set(o, "uuid", q_jcol_str(st, 0));
-			q_set(o, "source", q_jcol_str(st, 1));
-			q_set(o, "scan_folder", q_jcol_str(st, 2));
-			q_set(o, "size", q_jcol_int(st, 3));
-		}
-		if (src != SQLITE_DONE) {
-			rc = q_step_failed(q, src);
-			goto out;
-		}
 	}
-	if (q->json && pg.on) {
-		json_t *doc = q_tree_doc(&pg, total, "assets", arr, dir ? lo : NULL, folders);
-		arr = folders = NULL;
-		if (!doc)
-			goto oom;
-		rc = q_print_json(q, doc);
-		json_decref(doc);
-	} else if (q->json) {
-		rc = q_print_json(q, arr);
-	} else {
-		size_t i;
-		json_t *o;
-		q_print_folders(folders);
-		if (json_array_size(arr) == 0 && !pg.on) {
-			printf("no assets\n");
-		} else if (json_array_size(arr) > 0) {
-			if (!(t = q_table_new(3, hdr)))
-				goto oom;
-			json_array_foreach(arr, i, o)
-			{
-				const char *cells[3] = {q_text(o, "uuid", NULL, 0),
-				                        q_text(o, "source", NULL, 0),
-				                        q_text(o, "scan_folder", NULL, 0)};
-				if (q_table_add(t, cells) != 0)
-					goto oom;
-			}
-			q_table_print(t, stdout);
-		}
-		q_page_note(&pg, total, json_array_size(arr));
-	}
-	goto out;
-oom:
-	q_err(q, "out of memory");
-	rc = Q_USAGE;
+	rc = q_tree_print(q, &listing, &tr);
 out:
-	q_table_free(t);
-	sqlite3_finalize(st);
-	json_decref(arr);
-	json_decref(folders);
+	q_tree_free(&tr);
 	return rc;
 }
 
@@ -251,13 +86,7 @@ static json_t *dep_source_name(qctx *q, sqlite3_stmt *find, const char *dep_path
 		uuid_format(&u, us);
 		db_bind_text(find, 2, us);
 	} else if (dep_path) {
-		char norm[KILN_PATH_MAX];
-		db_bind_text(find, 1, dep_path);
-		if (dep_path[0] != '/' && path_normalize(dep_path, norm, sizeof norm) == 0) {
-			uuid_for_source(norm, &u);
-			uuid_format(&u, us);
-			db_bind_text(find, 2, us);
-		}
+		q_bind_dep_path(find, dep_path);
 	}
 	src = sqlite3_step(find);
 	if (src == SQLITE_ROW)
@@ -280,9 +109,7 @@ static void print_asset_text(json_t *o)
 	printf("asset %s\n", q_text(o, "source", NULL, 0));
 	printf("  %-15s %s\n", "uuid", q_text(o, "uuid", NULL, 0));
 	printf("  %-15s %s\n", "scan folder", q_text(o, "scan_folder", NULL, 0));
-	static const struct {
-		const char *label, *key;
-	} lists[] = {{"depends on", "depends_on"}, {"depended on by", "depended_on_by"}};
+	static const qlabel lists[] = {{"depends on", "depends_on"}, {"depended on by", "depended_on_by"}};
 	for (size_t l = 0; l < 2; l++) {
 		json_t *arr = json_object_get(o, lists[l].key);
 		printf("  %-15s %s", lists[l].label, json_array_size(arr) ? "" : "-");
@@ -315,33 +142,65 @@ static void print_asset_text(json_t *o)
 	q_table_free(t);
 }
 
+/* One of the asset's jobs (id, status, platform, job_key, builder, reason,
+ * completed_at) as its object. */
+static json_t *asset_job_json(sqlite3_stmt *st)
+{
+	json_t *j = json_object();
+	if (!j)
+		return NULL;
+	q_set(j, "id", q_jcol_int(st, 0));
+	q_set(j, "status", q_jcol_str(st, 1));
+	q_set(j, "platform", q_jcol_str(st, 2));
+	q_set(j, "job_key", q_jcol_str(st, 3));
+	q_set(j, "builder", q_jcol_str(st, 4));
+	/* As in kiln jobs: the reason only of a job that is failed now. */
+	q_set(j, "reason",
+	      q_is_failed((const char *)sqlite3_column_text(st, 1)) ? q_jcol_str(st, 5) : json_null());
+	q_set(j, "completed_at", q_jcol_time(st, 6));
+	return j;
+}
+
+/* Starts the list key of the asset document o: a new array there, *arr
+ * (OUT, owned by o), and sql prepared as *st (OUT) with ?1 bound to the
+ * source's id sid. Returns 0, or Q_USAGE after printing why. */
+static int asset_list(qctx *q, json_t *o, const char *key, const char *sql, int64_t sid, json_t **arr,
+                      sqlite3_stmt **st)
+{
+	int rc;
+	*arr = json_array();
+	q_set(o, key, *arr);
+	if (!*arr)
+		return q_oom(q);
+	if ((rc = q_prepare(q, sql, st)) != 0)
+		return rc;
+	sqlite3_bind_int64(*st, 1, sid);
+	return 0;
+}
+
 int q_cmd_asset(qctx *q, int argc, char **argv)
 {
 	static const char usage[] = "asset PATH|UUID [--json]";
-	const char *pos[1];
-	int n_pos, rc, src;
+	const char *arg;
+	int rc, src;
 	int64_t sid = 0;
 	sqlite3_stmt *st = NULL, *find = NULL;
-	json_t *o = NULL, *arr;
+	json_t *o = NULL, *arr, *v;
 	char *uuid = NULL, *path = NULL, *abs = NULL;
 	bool failed = false;
+	size_t i;
 
-	rc = q_parse_args(q, argc, argv, NULL, pos, 1, &n_pos, usage);
-	if (rc != 0)
+	if ((rc = q_parse_one(q, argc, argv, NULL, "asset", usage, &arg)) != 0)
 		return rc < 0 ? Q_OK : rc;
-	if (n_pos != 1) {
-		q_err(q, "which asset? usage: kiln %s", usage);
-		return Q_USAGE;
-	}
 	if ((rc = q_open(q, true)) != 0)
 		return rc;
 	if (!q->db) {
-		q_err(q, "no source '%s'", q_arg(pos[0]));
+		q_err(q, "no source '%s'", q_arg(arg));
 		return Q_FAILED;
 	}
-	rc = q_resolve_source(q, pos[0], &sid);
+	rc = q_resolve_source(q, arg, &sid);
 	if (rc == KILN_E_NOTFOUND) {
-		q_err(q, "no source '%s' (give its path or UUID, as kiln assets lists them)", q_arg(pos[0]));
+		q_err(q, "no source '%s' (give its path or UUID, as kiln assets lists them)", q_arg(arg));
 		rc = Q_FAILED;
 		goto out;
 	}
@@ -374,18 +233,16 @@ int q_cmd_asset(qctx *q, int argc, char **argv)
 
 	/* Products: asset ids once each (a product exists per platform), and
 	 * the files themselves. */
-	json_t *ids = json_array(), *files = json_array();
+	json_t *ids = json_array(), *files = NULL;
 	q_set(o, "products", ids);
-	q_set(o, "product_files", files);
-	if (!ids || !files)
+	if (!ids)
 		goto oom;
-	if ((rc = q_prepare(q,
-	                    "SELECT p.sub_id, p.platform, p.path, p.asset_type FROM products p"
-	                    " JOIN jobs j ON j.id = p.job_id WHERE j.source_id = ?1 ORDER BY (p.sub_id & "
-	                    "0xffffffff), p.platform",
-	                    &st)) != 0)
+	if ((rc = asset_list(q, o, "product_files",
+	                     "SELECT p.sub_id, p.platform, p.path, p.asset_type FROM products p"
+	                     " JOIN jobs j ON j.id = p.job_id WHERE j.source_id = ?1 ORDER BY (p.sub_id & "
+	                     "0xffffffff), p.platform",
+	                     sid, &files, &st)) != 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, sid);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *f = json_object();
 		if (!f)
@@ -397,105 +254,56 @@ int q_cmd_asset(qctx *q, int argc, char **argv)
 		q_add_unique(ids, json_incref(json_object_get(f, "asset_id")));
 		json_array_append_new(files, f);
 	}
-	if (src != SQLITE_DONE) {
-		rc = q_step_failed(q, src);
+	if ((rc = q_finish(q, &st, src)) != 0)
 		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 
 	/* Dependencies out: each names a source by UUID or by path. */
-	arr = json_array();
-	q_set(o, "depends_on", arr);
-	if (!arr)
-		goto oom;
 	if ((rc = q_prepare(
 	         q,
 	         "SELECT path FROM sources WHERE path = ?1 OR uuid = ?2 OR scan_folder || '/' || path = ?1"
 	         " ORDER BY path = ?1 DESC LIMIT 1",
 	         &find)) != 0 ||
-	    (rc = q_prepare(q,
-	                    "SELECT dep_path, dep_uuid FROM source_deps WHERE source_id = ?1 ORDER BY rowid",
-	                    &st)) != 0)
+	    (rc = asset_list(q, o, "depends_on",
+	                     "SELECT dep_path, dep_uuid FROM source_deps WHERE source_id = ?1 ORDER BY rowid",
+	                     sid, &arr, &st)) != 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, sid);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		q_add_unique(arr, dep_source_name(q, find, (const char *)sqlite3_column_text(st, 0),
 		                                  (const char *)sqlite3_column_text(st, 1)));
 	}
-	if (src != SQLITE_DONE) {
-		rc = q_step_failed(q, src);
+	if ((rc = q_finish(q, &st, src)) != 0)
 		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 
 	/* Dependencies in: sources whose dependencies name this one. */
-	arr = json_array();
-	q_set(o, "depended_on_by", arr);
-	if (!arr)
-		goto oom;
-	if ((rc = q_prepare(q,
-	                    "SELECT DISTINCT s.path FROM source_deps d JOIN sources s ON s.id = d.source_id"
-	                    " WHERE d.source_id != ?4 AND (lower(trim(d.dep_uuid, '{}')) = ?1"
-	                    " OR lower(d.dep_path) = lower(?2) OR d.dep_path = ?3) ORDER BY s.path",
-	                    &st)) != 0)
+	if ((rc = asset_list(q, o, "depended_on_by",
+	                     "SELECT DISTINCT s.path FROM source_deps d JOIN sources s ON s.id = d.source_id"
+	                     " WHERE d.source_id != ?1 AND (lower(trim(d.dep_uuid, '{}')) = ?2"
+	                     " OR lower(d.dep_path) = lower(?3) OR d.dep_path = ?4) ORDER BY s.path",
+	                     sid, &arr, &st)) != 0)
 		goto out;
-	db_bind_text(st, 1, uuid);
-	db_bind_text(st, 2, path);
-	db_bind_text(st, 3, abs);
-	sqlite3_bind_int64(st, 4, sid);
+	db_bind_text(st, 2, uuid);
+	db_bind_text(st, 3, path);
+	db_bind_text(st, 4, abs);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
 		q_add_unique(arr, q_jcol_str(st, 0));
-	if (src != SQLITE_DONE) {
-		rc = q_step_failed(q, src);
+	if ((rc = q_finish(q, &st, src)) != 0)
 		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 
-	/* Its jobs. */
-	arr = json_array();
-	q_set(o, "jobs", arr);
-	if (!arr)
-		goto oom;
-	if ((rc = q_prepare(q,
-	                    "SELECT j.id, j.status, j.platform, j.job_key, b.name, j.reason, j.completed_at"
-	                    " FROM jobs j JOIN builders b ON b.id = j.builder_id WHERE j.source_id = ?1"
-	                    " ORDER BY j.platform, j.job_key, j.id",
-	                    &st)) != 0)
+	/* Its jobs; the asset failed when one of them did. */
+	if ((rc = asset_list(q, o, "jobs",
+	                     "SELECT j.id, j.status, j.platform, j.job_key, b.name, j.reason, j.completed_at"
+	                     " FROM jobs j JOIN builders b ON b.id = j.builder_id WHERE j.source_id = ?1"
+	                     " ORDER BY j.platform, j.job_key, j.id",
+	                     sid, &arr, &st)) != 0 ||
+	    (rc = q_collect(q, st, asset_job_json, arr)) != 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, sid);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *j = json_object();
-		const char *status = (const char *)sqlite3_column_text(st, 1);
-		bool jf = status && strcmp(status, "failed") == 0;
-		if (!j || json_array_append_new(arr, j) != 0)
-			goto oom;
-		failed = failed || jf;
-		q_set(j, "id", q_jcol_int(st, 0));
-		q_set(j, "status", q_jcol_str(st, 1));
-		q_set(j, "platform", q_jcol_str(st, 2));
-		q_set(j, "job_key", q_jcol_str(st, 3));
-		q_set(j, "builder", q_jcol_str(st, 4));
-		q_set(j, "reason", jf ? q_jcol_str(st, 5) : json_null());
-		q_set(j, "completed_at", q_jcol_time(st, 6));
-	}
-	if (src != SQLITE_DONE) {
-		rc = q_step_failed(q, src);
-		goto out;
-	}
+	json_array_foreach(arr, i, v) failed =
+	    failed || q_is_failed(json_string_value(json_object_get(v, "status")));
 
-	if (q->json)
-		rc = q_print_json(q, o);
-	else
-		print_asset_text(o);
-	if (rc == Q_OK && failed)
-		rc = Q_FAILED;
+	rc = q_print_answer(q, o, print_asset_text, failed);
 	goto out;
 oom:
-	q_err(q, "out of memory");
-	rc = Q_USAGE;
+	rc = q_oom(q);
 out:
 	free(uuid);
 	free(path);

@@ -82,8 +82,7 @@ static const struct {
 static json_t *job_json(sqlite3_stmt *st)
 {
 	json_t *o = json_object();
-	const char *status = (const char *)sqlite3_column_text(st, JC_STATUS);
-	bool failed = status && strcmp(status, "failed") == 0;
+	bool failed = q_is_failed((const char *)sqlite3_column_text(st, JC_STATUS));
 	if (!o)
 		return NULL;
 	q_set(o, "id", json_integer(sqlite3_column_int64(st, JC_ID)));
@@ -148,39 +147,14 @@ static int parse_status_list(qctx *q, const char *list, char *out, size_t outsz)
 	return 0;
 }
 
-static void print_jobs_table(json_t *arr)
+/* The DURATION cell of the jobs table. */
+static const char *duration_cell(json_t *row, const char *key, char *buf, size_t bufsz)
 {
-	static const char *const hdr[] = {"ID",       "STATUS",  "SOURCE",   "BUILDER",
-	                                  "PLATFORM", "JOB_KEY", "DURATION", "REASON"};
-	qtable *t = q_table_new(8, hdr);
-	size_t i;
-	json_t *o;
-	if (!t)
-		return;
-	json_array_foreach(arr, i, o)
-	{
-		char idb[24], dur[32] = "-";
-		json_t *d = json_object_get(o, "duration_ms");
-		if (json_is_integer(d))
-			q_fmt_duration(json_integer_value(d), dur, sizeof dur);
-		const char *cells[8] = {
-		    q_text(o, "id", idb, sizeof idb),
-		    q_text(o, "status", NULL, 0),
-		    q_text(o, "source", NULL, 0),
-		    q_text(o, "builder", NULL, 0),
-		    q_text(o, "platform", NULL, 0),
-		    q_text(o, "job_key", NULL, 0),
-		    dur,
-		    q_text(o, "reason", NULL, 0),
-		};
-		if (q_table_add(t, cells) != 0)
-			break;
-	}
-	if (json_array_size(arr) == 0)
-		printf("no jobs\n");
-	else
-		q_table_print(t, stdout);
-	q_table_free(t);
+	json_t *d = json_object_get(row, key);
+	if (!json_is_integer(d))
+		return "-";
+	q_fmt_duration(json_integer_value(d), buf, bufsz);
+	return buf;
 }
 
 int q_cmd_jobs(qctx *q, int argc, char **argv)
@@ -188,6 +162,15 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 	static const char usage[] =
 	    "jobs [--filter RE|STATUS] [--status S,...] [--sort COL] [--order asc|desc]"
 	    " [--limit N] [--offset N] [--json]";
+	static const qcol cols[] = {{"ID", "id", NULL},
+	                            {"STATUS", "status", NULL},
+	                            {"SOURCE", "source", NULL},
+	                            {"BUILDER", "builder", NULL},
+	                            {"PLATFORM", "platform", NULL},
+	                            {"JOB_KEY", "job_key", NULL},
+	                            {"DURATION", "duration_ms", duration_cell},
+	                            {"REASON", "reason", NULL}};
+	static const qlisting listing = {"jobs", cols, 8};
 	const char *filter = NULL, *status = NULL, *sort = NULL, *orderw = NULL, *limit = NULL,
 	           *offset = NULL;
 	const qopt opts[] = {
@@ -201,7 +184,7 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 	int desc = -1; /* -1: the column's default */
 	sqlite3_stmt *cst = NULL;
 	const char *pos[1];
-	int n_pos, rc, src;
+	int n_pos, rc;
 	char statuses[128];
 	const char *status_word = NULL, *regex = NULL, *order = NULL;
 	size_t sort_i = 0;
@@ -248,9 +231,8 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 			regex = filter;
 	}
 
-	arr = json_array();
-	if (!arr)
-		goto oom;
+	if (!(arr = json_array()))
+		return q_oom(q);
 	if ((rc = q_open(q, true)) != 0)
 		goto out;
 	if (q->db) {
@@ -293,34 +275,11 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 			if ((rc = q_count(q, cst, &total)) != 0)
 				goto out;
 		}
-		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-			json_t *o = job_json(st);
-			if (!o || json_array_append_new(arr, o) != 0)
-				goto oom;
-		}
-		if (src != SQLITE_DONE) {
-			rc = q_step_failed(q, src);
+		if ((rc = q_collect(q, st, job_json, arr)) != 0)
 			goto out;
-		}
 	}
-	if (q->json && pg.on) {
-		json_t *doc = q_page_doc(&pg, total, "jobs", arr);
-		arr = NULL;
-		if (!doc)
-			goto oom;
-		rc = q_print_json(q, doc);
-		json_decref(doc);
-	} else if (q->json) {
-		rc = q_print_json(q, arr);
-	} else {
-		if (!pg.on || json_array_size(arr) > 0)
-			print_jobs_table(arr);
-		q_page_note(&pg, total, json_array_size(arr));
-	}
-	goto out;
-oom:
-	q_err(q, "out of memory");
-	rc = Q_USAGE;
+	rc = q_print_listing(q, &listing, &pg, total, arr, NULL, NULL);
+	arr = NULL;
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(cst);
@@ -432,9 +391,7 @@ static int read_log(const char *path, json_t *lines, bool *truncated)
 
 static void print_job_text(json_t *o)
 {
-	static const struct {
-		const char *label, *key;
-	} fields[] = {
+	static const qlabel fields[] = {
 	    {"source", "source"},        {"scan folder", "scan_folder"}, {"source uuid", "source_uuid"},
 	    {"builder", "builder"},      {"platform", "platform"},       {"job key", "job_key"},
 	    {"status", "status"},        {"reason", "reason"},           {"run reason", "run_reason"},
@@ -476,27 +433,22 @@ static void print_job_text(json_t *o)
 int q_cmd_job(qctx *q, int argc, char **argv)
 {
 	static const char usage[] = "job ID [--json]";
-	const char *pos[1];
-	int n_pos, rc, src;
+	const char *arg;
+	int rc, src;
 	char *end = NULL;
 	long long id;
 	sqlite3_stmt *st = NULL;
 	json_t *o = NULL, *lines = NULL;
 	bool failed = false, truncated = false;
 
-	rc = q_parse_args(q, argc, argv, NULL, pos, 1, &n_pos, usage);
-	if (rc != 0)
+	if ((rc = q_parse_one(q, argc, argv, NULL, "job", usage, &arg)) != 0)
 		return rc < 0 ? Q_OK : rc;
-	if (n_pos != 1) {
-		q_err(q, "which job? usage: kiln %s", usage);
-		return Q_USAGE;
-	}
 	errno = 0;
-	id = (pos[0][0] >= '0' && pos[0][0] <= '9') ? strtoll(pos[0], &end, 10) : 0;
-	if (!(pos[0][0] >= '0' && pos[0][0] <= '9'))
-		end = (char *)pos[0];
-	if (errno != 0 || end == pos[0] || *end != '\0' || id <= 0) {
-		q_err(q, "'%s' is not a job id (a positive number, as kiln jobs lists them)", q_arg(pos[0]));
+	id = (arg[0] >= '0' && arg[0] <= '9') ? strtoll(arg, &end, 10) : 0;
+	if (!(arg[0] >= '0' && arg[0] <= '9'))
+		end = (char *)arg;
+	if (errno != 0 || end == arg || *end != '\0' || id <= 0) {
+		q_err(q, "'%s' is not a job id (a positive number, as kiln jobs lists them)", q_arg(arg));
 		return Q_USAGE;
 	}
 	if ((rc = q_open(q, true)) != 0)
@@ -522,10 +474,7 @@ int q_cmd_job(qctx *q, int argc, char **argv)
 	lines = json_array();
 	if (!o || !lines)
 		goto oom;
-	{
-		const char *status = json_string_value(json_object_get(o, "status"));
-		failed = status && strcmp(status, "failed") == 0;
-	}
+	failed = q_is_failed(json_string_value(json_object_get(o, "status")));
 	q_set(o, "fingerprint", q_jcol_hex64(st, JC_FINGERPRINT));
 	q_set(o, "started_at", q_jcol_time(st, JC_STARTED_AT));
 	q_set(o, "escalated", json_boolean(sqlite3_column_int64(st, JC_ESCALATED) != 0));
@@ -549,16 +498,10 @@ int q_cmd_job(qctx *q, int argc, char **argv)
 	lines = NULL;
 	if (truncated)
 		q_set(o, "lines_truncated", json_true());
-	if (q->json)
-		rc = q_print_json(q, o);
-	else
-		print_job_text(o);
-	if (rc == Q_OK && failed)
-		rc = Q_FAILED;
+	rc = q_print_answer(q, o, print_job_text, failed);
 	goto out;
 oom:
-	q_err(q, "out of memory");
-	rc = Q_USAGE;
+	rc = q_oom(q);
 out:
 	sqlite3_finalize(st);
 	json_decref(o);

@@ -69,141 +69,62 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 {
 	static const char usage[] =
 	    "products [--filter RE] [--platform P] [--dir DIR] [--limit N] [--offset N] [--json]";
-	static const char *const hdr[] = {"ASSET_ID", "PLATFORM", "PATH", "TYPE", "SIZE", "SOURCE"};
+	static const qcol cols[] = {{"ASSET_ID", "asset_id", NULL}, {"PLATFORM", "platform", NULL},
+	                            {"PATH", "path", NULL},         {"TYPE", "asset_type", NULL},
+	                            {"SIZE", "size", NULL},         {"SOURCE", "source", NULL}};
+	static const qlisting listing = {"products", cols, 6};
 	/* The filter matches the product's path or its source's path, so
 	 * "textures/" finds products by either name. Parameters as
-	 * q_bind_tree() binds them, the platform as ?5. */
+	 * q_tree_read() binds them, the platform as ?5. */
 	static const char where_p[] = " WHERE (?1 IS NULL OR (p.path >= ?1 AND p.path < ?2))"
 	                              " AND (?5 IS NULL OR p.platform = ?5)";
 	static const char where_s[] = " AND (p.path REGEXP ?4 OR s.path REGEXP ?4)";
 	static const char join_s[] = " JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id";
-	const char *filter = NULL, *platform = NULL, *dir = NULL, *limit = NULL, *offset = NULL;
+	qtree tr = {0};
+	const char *limit = NULL, *offset = NULL;
 	const qopt opts[] = {
-	    {"--filter", true, &filter, NULL}, {"--platform", true, &platform, NULL},
-	    {"--dir", true, &dir, NULL},       {"--limit", true, &limit, NULL},
-	    {"--offset", true, &offset, NULL}, {NULL, false, NULL, NULL},
+	    {"--filter", true, &tr.filter, NULL}, {"--platform", true, &tr.extra, NULL},
+	    {"--dir", true, &tr.dir, NULL},       {"--limit", true, &limit, NULL},
+	    {"--offset", true, &offset, NULL},    {NULL, false, NULL, NULL},
 	};
 	const char *pos[1];
-	int n_pos, rc, src, skip = 1;
-	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL, *folders = NULL;
-	qtable *t = NULL;
-	qpage pg;
-	int64_t total = 0;
-	char lo[4200] = "", hi[4200] = "", sql[2048];
+	int n_pos, rc;
+	char folders[1024], count[1024], rows[2048];
 
 	rc = q_parse_args(q, argc, argv, opts, pos, 0, &n_pos, usage);
 	if (rc != 0)
 		return rc < 0 ? Q_OK : rc;
-	if (filter && (rc = q_check_regex(q, filter)) != 0)
-		return rc;
-	if ((rc = q_parse_page(q, limit, offset, &pg)) != 0)
-		return rc;
-	if (dir) {
-		if ((rc = q_dir_bounds(q, dir, lo, hi, sizeof lo, &skip)) != 0)
-			return rc;
-		pg.on = true;
-		if (!(folders = json_array()))
-			goto oom;
-	}
-	if (!(arr = json_array()))
-		goto oom;
-	if ((rc = q_open(q, true)) != 0)
+	if ((rc = q_tree_start(q, &tr, limit, offset)) != 0)
 		goto out;
 	if (q->db) {
-		const char *files = dir ? " AND instr(substr(p.path, ?3), '/') = 0" : "";
+		const char *files = tr.dir ? " AND instr(substr(p.path, ?3), '/') = 0" : "";
 		/* The source is joined only when the filter needs its path. */
-		const char *join = filter ? join_s : "", *where_f = filter ? where_s : "";
-		if (dir) {
-			snprintf(sql, sizeof sql, "SELECT substr(p.path, ?3) AS rest FROM products p%s%s%s",
-			         join, where_p, where_f);
-			int frc = q_list_folders(q, sql, lo, hi, skip, filter, platform, folders);
-			if (frc == -ENOMEM)
-				goto oom;
-			if ((rc = frc) != 0)
-				goto out;
-		}
-		if (pg.on) {
-			snprintf(sql, sizeof sql, "SELECT count(*) FROM products p%s%s%s%s", join, where_p,
-			         where_f, files);
-			if ((rc = q_prepare(q, sql, &st)) != 0)
-				goto out;
-			q_bind_tree(st, lo, hi, skip, filter, platform);
-			rc = q_count(q, st, &total);
-			sqlite3_finalize(st);
-			st = NULL;
-			if (rc != 0)
-				goto out;
-		}
-		if (!pg.on) {
-			snprintf(sql, sizeof sql, PRODUCT_SELECT "%s%s ORDER BY p.platform, p.path", where_p,
-			         where_f);
+		const char *join = tr.filter ? join_s : "", *where_f = tr.filter ? where_s : "";
+		snprintf(folders, sizeof folders, "SELECT substr(p.path, ?3) AS rest FROM products p%s%s%s",
+		         join, where_p, where_f);
+		snprintf(count, sizeof count, "SELECT count(*) FROM products p%s%s%s%s", join, where_p,
+		         where_f, files);
+		if (!tr.pg.on) {
+			snprintf(rows, sizeof rows, PRODUCT_SELECT "%s%s ORDER BY p.platform, p.path",
+			         where_p, where_f);
 		} else {
 			/* The page is chosen among product ids on the (platform,
 			 * path) index first, then its rows are read. */
 			snprintf(
-			    sql, sizeof sql,
+			    rows, sizeof rows,
 			    PRODUCT_SELECT
 			    " WHERE p.id IN (SELECT p.id FROM products p%s%s%s%s ORDER BY p.platform, p.path",
 			    join, where_p, where_f, files);
-			q_page_sql(&pg, sql, sizeof sql);
-			size_t n = strlen(sql);
-			snprintf(sql + n, sizeof sql - n, ") ORDER BY p.platform, p.path");
+			q_page_sql(&tr.pg, rows, sizeof rows);
+			size_t n = strlen(rows);
+			snprintf(rows + n, sizeof rows - n, ") ORDER BY p.platform, p.path");
 		}
-		if ((rc = q_prepare(q, sql, &st)) != 0)
+		if ((rc = q_tree_read(q, &tr, folders, count, rows, product_json)) != 0)
 			goto out;
-		q_bind_tree(st, lo, hi, skip, filter, platform);
-		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-			json_t *o = product_json(st);
-			if (!o || json_array_append_new(arr, o) != 0)
-				goto oom;
-		}
-		if (src != SQLITE_DONE) {
-			rc = q_step_failed(q, src);
-			goto out;
-		}
 	}
-	if (q->json && pg.on) {
-		json_t *doc = q_tree_doc(&pg, total, "products", arr, dir ? lo : NULL, folders);
-		arr = folders = NULL;
-		if (!doc)
-			goto oom;
-		rc = q_print_json(q, doc);
-		json_decref(doc);
-	} else if (q->json) {
-		rc = q_print_json(q, arr);
-	} else {
-		size_t i;
-		json_t *o;
-		q_print_folders(folders);
-		if (json_array_size(arr) == 0 && !pg.on) {
-			printf("no products\n");
-		} else if (json_array_size(arr) > 0) {
-			if (!(t = q_table_new(6, hdr)))
-				goto oom;
-			json_array_foreach(arr, i, o)
-			{
-				char sz[32];
-				const char *cells[6] = {
-				    q_text(o, "asset_id", NULL, 0),   q_text(o, "platform", NULL, 0),
-				    q_text(o, "path", NULL, 0),       q_text(o, "asset_type", NULL, 0),
-				    q_text(o, "size", sz, sizeof sz), q_text(o, "source", NULL, 0)};
-				if (q_table_add(t, cells) != 0)
-					goto oom;
-			}
-			q_table_print(t, stdout);
-		}
-		q_page_note(&pg, total, json_array_size(arr));
-	}
-	goto out;
-oom:
-	q_err(q, "out of memory");
-	rc = Q_USAGE;
+	rc = q_tree_print(q, &listing, &tr);
 out:
-	q_table_free(t);
-	sqlite3_finalize(st);
-	json_decref(arr);
-	json_decref(folders);
+	q_tree_free(&tr);
 	return rc;
 }
 
@@ -377,16 +298,9 @@ static int product_deps_out(qctx *q, json_t *o, int64_t pid, const char *plat)
 		if (!dpath)
 			continue;
 		if (kind && strcmp(kind, "source_path") == 0) {
-			kuuid u;
-			char us[37];
 			sqlite3_reset(src_find);
 			sqlite3_clear_bindings(src_find);
-			db_bind_text(src_find, 1, dpath);
-			if (dpath[0] != '/' && path_normalize(dpath, norm, sizeof norm) == 0) {
-				uuid_for_source(norm, &u);
-				uuid_format(&u, us);
-				db_bind_text(src_find, 2, us);
-			}
+			q_bind_dep_path(src_find, dpath);
 			s2 = sqlite3_step(src_find);
 			if (s2 == SQLITE_ROW) {
 				int64_t sid = sqlite3_column_int64(src_find, 0);
@@ -502,9 +416,7 @@ out:
 
 static void print_product_text(json_t *o)
 {
-	static const struct {
-		const char *label, *key;
-	} fields[] = {
+	static const qlabel fields[] = {
 	    {"asset id", "asset_id"},
 	    {"platform", "platform"},
 	    {"path", "path"},
@@ -519,9 +431,7 @@ static void print_product_text(json_t *o)
 	    {"job status", "job_status"},
 	    {"intermediate", "intermediate"},
 	};
-	static const struct {
-		const char *label, *key;
-	} lists[] = {
+	static const qlabel lists[] = {
 	    {"dependencies", "dependencies"},
 	    {"dependants", "dependants"},
 	    {"unmet", "unmet"},
@@ -549,33 +459,28 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 	static const char usage[] = "product PATH|ASSET_ID [--platform P] [--json]";
 	const char *platform = NULL;
 	const qopt opts[] = {{"--platform", true, &platform, NULL}, {NULL, false, NULL, NULL}};
-	const char *pos[1];
-	int n_pos, rc, src;
+	const char *arg;
+	int rc, src;
 	int64_t pid = 0;
 	sqlite3_stmt *st = NULL;
 	json_t *o = NULL;
 	char *uuid = NULL, *plat = NULL, *path = NULL;
 	bool failed = false;
 
-	rc = q_parse_args(q, argc, argv, opts, pos, 1, &n_pos, usage);
-	if (rc != 0)
+	if ((rc = q_parse_one(q, argc, argv, opts, "product", usage, &arg)) != 0)
 		return rc < 0 ? Q_OK : rc;
-	if (n_pos != 1) {
-		q_err(q, "which product? usage: kiln %s", usage);
-		return Q_USAGE;
-	}
 	if ((rc = q_open(q, true)) != 0)
 		return rc;
 	if (!q->db) {
-		q_err(q, "no product '%s'", q_arg(pos[0]));
+		q_err(q, "no product '%s'", q_arg(arg));
 		return Q_FAILED;
 	}
-	rc = resolve_product(q, pos[0], platform, &pid);
+	rc = resolve_product(q, arg, platform, &pid);
 	if (rc == KILN_E_NOTFOUND || rc == KILN_E_PATH) {
 		q_err(q,
 		      "no product '%s'%s%s (give its path under Cache/<platform>/ or its asset id, as"
 		      " kiln products lists them)",
-		      q_arg(pos[0]), platform ? " on platform " : "", platform ? q_arg(platform) : "");
+		      q_arg(arg), platform ? " on platform " : "", platform ? q_arg(platform) : "");
 		rc = Q_FAILED;
 		goto out;
 	}
@@ -591,10 +496,7 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 	if (!(o = product_json(st)))
 		goto oom;
 	q_set(o, "job_status", q_jcol_str(st, PC_STATUS));
-	{
-		const char *status = (const char *)sqlite3_column_text(st, PC_STATUS);
-		failed = status && strcmp(status, "failed") == 0;
-	}
+	failed = q_is_failed((const char *)sqlite3_column_text(st, PC_STATUS));
 	const char *u = (const char *)sqlite3_column_text(st, PC_UUID);
 	const char *pl = (const char *)sqlite3_column_text(st, PC_PLATFORM);
 	const char *pa = (const char *)sqlite3_column_text(st, PC_PATH);
@@ -610,16 +512,10 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 			goto oom;
 		goto out;
 	}
-	if (q->json)
-		rc = q_print_json(q, o);
-	else
-		print_product_text(o);
-	if (rc == Q_OK && failed)
-		rc = Q_FAILED;
+	rc = q_print_answer(q, o, print_product_text, failed);
 	goto out;
 oom:
-	q_err(q, "out of memory");
-	rc = Q_USAGE;
+	rc = q_oom(q);
 out:
 	free(uuid);
 	free(plat);

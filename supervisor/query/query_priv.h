@@ -1,4 +1,5 @@
-/* query_priv.h: what the query_*.c files share; not for other modules.
+/* query_priv.h: what the files of supervisor/query/ share; not for other
+ * modules.
  *
  * Every command builds its answer as jansson values first and then prints it
  * either as JSON or as text, so that both forms always say the same thing. */
@@ -43,6 +44,8 @@ typedef struct qctx {
 	size_t errsz;
 } qctx;
 
+/* ---- messages.c ---- */
+
 /* An error message, without the "kiln CMD: " prefix and the newline that
  * it gets on stderr. */
 void q_err(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -53,6 +56,11 @@ const char *q_arg(const char *a);
 void q_warn(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A whole line for stderr, printed as written, dropped by query_json(). */
 void q_note(qctx *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Says "out of memory" as q_err() does; returns Q_USAGE, the code of a
+ * command that ran out. */
+int q_oom(qctx *q);
+
+/* ---- options.c ---- */
 
 /* Options of one command. A NULL-terminated array of these is given to
  * q_parse_args(); an option with has_arg stores its value in *val, one
@@ -71,6 +79,20 @@ typedef struct qopt {
 int q_parse_args(qctx *q, int argc, char **argv, const qopt *opts, const char **pos, int max_pos, int *n_pos,
                  const char *usage);
 
+/* q_parse_args() for a command about one thing (a job, an asset, a
+ * product), which takes exactly one positional argument, *arg (OUT); what
+ * names the thing in "which asset? usage: ...". Returns as q_parse_args()
+ * does. */
+int q_parse_one(qctx *q, int argc, char **argv, const qopt *opts, const char *what, const char *usage,
+                const char **arg);
+
+/* The status word index of s in db_statuses, or -1. */
+int q_status_index(const char *s);
+/* True when status (a job's, or NULL) is "failed". */
+bool q_is_failed(const char *status);
+
+/* ---- database.c ---- */
+
 /* Opens the database. Returns 0 with q->db set; 0 with q->db NULL when there
  * is no database yet (the message is printed); or Q_USAGE after printing why
  * the database cannot be read. Registers REGEXP on the connection. */
@@ -85,12 +107,21 @@ int q_prepare(qctx *q, const char *sql, sqlite3_stmt **out);
  * prints its own message; anything else prints SQLite's. Returns Q_USAGE. */
 int q_step_failed(qctx *q, int src);
 
+/* Ends the statement *st whose last sqlite3_step() returned src: reports
+ * a step that failed (as q_step_failed() does), then finalizes *st and sets
+ * it to NULL. Returns 0, or Q_USAGE after printing why. */
+int q_finish(qctx *q, sqlite3_stmt **st, int src);
+
 /* Checks a user regex before it is used in SQL, so that an empty table still
  * reports a bad filter. Prints "filter: ..." and returns Q_USAGE, or 0. */
 int q_check_regex(qctx *q, const char *re);
 
-/* The status word index of s in db_statuses, or -1. */
-int q_status_index(const char *s);
+/* ---- format.c (query_asset_id() and query_iso_time() are in query.h) ---- */
+
+/* Formats a duration in ms for people: "850 ms", "12.3 s", "4 min 05 s". */
+void q_fmt_duration(int64_t ms, char *out, size_t outsz);
+
+/* ---- json.c ---- */
 
 /* JSON strings from bytes that may not be UTF-8 (paths on disk, log files):
  * invalid sequences become U+FFFD. Never NULL unless out of memory. */
@@ -120,12 +151,22 @@ void q_add_unique(json_t *arr, json_t *s);
  * when stdout failed. */
 int q_print_json(qctx *q, json_t *v);
 
+/* Prints the answer o of a command about one thing (job, asset, product):
+ * with --json the document, else text(o). Returns what q_print_json()
+ * does, or Q_FAILED instead of 0 when failed is set (the job, or one of the
+ * asset's jobs, failed). */
+int q_print_answer(qctx *q, json_t *o, void (*text)(json_t *o), bool failed);
+
 /* A string of obj[key] for text output: "-" for null or missing. Integers
  * and reals are formatted into buf. */
 const char *q_text(json_t *obj, const char *key, char *buf, size_t bufsz);
 
-/* Formats a duration in ms for people: "850 ms", "12.3 s", "4 min 05 s". */
-void q_fmt_duration(int64_t ms, char *out, size_t outsz);
+/* A line of a command's text form: its label and the key of its value. */
+typedef struct qlabel {
+	const char *label, *key;
+} qlabel;
+
+/* ---- table.c ---- */
 
 /* An aligned text table. Cells are copied. */
 typedef struct qtable qtable;
@@ -135,10 +176,7 @@ int q_table_add(qtable *t, const char *const *cells);
 void q_table_print(qtable *t, FILE *f);
 void q_table_free(qtable *t);
 
-/* Finds the source named by arg (PATH or UUID, see query.h). On success
- * *source_id (OUT) is its row id. Returns 0, KILN_E_NOTFOUND, or Q_USAGE
- * after printing a database error. */
-int q_resolve_source(qctx *q, const char *arg, int64_t *source_id);
+/* ---- page.c ---- */
 
 /* Paging of a listing (--limit N --offset N). Without either option the
  * listing is the whole array, as before; with one of them the document is
@@ -168,39 +206,101 @@ int q_count(qctx *q, sqlite3_stmt *st, int64_t *n);
 /* The paged document {total, offset, limit, key: arr}; takes the
  * reference of arr. NULL when out of memory. */
 json_t *q_page_doc(const qpage *pg, int64_t total, const char *key, json_t *arr);
-/* The paged document of a tree listing (assets, products): with dir_lo (the
- * folder asked for, with its trailing slash) it also holds "dir" and the
- * subfolders. Takes arr and folders in every case; NULL when out of memory. */
-json_t *q_tree_doc(const qpage *pg, int64_t total, const char *key, json_t *arr, const char *dir_lo,
-                   json_t *folders);
-/* The text form of a tree listing's subfolders: "name/  (count)" lines. */
-void q_print_folders(const json_t *folders);
 
 /* For text output: "rows 201-400 of 1234" on stdout when paging is on. */
 void q_page_note(const qpage *pg, int64_t total, size_t shown);
 
-/* --dir DIR of a listing: one level of a folder tree. DIR is "" (the top)
- * or a relative folder without "." or ".." parts; it becomes the bounds of
- * an index range, lo = "DIR/" and hi = "DIR0" ('0' follows '/'), so that a
- * folder of a big tree is read without scanning the others. *skip (OUT) is
- * strlen(lo) + 1, where the rest of a path starts (SQLite's substr counts
- * from 1). Returns 0, or Q_USAGE after printing why. */
-int q_dir_bounds(qctx *q, const char *dir, char *lo, char *hi, size_t sz, int *skip);
+/* ---- listing.c ---- */
 
-/* Binds the parameters of a tree listing: ?1 lo (NULL at the top), ?2 hi,
- * ?3 skip, ?4 the filter regex (or NULL), ?5 extra (a platform, or any
- * non-NULL text as a flag; NULL for none). */
-void q_bind_tree(sqlite3_stmt *st, const char *lo, const char *hi, int skip, const char *filter,
-                 const char *extra);
+/* A column of a listing's table: its header and the key of each row's
+ * value, written by q_text() or, when set, by cell (into buf, which holds
+ * bufsz bytes). */
+typedef struct qcol {
+	const char *header;
+	const char *key;
+	const char *(*cell)(json_t *row, const char *key, char *buf, size_t bufsz);
+} qcol;
 
-/* Appends to folders the folders one level below the --dir of base, a
- * SELECT over those parameters whose first column, rest, is what follows
- * the folder in each path: [{name, count}], count being the rows below.
- * Returns 0, -ENOMEM, or Q_USAGE after printing why. */
-int q_list_folders(qctx *q, const char *base, const char *lo, const char *hi, int skip, const char *filter,
-                   const char *extra, json_t *folders);
+/* A listing: the key of its rows in the paged document ("jobs"), which
+ * also names them in "no jobs", and the columns of its table. */
+typedef struct qlisting {
+	const char *key;
+	const qcol *cols;
+	int ncols;
+} qlisting;
 
-/* Commands. */
+/* Steps st to its end and appends row(st) to arr for each row (row returns
+ * a new reference, NULL when out of memory). Returns 0, or Q_USAGE after
+ * printing why. */
+int q_collect(qctx *q, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st), json_t *arr);
+
+/* Prints the rows arr of listing l. With --json: the array, or with
+ * paging on the paged document (q_page_doc(); with dir_lo, the --dir of a
+ * tree listing with its trailing slash, it also holds "dir" and the
+ * folders). As text: the folders, then
+ * the table ("no KEY" when nothing matched and paging is off), then the
+ * page note. Takes the references of arr and folders (which may be NULL).
+ * Returns 0, or Q_USAGE after printing why. */
+int q_print_listing(qctx *q, const qlisting *l, const qpage *pg, int64_t total, json_t *arr,
+                    const char *dir_lo, json_t *folders);
+
+/* ---- tree.c ---- */
+
+/* A listing that is a folder tree (assets, products): one level of a tree
+ * with --dir DIR, or every row. Its statements (q_tree_read()) are bound
+ * to ?1 lo (NULL at the top), ?2 hi, ?3 skip, ?4 the filter regex (or
+ * NULL) and ?5 extra (a platform, or any non-NULL text as a flag; NULL for
+ * none). With --dir, lo = "DIR/" and hi = "DIR0" ('0' follows '/') bound
+ * an index range, so that a folder of a big tree is read without scanning
+ * the others, and skip is strlen(lo) + 1, where the rest of a path starts
+ * (SQLite's substr counts from 1); at the top lo and hi are "" and skip is
+ * 1. The caller sets filter, extra and dir (borrowed); q_tree_start() sets
+ * the rest. */
+typedef struct qtree {
+	const char *filter, *extra, *dir;
+	char lo[4200], hi[4200];
+	int skip;
+	qpage pg;
+	int64_t total;          /* the rows that match, when paging is on */
+	json_t *rows, *folders; /* owned; folders only with --dir */
+} qtree;
+
+/* Checks the filter, --limit and --offset (either may be NULL) and --dir
+ * (a relative folder without "." or ".." parts, "" for the top; it turns
+ * paging on), makes the arrays, and opens the database as q_open() does.
+ * Returns 0, or Q_USAGE after printing why; q_tree_free() in every case. */
+int q_tree_start(qctx *q, qtree *t, const char *limit, const char *offset);
+
+/* Reads the listing: with --dir the folders one level below it from
+ * folders_sql, a SELECT whose first column, rest, is what follows the
+ * folder in each path ([{name, count}], count being the rows below); with
+ * paging the total from count_sql, a one-row count; and the rows from
+ * rows_sql, each made by row (which returns a new reference, NULL when out
+ * of memory). Returns 0, or Q_USAGE after printing why. */
+int q_tree_read(qctx *q, qtree *t, const char *folders_sql, const char *count_sql, const char *rows_sql,
+                json_t *(*row)(sqlite3_stmt *st));
+
+/* Prints t as the listing l (q_print_listing()), which takes its arrays. */
+int q_tree_print(qctx *q, const qlisting *l, qtree *t);
+
+/* Releases what t holds. */
+void q_tree_free(qtree *t);
+
+/* ---- source.c ---- */
+
+/* Finds the source named by arg (PATH or UUID, see query.h). On success
+ * *source_id (OUT) is its row id. Returns 0, KILN_E_NOTFOUND, or Q_USAGE
+ * after printing a database error. */
+int q_resolve_source(qctx *q, const char *arg, int64_t *source_id);
+
+/* Binds a dependency on a source by path to find, a statement over sources
+ * whose ?1 is a path and ?2 a UUID: ?1 dep_path and, for a relative path,
+ * ?2 the UUID a source at that path has (a UUID does not depend on case,
+ * so it finds the source however the dependency spells it). */
+void q_bind_dep_path(sqlite3_stmt *find, const char *dep_path);
+
+/* Commands: jobs and job in jobs.c, assets and asset in assets.c, products
+ * and product in products.c; builders.c, status.c and reprocess.c. */
 int q_cmd_jobs(qctx *q, int argc, char **argv);
 int q_cmd_job(qctx *q, int argc, char **argv);
 int q_cmd_assets(qctx *q, int argc, char **argv);

@@ -2,7 +2,7 @@
 # 000, read by a user other than root) is reported as missing: "no database
 # yet at .../assetdb.sqlite: run kiln batch first", "no jobs", exit 0.
 # db_open (supervisor/db/db.c) maps every SQLITE_CANTOPEN of a read-only open
-# to KILN_E_NOTFOUND, and q_open (supervisor/query/query.c) turns that into an
+# to KILN_E_NOTFOUND, and q_open (supervisor/query/database.c) turns that into an
 # empty listing. Expected: exit 2 and "Permission denied" naming the file.
 set -e
 . "$(dirname "$0")/../integration/lib.sh"

@@ -1,6 +1,6 @@
 # (fixed; was pending): the "no source" / "no product" / "unknown source"
 # messages of kiln asset, kiln product and kiln reprocess
-# (supervisor/query/assets.c, query_products.c, query_misc.c) print the
+# (supervisor/query/assets.c, products.c, reprocess.c) print the
 # argument raw: an ESC sequence in it reaches the terminal as is (kiln asset
 # $'a\x1b[2J' clears the screen), a newline splits the message, and a
 # 100,000-character argument is echoed whole (100,076 bytes of stderr).

@@ -6,7 +6,7 @@
 #     FIFO is skipped (config_find_root checks S_ISREG). Expected: exit 2,
 #     "kiln.json: not a regular file", at once.
 #  2. Cache/assetdb.sqlite a FIFO: kiln jobs/assets/status/job hang the same
-#     way inside sqlite3_open_v2 (q_open in supervisor/query/query.c only checks
+#     way inside sqlite3_open_v2 (q_open in supervisor/query/database.c only checks
 #     for ENOENT). kiln batch and kiln reprocess do say "disk I/O error".
 set -e
 . "$(dirname "$0")/../integration/lib.sh"

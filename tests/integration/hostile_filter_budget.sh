@@ -1,7 +1,7 @@
 # (fixed; was pending): a --filter regex that stays under PCRE2's match
 # limit on every row can still make a listing run for minutes, because the
 # limit (PATTERN_MATCH_LIMIT in common/pattern.h) is per match and nothing
-# bounds the whole listing (q_regexp_fn in supervisor/query/query.c). 'a*a*a*a*x'
+# bounds the whole listing (q_regexp_fn in supervisor/query/database.c). 'a*a*a*a*x'
 # costs about 1 to 3 ms on one 240-byte name of a's (JIT), and the query
 # evaluates it per row: kiln jobs --filter 'a*a*a*a*x' took 5.3 s on 4,000
 # such sources on a quiet machine and 30.8 s on 3,000 on a busy one, exit 0;

@@ -1,0 +1,63 @@
+/* format.c: asset ids, times and durations written for people and for
+ * JSON. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "kerr.h"
+#include "query/query.h"
+#include "query/query_priv.h"
+
+int query_asset_id(const char *uuid, int64_t sub_id, char *out, size_t outsz)
+{
+	char u[37];
+	size_t i;
+	uint64_t v;
+	int n;
+
+	for (i = 0; i < 36 && uuid[i]; i++) {
+		char c = uuid[i];
+		u[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	u[i] = '\0';
+	/* Builders send sub ids as unsigned 32-bit numbers; one that went
+	 * through a signed 32-bit integer on the way must still print as the
+	 * same id. */
+	if (sub_id >= INT32_MIN && sub_id <= (int64_t)UINT32_MAX)
+		v = (uint32_t)sub_id;
+	else
+		v = (uint64_t)sub_id;
+	n = snprintf(out, outsz, "{%s}:%" PRIx64, u, v);
+	if (n < 0 || (size_t)n >= outsz)
+		return KILN_E_TOOBIG;
+	return 0;
+}
+
+void query_iso_time(int64_t ms, char out[32])
+{
+	/* Floor division, so that times before 1970 still print correctly. */
+	int64_t secs = ms / 1000, frac = ms % 1000;
+	if (frac < 0) {
+		frac += 1000;
+		secs -= 1;
+	}
+	time_t t = (time_t)secs;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(out, 32, "%" PRId64, ms);
+		return;
+	}
+	char date[24];
+	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%.20s.%03dZ", date, (int)frac);
+}
+
+void q_fmt_duration(int64_t ms, char *out, size_t outsz)
+{
+	if (ms < 1000)
+		snprintf(out, outsz, "%" PRId64 " ms", ms);
+	else if (ms < 60000)
+		snprintf(out, outsz, "%.1f s", (double)ms / 1000.0);
+	else
+		snprintf(out, outsz, "%" PRId64 " min %02" PRId64 " s", ms / 60000, (ms / 1000) % 60);
+}
