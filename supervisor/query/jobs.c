@@ -15,7 +15,7 @@
 #define JOB_SELECT                                                                                           \
 	"SELECT j.id, s.path, s.scan_folder, b.name, j.job_key, j.platform, j.status, j.reason, j.warnings," \
 	" j.errors, j.completed_at, j.duration_ms, j.log, j.run_reason, s.uuid, j.critical, j.priority,"     \
-	" j.fingerprint, j.started_at, j.escalated, j.requested, j.params"                                   \
+	" j.fingerprint, j.started_at, j.escalated, j.requested, j.params, j.host"                           \
 	" FROM jobs j JOIN sources s ON s.id = j.source_id JOIN builders b ON b.id = j.builder_id"
 
 enum {
@@ -41,6 +41,7 @@ enum {
 	JC_ESCALATED,
 	JC_REQUESTED,
 	JC_PARAMS,
+	JC_HOST,
 };
 
 /* ORDER BY clauses come only from this table: a user's --sort picks a row,
@@ -100,6 +101,7 @@ static json_t *job_json(sqlite3_stmt *st)
 	q_set(o, "completed_at", q_jcol_time(st, JC_COMPLETED_AT));
 	q_set(o, "duration_ms", q_jcol_int(st, JC_DURATION_MS));
 	q_set(o, "log", q_jcol_str(st, JC_LOG));
+	q_set(o, "host", q_jcol_str(st, JC_HOST));
 	q_set(o, "run_reason", q_jcol_str(st, JC_RUN_REASON));
 	q_set(o, "source_uuid", q_jcol_str(st, JC_SOURCE_UUID));
 	q_set(o, "critical", json_boolean(sqlite3_column_int64(st, JC_CRITICAL) != 0));
@@ -392,12 +394,25 @@ static int read_log(const char *path, json_t *lines, bool *truncated)
 static void print_job_text(json_t *o)
 {
 	static const qlabel fields[] = {
-	    {"source", "source"},        {"scan folder", "scan_folder"}, {"source uuid", "source_uuid"},
-	    {"builder", "builder"},      {"platform", "platform"},       {"job key", "job_key"},
-	    {"status", "status"},        {"reason", "reason"},           {"run reason", "run_reason"},
-	    {"critical", "critical"},    {"priority", "priority"},       {"warnings", "warnings"},
-	    {"errors", "errors"},        {"started", "started_at"},      {"completed", "completed_at"},
-	    {"duration", "duration_ms"}, {"fingerprint", "fingerprint"}, {"log", "log"},
+	    {"source", "source"},
+	    {"scan folder", "scan_folder"},
+	    {"source uuid", "source_uuid"},
+	    {"builder", "builder"},
+	    {"platform", "platform"},
+	    {"job key", "job_key"},
+	    {"status", "status"},
+	    {"reason", "reason"},
+	    {"run reason", "run_reason"},
+	    {"critical", "critical"},
+	    {"priority", "priority"},
+	    {"warnings", "warnings"},
+	    {"errors", "errors"},
+	    {"started", "started_at"},
+	    {"completed", "completed_at"},
+	    {"duration", "duration_ms"},
+	    {"host", "host"},
+	    {"fingerprint", "fingerprint"},
+	    {"log", "log"},
 	};
 	char buf[64];
 	size_t i;
