@@ -94,6 +94,8 @@ int control_open(const kiln_config *cfg, const control_ops *ops, control **out, 
 		goto fail;
 	if ((rc = ctl_watchdog_start(c, err, errsz)) != 0)
 		goto fail;
+	if ((rc = ctl_queries_start(c, err, errsz)) != 0)
+		goto fail;
 	*out = c;
 	return 0;
 fail:
@@ -105,6 +107,8 @@ void control_close(control *c)
 {
 	if (!c)
 		return;
+	/* The workers send replies on the sockets: they stop first. */
+	ctl_queries_stop(c);
 	ctl_watchdog_stop(c);
 	/* Closing waits for NNG's callbacks to finish, so the mutex they use
 	 * goes only after both sockets are closed. */
@@ -158,6 +162,7 @@ void control_on_readable(control *c)
 			break;
 		ctl_handle(c, m);
 	}
+	ctl_queries_account(c);
 	if (ctl_now_ms() - c->last_sweep_ms >= SWEEP_INTERVAL_MS)
 		ctl_sweep(c);
 	log_news(c);

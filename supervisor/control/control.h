@@ -46,7 +46,7 @@ typedef struct control_ops {
 	 * jobs: [...]}. Returns 0, or an error code with err set (then the control
 	 * module replies with the error itself). */
 	int (*compile)(void *ud, const char *path_or_uuid, const char *platform, int64_t timeout_ms,
-		       control_token token, char *err, size_t errsz);
+	               control_token token, char *err, size_t errsz);
 	/* Marks sources for reprocessing; returns {jobs: N, sources: N}. */
 	json_t *(*reprocess)(void *ud, const char *const *paths, size_t n, char *err, size_t errsz);
 	/* Starts a full scan now. */

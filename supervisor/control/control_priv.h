@@ -13,7 +13,9 @@
  *   clients.c   the client table and the deferred requests (compile) its
  *               peers wait on, swept when their pipes go; control_reply;
  *   handlers.c  decoding a request, the handler of each type, and the
- *               error replies.
+ *               error replies;
+ *   queries.c   the read-only requests, queued per peer and answered by
+ *               worker threads.
  *
  * Threads. Everything runs on the supervisor's thread (the event loop and
  * the engine's calls through control.h), except:
@@ -21,6 +23,8 @@
  *     they read the access configuration (read-only once the listeners
  *     start), close a refused pipe, note it with ctl_note_refused() and
  *     count subscribers, taking mu for everything they write;
+ *   - the query workers (queries.c), which touch only their queues (under
+ *     their own lock), query_json and ctl_send_reply;
  *   - the watchdog thread (watchdog.c), which alone touches the listener
  *     handles in doors[] after control_open (it replaces one through
  *     ctl_listen_ipc, which touches nothing else of the control), and
@@ -55,7 +59,10 @@
 #define REQ_MAX  ((size_t)1 << 20)
 #define RECV_MAX ((size_t)4 << 20)
 
-#define NAME_MAX_LEN 128 /* hello's name */
+#define NAME_MAX_LEN  128 /* hello's name */
+#define QUERY_WORKERS 2   /* threads that answer read-only requests */
+
+typedef struct ctl_queries ctl_queries;
 #define REFUSED_KEEP 64
 #define ADDR_MAX     64
 
@@ -123,8 +130,13 @@ struct control {
 	int64_t last_sweep_ms;
 
 	/* handlers.c: counted for the connections list. The supervisor's
-	 * thread only. */
+	 * thread only (queries.c's results are counted in by
+	 * ctl_queries_account, on that thread). */
 	uint64_t requests_total, errors_total;
+
+	/* queries.c: the workers and their queues; started by control_open,
+	 * stopped by control_close before the sockets close. */
+	ctl_queries *queries;
 
 	/* access.c: copied from the config by ctl_access_init, so that the
 	 * pipe callback never reads memory it does not own; freed by
@@ -233,5 +245,22 @@ void ctl_clients_free(control *c);
 
 /* Handles one request and frees m (its answer may be deferred). */
 void ctl_handle(control *c, nng_msg *m);
+
+/* ---- queries.c ---- */
+
+/* Starts the query workers. On failure err says why and control_close
+ * stops what started. */
+int ctl_queries_start(control *c, char *err, size_t errsz);
+/* Stops and joins the workers; queued requests are dropped unanswered. */
+void ctl_queries_stop(control *c);
+/* Queues the read-only command argv (argv[0] is the request type and the
+ * reply's key; copied) to be answered along req's header (copied; the
+ * caller keeps req). Returns NULL, or the message of an error reply to
+ * send now (static text: too many queued for this peer, or out of
+ * memory). The loop's thread. */
+const char *ctl_queries_submit(control *c, nng_msg *req, int argc, char **argv);
+/* Counts the errors of the queries answered since the last call into the
+ * client table. The loop's thread. */
+void ctl_queries_account(control *c);
 
 #endif

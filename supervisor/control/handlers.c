@@ -130,24 +130,18 @@ static json_t *do_hello(req *r)
 	                 r->c->cfg->project ? r->c->cfg->project : "", "protocol", 1);
 }
 
-/* Runs a read-only command through the query module and wraps its
- * document: {ok, exit_code, <type>: document}. */
+/* Hands a read-only command to the query workers (queries.c), which answer
+ * {ok, exit_code, <type>: document} later. The engine's writes are
+ * committed first, so the query sees everything done so far. */
 static json_t *run_query(req *r, int argc, char **argv)
 {
-	json_t *doc = NULL, *rep;
-	char qerr[1024];
 	if (r->c->ops.flush)
 		r->c->ops.flush(r->c->ops.ud);
-	int qrc = query_json(r->c->cfg, argc, argv, &doc, qerr, sizeof qerr);
-	if (doc && qrc != 2) {
-		rep = json_pack("{s:b, s:i, s:o}", "ok", 1, "exit_code", qrc, r->type, doc);
-		return rep;
-	}
-	json_decref(doc);
-	rep = error_reply(qerr);
-	if (rep)
-		json_object_set_new(rep, "exit_code", json_integer(qrc == 0 ? 2 : qrc));
-	return rep;
+	const char *refusal = ctl_queries_submit(r->c, r->msg, argc, argv);
+	if (refusal)
+		return error_reply(refusal);
+	r->deferred = true;
+	return NULL;
 }
 
 /* The "status" field of a jobs request: "a,b" or ["a", "b"]. */
@@ -423,6 +417,7 @@ static json_t *do_connections(req *r)
 	int rc;
 	if ((rc = check_keys(r, NULL)))
 		return bad(r, rc);
+	ctl_queries_account(r->c);
 	ctl_sweep(r->c);
 	/* The sweep moves entries: find ours again. */
 	r->cl = ctl_client_find(r->c, nng_msg_get_pipe(r->msg).id);

@@ -30,11 +30,12 @@ static void q_vmsg(qctx *q, bool prefix, const char *fmt, va_list ap)
 /* An argument as it may appear in a message: control characters escaped,
  * cut at 60 characters, so that a hostile argument can neither drive the
  * terminal nor flood it. Four buffers turn in round, for messages that
- * quote more than one. */
+ * quote more than one; per thread, as the control's query workers and the
+ * dashboard's threads run queries at once. */
 const char *q_arg(const char *a)
 {
-	static char bufs[4][128];
-	static int turn;
+	static _Thread_local char bufs[4][128];
+	static _Thread_local int turn;
 	char *out = bufs[turn++ & 3];
 	size_t o = 0, n = 0;
 	for (; a && *a && o < sizeof bufs[0] - 8; a++, n++) {
