@@ -393,6 +393,10 @@ bool eng_jdeps_stalled(engine *e);
 void eng_job_fail_unstarted(engine *e, size_t ji, const char *why);
 
 /* eng_jobs.c: weighing, running and finishing jobs */
+/* Job ji's fingerprint; with parts_out, also the JSON of its inputs
+ * (malloc'd), as kept with a good run. Not static so that unit tests can
+ * check what each input changes. */
+uint64_t eng_job_fingerprint(engine *e, size_t ji, char **parts_out);
 void eng_job_consider(engine *e, size_t ji);
 void eng_jobs_of_consider(engine *e, size_t si, int bi);
 bool eng_job_dispatch(engine *e);

@@ -646,7 +646,7 @@ out:
 
 /* A job's fingerprint, from parts that are kept (as JSON) with each good run
  * so that the next run can say which of them changed. */
-static uint64_t job_fingerprint(engine *e, size_t ji, char **parts_out)
+uint64_t eng_job_fingerprint(engine *e, size_t ji, char **parts_out)
 {
 	const ejob *j = &e->jobs[ji];
 	const esource *s = &e->src[j->src];
@@ -918,7 +918,7 @@ void eng_job_consider(engine *e, size_t ji)
 		return; /* weighed again when its create_jobs call answers */
 	if (!eng_platform_selected(e, j->platform))
 		return;
-	j->new_fp = job_fingerprint(e, ji, NULL);
+	j->new_fp = eng_job_fingerprint(e, ji, NULL);
 	const char *why = NULL;
 	if (j->requested)
 		why = "asked for by a user";
@@ -933,7 +933,7 @@ void eng_job_consider(engine *e, size_t ji)
 	else if (j->fp != j->new_fp) {
 		/* Only now are the parts worth printing, to say which changed. */
 		char *parts = NULL;
-		job_fingerprint(e, ji, &parts);
+		eng_job_fingerprint(e, ji, &parts);
 		why = why_changed(e, stored_parts(e, j), parts);
 		free(parts);
 	} else if (j->product_missing)
@@ -1002,7 +1002,7 @@ bool eng_job_dispatch(engine *e)
 		/* The graph may have grown since the job was weighed (a job
 		 * dependency ran, an intermediate appeared): print it now. */
 		char *parts = NULL;
-		j->new_fp = job_fingerprint(e, it.job, &parts);
+		j->new_fp = eng_job_fingerprint(e, it.job, &parts);
 		free(j->new_fp_parts);
 		j->new_fp_parts = parts; /* malloc'd; freed when the run ends */
 		if (start_job(e, it.job) != 0) {
