@@ -435,18 +435,29 @@ void eng_deps_fingerprint(engine *e, size_t si, fp_state *f, json_t *parts)
 	}
 }
 
-static void wake(engine *e, size_t si, evec *visited, int depth);
+/* The walk over what depends on a changed source marks each source it
+ * passes (esource.seen) so that a cycle ends; the jobs it reaches are only
+ * noted on the way (todo: source and builder, two entries each) and weighed
+ * once every mark is gone again, because weighing a job prints its
+ * fingerprint, and the print (collect) passes over marked sources too. */
+typedef struct wake_walk {
+	evec visited;
+	evec todo;
+} wake_walk;
 
-static void wake_dep(engine *e, size_t di, evec *visited, int depth)
+static void wake(engine *e, size_t si, wake_walk *w, int depth);
+
+static void wake_dep(engine *e, size_t di, wake_walk *w, int depth)
 {
 	edep *d = &e->deps[di];
 	if (d->dead || e->src[d->src].seen)
 		return;
-	eng_jobs_of_consider(e, d->src, d->builder);
-	wake(e, d->src, visited, depth + 1);
+	eng_evec_push(&w->todo, d->src);
+	eng_evec_push(&w->todo, (size_t)d->builder);
+	wake(e, d->src, w, depth + 1);
 }
 
-static void wake_key(engine *e, const char *key, size_t si, evec *visited, int depth)
+static void wake_key(engine *e, const char *key, size_t si, wake_walk *w, int depth)
 {
 	size_t ri;
 	if (!hmap_get(&e->dep_rev, key, &ri))
@@ -454,48 +465,55 @@ static void wake_key(engine *e, const char *key, size_t si, evec *visited, int d
 	for (size_t k = 0; k < e->rev[ri].n; k++) {
 		if (e->deps[e->rev[ri].items[k]].src == si)
 			continue;
-		wake_dep(e, e->rev[ri].items[k], visited, depth);
+		wake_dep(e, e->rev[ri].items[k], w, depth);
 	}
 }
 
-/* Everything that depends on si, transitively, is weighed again. */
-static void wake(engine *e, size_t si, evec *visited, int depth)
+/* Everything that depends on si, transitively, is noted to be weighed. */
+static void wake(engine *e, size_t si, wake_walk *w, int depth)
 {
 	esource *s = &e->src[si];
 	if (s->seen || depth > 64)
 		return;
 	s->seen = true;
-	eng_evec_push(visited, si);
+	eng_evec_push(&w->visited, si);
 	const char *key = eng_src_key(e, si);
 	if (strncmp(key, "intermediate:", 13) == 0)
 		key += 13;
-	wake_key(e, key, si, visited, depth);
+	wake_key(e, key, si, w, depth);
 	char k[48];
 	snprintf(k, sizeof k, "uuid:%s", s->uuid);
-	wake_key(e, k, si, visited, depth);
+	wake_key(e, k, si, w, depth);
 	for (size_t g = 0; g < e->glob_deps.n; g++) {
 		edep *d = &e->deps[e->glob_deps.items[g]];
 		if (!d->dead && d->src != si && pattern_match(d->glob, s->rel) == 1)
-			wake_dep(e, e->glob_deps.items[g], visited, depth);
+			wake_dep(e, e->glob_deps.items[g], w, depth);
 	}
+}
+
+/* Clears the walk's marks, then weighs the jobs it reached. */
+static void wake_finish(engine *e, wake_walk *w)
+{
+	for (size_t i = 0; i < w->visited.n; i++)
+		e->src[w->visited.items[i]].seen = false;
+	for (size_t i = 0; i + 1 < w->todo.n; i += 2)
+		eng_jobs_of_consider(e, w->todo.items[i], (int)w->todo.items[i + 1]);
+	free(w->visited.items);
+	free(w->todo.items);
 }
 
 void eng_deps_changed_key(engine *e, const char *key)
 {
-	evec visited = {0};
-	wake_key(e, key, NONE, &visited, 0);
-	for (size_t i = 0; i < visited.n; i++)
-		e->src[visited.items[i]].seen = false;
-	free(visited.items);
+	wake_walk w = {0};
+	wake_key(e, key, NONE, &w, 0);
+	wake_finish(e, &w);
 }
 
 void eng_deps_changed(engine *e, size_t si)
 {
-	evec visited = {0};
-	wake(e, si, &visited, 0);
-	for (size_t i = 0; i < visited.n; i++)
-		e->src[visited.items[i]].seen = false;
-	free(visited.items);
+	wake_walk w = {0};
+	wake(e, si, &w, 0);
+	wake_finish(e, &w);
 }
 
 /* ---- sidecars ---- */

@@ -743,6 +743,8 @@ static const char *why_changed(engine *e, const char *old, const char *cur)
 	{
 		json_t *ov = json_object_get(od, k);
 		const char *ovs = json_string_value(ov) ? json_string_value(ov) : "";
+		if (ov && json_equal(ov, v))
+			continue; /* the same as before, missing then and now included */
 		if (!ov || strcmp(ovs, "missing") == 0)
 			snprintf(buf, sizeof buf, "dependency %s appeared", k);
 		else if (!json_equal(ov, v))

@@ -58,19 +58,14 @@ static bool woken_for(const char *rel, const char *why)
 	return w && strcmp(w, why) == 0;
 }
 
-/* Known bug (deps.c, the "seen" scratch flag): eng_deps_changed walks the
- * dependents of a changed source, marking each source it passes with
- * esource.seen, and weighs their jobs on the way. The fingerprint that
- * eng_job_consider computes then (collect, in deps.c) skips every source
- * marked seen, so the changed dependency itself, and all behind it, is left
- * out of the print. The job is still queued, but its run_reason is wrong
- * ("dependency X is no longer a dependency", or about another dependency)
- * and its new_fp is not the print of its inputs. The run prints again
- * outside the walk, so what a finished job stores is right. */
-#define SEEN_FLAG_BUG "a print weighed during eng_deps_changed leaves out the sources that walk marked seen"
+/* eng_deps_changed walks the dependents of a changed source, marking each
+ * source it passes so that a cycle ends; the jobs it reaches are weighed only
+ * after the marks are gone, because a job's fingerprint (collect, in deps.c)
+ * passes over marked sources too: weighed during the walk, a job got a wrong
+ * run_reason and a new_fp that was not the print of its inputs. */
 
 /* rel's job was queued again by a change that reached it through
- * eng_deps_changed's walk, and (but for the bug above) for reason why, with
+ * eng_deps_changed's walk, for reason why, with
  * the print of its inputs. */
 static void woken_through_walk(const char *rel, const char *why)
 {
@@ -79,8 +74,8 @@ static void woken_through_walk(const char *rel, const char *why)
 	if (!w)
 		return;
 	size_t ji = job_of(efx_src(&X, rel));
-	SKIP_KNOWN_BUG(strcmp(w, why) == 0, SEEN_FLAG_BUG);
-	SKIP_KNOWN_BUG(X.e.jobs[ji].new_fp == eng_job_fingerprint(&X.e, ji, NULL), SEEN_FLAG_BUG);
+	CHECK(strcmp(w, why) == 0);
+	CHECK(X.e.jobs[ji].new_fp == eng_job_fingerprint(&X.e, ji, NULL));
 }
 
 /* What rel's dependency fingerprint says of dependency name: its hash in
