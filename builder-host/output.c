@@ -117,6 +117,28 @@ static void builder_broke(host *h, hb *b, const char *fmt, ...)
 
 /* One complete frame from b's stdout. Returns false when b's stdout is no
  * longer to be read. */
+/* Decodes a reply of type (create_jobs, process_job) into a
+ * scratch arena. Returns 0, KILN_E_PROTO with why set, or -ENOMEM (the
+ * supervisor decides then). */
+static int check_reply(const char *type, const uint8_t *data, size_t len, char *why, size_t whysz)
+{
+	arena *a = arena_new();
+	int rc = 0;
+	if (!a)
+		return -ENOMEM;
+	if (strcmp(type, "process_job") == 0) {
+		msg_process_job_resp r;
+		rc = msg_decode_process_job_resp(data, len, a, &r, why, whysz);
+	} else if (strcmp(type, "create_jobs") == 0) {
+		msg_create_jobs_resp r;
+		rc = msg_decode_create_jobs_resp(data, len, a, &r, why, whysz);
+	}
+	/* A describe reply the supervisor rejects disables its builder there;
+	 * no job follows it on this builder. */
+	arena_free(a);
+	return rc;
+}
+
 static bool on_frame(host *h, hb *b, const uint8_t *data, size_t len)
 {
 	cur_frame *c = &h->c;
@@ -154,6 +176,15 @@ static bool on_frame(host *h, hb *b, const uint8_t *data, size_t len)
 	if (strcmp(type, c->req_type) != 0) {
 		serve_fail(h, HP_PROTOCOL_ERROR, "replied with type \"%s\" to a \"%s\" request", type,
 		           c->req_type);
+		return false;
+	}
+	/* The reply is read here as the supervisor will read it: one it would
+	 * reject fails the job as a protocol error and costs the builder its
+	 * process, like a broken frame, so the next job never meets a builder
+	 * that is out of step with its requests. */
+	int rc = check_reply(type, data, len, why, sizeof why);
+	if (rc == KILN_E_PROTO) {
+		serve_fail(h, HP_PROTOCOL_ERROR, "sent a reply that breaks the protocol: %s", why);
 		return false;
 	}
 	serve_finish(h, HP_OK, "", data, len);

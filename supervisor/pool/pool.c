@@ -18,11 +18,17 @@
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
 
+#include "frame.h"
 #include "kerr.h"
 #include "klog.h"
 #include "path.h"
 
-#define POOL_MAX_WATCH   8
+#define POOL_MAX_WATCH 8
+/* The largest message a host may send: one builder frame and what goes with
+ * it (stderr lines, the detail). NNG drops the connection of a peer that
+ * sends more, so a host gone wrong cannot make the supervisor buffer an
+ * unbounded message. */
+#define HOST_MSG_MAX     ((size_t)FRAME_MAX + 1024u * 1024u)
 #define START_TIMEOUT_MS 15000
 #define GAP_MIN_MS       250
 #define GAP_MAX_MS       10000
@@ -174,7 +180,7 @@ static int open_socket(pool *p, host *h)
 		goto fail;
 	h->sock_open = true;
 	if ((rv = nng_socket_set_ms(h->sock, NNG_OPT_SENDTIMEO, 5000)) != 0 ||
-	    (rv = nng_socket_set_size(h->sock, NNG_OPT_RECVMAXSZ, 0)) != 0 ||
+	    (rv = nng_socket_set_size(h->sock, NNG_OPT_RECVMAXSZ, HOST_MSG_MAX)) != 0 ||
 	    (rv = nng_socket_set_int(h->sock, NNG_OPT_RECVBUF, 1024)) != 0)
 		goto fail;
 	if ((rv = nng_listen(h->sock, h->url, NULL, 0)) != 0)
