@@ -12,10 +12,8 @@
 #include <string.h>
 
 #include "kerr.h"
+#include "mpscan.h"
 #include "msg.h"
-
-/* msgpack-c refuses more than 32 levels; our messages need 4. */
-#define MSG_DEPTH_MAX 16
 
 static const char *const result_names[] = {
     [MSG_RESULT_SUCCESS] = "success",
@@ -56,200 +54,30 @@ const char *msg_level_name(msg_level l)
 	return "info";
 }
 
-static void set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	if (!err || errsz == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
-
-/* ---- the pre-scan ---- */
-
-/* Big-endian unsigned integer of n (1, 2 or 4) bytes. */
-static uint64_t be(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* Walks one MessagePack object that must fill buf exactly. Every object
- * takes at least one byte, so a container announcing more elements than
- * bytes remain is truncated: rejecting it here keeps msgpack-c, which
- * allocates a container's elements up front, from being asked for gigabytes
- * by a ten-byte frame. */
-static int scan(const uint8_t *buf, size_t len, char *err, size_t errsz)
-{
-	uint64_t stack[MSG_DEPTH_MAX + 1];
-	int depth = 1;
-	uint64_t pending = 1; /* objects still to read, at every level */
-	size_t pos = 0;
-
-	stack[0] = 1;
-	while (depth > 0) {
-		if (stack[depth - 1] == 0) {
-			depth--;
-			continue;
-		}
-		if (pos >= len)
-			goto truncated;
-		stack[depth - 1]--;
-		pending--;
-		uint8_t b = buf[pos++];
-		size_t lenbytes = 0; /* size of a length or count field */
-		uint64_t skip = 0;   /* payload bytes after the header */
-		uint64_t extra = 0;  /* fixed-size payload added to a length (ext type byte) */
-		int container = 0;   /* 1 array, 2 map */
-		uint64_t count = 0;
-
-		if (b <= 0x7f || b >= 0xe0) {
-			/* fixint */
-		} else if (b <= 0x8f) {
-			container = 2;
-			count = b & 0x0f;
-		} else if (b <= 0x9f) {
-			container = 1;
-			count = b & 0x0f;
-		} else if (b <= 0xbf) {
-			skip = b & 0x1f;
-		} else {
-			switch (b) {
-			case 0xc0: /* nil */
-			case 0xc2: /* false */
-			case 0xc3: /* true */
-				break;
-			case 0xc4: /* bin 8/16/32 */
-			case 0xc5:
-			case 0xc6:
-				lenbytes = (size_t)1 << (b - 0xc4);
-				break;
-			case 0xc7: /* ext 8/16/32: length, then a type byte */
-			case 0xc8:
-			case 0xc9:
-				lenbytes = (size_t)1 << (b - 0xc7);
-				extra = 1;
-				break;
-			case 0xca:
-				skip = 4;
-				break;
-			case 0xcb:
-				skip = 8;
-				break;
-			case 0xcc: /* uint 8..64 */
-			case 0xcd:
-			case 0xce:
-			case 0xcf:
-				skip = (uint64_t)1 << (b - 0xcc);
-				break;
-			case 0xd0: /* int 8..64 */
-			case 0xd1:
-			case 0xd2:
-			case 0xd3:
-				skip = (uint64_t)1 << (b - 0xd0);
-				break;
-			case 0xd4: /* fixext 1..16 */
-			case 0xd5:
-			case 0xd6:
-			case 0xd7:
-			case 0xd8:
-				skip = 1 + ((uint64_t)1 << (b - 0xd4));
-				break;
-			case 0xd9: /* str 8/16/32 */
-			case 0xda:
-			case 0xdb:
-				lenbytes = (size_t)1 << (b - 0xd9);
-				break;
-			case 0xdc: /* array 16/32 */
-			case 0xdd:
-				container = 1;
-				lenbytes = (size_t)2 << (b - 0xdc);
-				break;
-			case 0xde: /* map 16/32 */
-			case 0xdf:
-				container = 2;
-				lenbytes = (size_t)2 << (b - 0xde);
-				break;
-			default: /* 0xc1 is never used */
-				set_err(err, errsz, "not MessagePack: byte 0x%02x at offset %zu", b, pos - 1);
-				return KILN_E_PROTO;
-			}
-		}
-		if (lenbytes) {
-			if (len - pos < lenbytes)
-				goto truncated;
-			uint64_t v = be(buf + pos, lenbytes);
-			pos += lenbytes;
-			if (container)
-				count = v;
-			else
-				skip = v + extra;
-		}
-		if (skip > len - pos)
-			goto truncated;
-		pos += (size_t)skip;
-		if (container && count) {
-			if (container == 2)
-				count *= 2;
-			if (depth > MSG_DEPTH_MAX) {
-				set_err(err, errsz, "MessagePack nested deeper than %d levels",
-				        MSG_DEPTH_MAX);
-				return KILN_E_PROTO;
-			}
-			if (count > len - pos || pending + count > len - pos)
-				goto truncated;
-			stack[depth++] = count;
-			pending += count;
-		}
-	}
-	if (pos != len) {
-		set_err(err, errsz, "%zu trailing bytes after the MessagePack object", len - pos);
-		return KILN_E_PROTO;
-	}
-	return 0;
-truncated:
-	set_err(err, errsz, "truncated MessagePack object (%zu bytes)", len);
-	return KILN_E_PROTO;
-}
+/* ---- unpacking ---- */
 
 int msg_unpack_map(const uint8_t *buf, size_t len, msgpack_unpacked *u, char *err, size_t errsz)
 {
+	/* Errors here are about the frame as a whole, so they name no field;
+	 * err is written only on failure, which is why this is not
+	 * msg_dec_init. */
+	msg_dec d = {.err = err, .errsz = errsz};
 	size_t off = 0;
-	if (len == 0) {
-		set_err(err, errsz, "empty frame");
-		return KILN_E_PROTO;
-	}
-	int rc = scan(buf, len, err, errsz);
+	if (len == 0)
+		return msg_dec_fail(&d, NULL, "empty frame");
+	int rc = mpscan_check(buf, len, err, errsz);
 	if (rc)
 		return rc;
 	msgpack_unpack_return ur = msgpack_unpack_next(u, (const char *)buf, len, &off);
 	if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
-		set_err(err, errsz, "out of memory unpacking a frame");
+		msg_dec_fail(&d, NULL, "out of memory unpacking a frame");
 		return -ENOMEM;
 	}
-	if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
-		/* The scan accepts exactly what msgpack-c parses, so this is
-		 * defensive. */
-		set_err(err, errsz, "malformed MessagePack object");
-		return KILN_E_PROTO;
-	}
-	if (u->data.type != MSGPACK_OBJECT_MAP) {
-		set_err(err, errsz, "expected a map, got %s", msg_dec_type_name(&u->data));
-		return KILN_E_PROTO;
-	}
-	const msgpack_object_map *m = &u->data.via.map;
-	for (uint32_t i = 0; i < m->size; i++) {
-		if (m->ptr[i].key.type != MSGPACK_OBJECT_STR) {
-			set_err(err, errsz, "map key %" PRIu32 " is %s, not a string", i,
-			        msg_dec_type_name(&m->ptr[i].key));
-			return KILN_E_PROTO;
-		}
-	}
-	return 0;
+	/* The scan accepts exactly what msgpack-c parses, so this is
+	 * defensive. */
+	if (ur != MSGPACK_UNPACK_SUCCESS || off != len)
+		return msg_dec_fail(&d, NULL, "malformed MessagePack object");
+	return msg_dec_check_map(&d, NULL, &u->data);
 }
 
 /* ---- decoding helpers ---- */
@@ -690,7 +518,8 @@ static int dec_job_desc(msg_dec *d, const msgpack_object *m, msg_job_desc *j)
 	    (rc = msg_dec_bool(d, m, "critical", MSG_DEC_OPTIONAL, &j->critical)) ||
 	    (rc = msg_dec_i64(d, m, "priority", MSG_DEC_OPTIONAL, &j->priority)) ||
 	    (rc = msg_dec_kvs(d, m, "params", MSG_DEC_OPTIONAL, &j->params)) ||
-	    (rc = dec_map_array(d, m, "job_dependencies", sizeof(msg_job_dep), dec_job_dep, &deps, &j->n_job_deps)))
+	    (rc = dec_map_array(d, m, "job_dependencies", sizeof(msg_job_dep), dec_job_dep, &deps,
+	                        &j->n_job_deps)))
 		return rc;
 	j->job_deps = deps;
 	return 0;
