@@ -202,7 +202,10 @@ int msg_encode_process_job_resp(msgpack_sbuffer *sb, const msg_process_job_resp 
 int msg_encode_log(msgpack_sbuffer *sb, const msg_log *m);
 int msg_encode_shutdown(msgpack_sbuffer *sb);
 
-/* ---- decoding helpers, shared with hostproto.c ----
+/* ---- decoding helpers, shared with hostproto.c and the control socket ----
+ *
+ * Defined in mpread.c (whose header, mpread.h, adds the helpers that only
+ * common/'s codecs use); declared here so that this header stands alone.
  *
  * A msg_dec carries the arena, the error buffer and the path of the value
  * being decoded ("jobs[2]"), so that every error names its field. Each getter
