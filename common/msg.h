@@ -264,7 +264,10 @@ int msg_dec_map(msg_dec *d, const msgpack_object *map, const char *key, unsigned
 int msg_dec_array(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags,
                   const msgpack_object_array **out);
 
-/* ---- encoding helpers, shared with hostproto.c ----
+/* ---- encoding helpers, shared with hostproto.c and the SDK ----
+ *
+ * Defined in mpwrite.c (whose header, mpwrite.h, adds what only common/'s
+ * codecs use); declared here so that this header stands alone.
  *
  * A msg_enc appends to a caller-owned sbuffer and remembers the first
  * failure; msg_enc_done returns 0, or -ENOMEM after cutting sb back to the
