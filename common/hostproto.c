@@ -1,11 +1,13 @@
 /* hostproto.c: the supervisor <-> builder host messages (see hostproto.h for
- * the wire shapes). The field helpers are msg.c's, so errors read the same
- * way on both links. */
+ * the wire shapes). The field helpers are mpread.c's and mpwrite.c's, the
+ * same as the builder protocol's, so errors read the same way on both
+ * links. */
 #include <errno.h>
 #include <string.h>
 
 #include "hostproto.h"
 #include "kerr.h"
+#include "mpwrite.h"
 
 static const char *const status_names[] = {
     [HP_OK] = "ok",
@@ -233,130 +235,95 @@ out:
 	return rc;
 }
 
-static void enc_t(msg_enc *e, size_t nfields, const char *t)
+static void enc_builder(msg_enc *e, const void *v)
 {
-	msg_enc_map(e, nfields);
-	msg_enc_str(e, "t");
-	msg_enc_str(e, t);
+	const hp_builder *b = v;
+	const msg_field f[] = {
+	    MSG_F_STR("key", b->key),
+	    MSG_F_STR("exec", b->exec),
+	    MSG_F_STRS("args", &b->args),
+	    MSG_F_BOOL("persistent", b->persistent),
+	    MSG_F_U64("timeout_s", b->timeout_s),
+	    MSG_F_U64("memory_mb", b->memory_mb),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
+}
+
+static void enc_frame(msg_enc *e, const void *v)
+{
+	const hp_bytes *b = v;
+	msg_enc_bin(e, b->data, b->len);
 }
 
 int hp_encode_run(msgpack_sbuffer *sb, const hp_run *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 5, "run");
-	msg_enc_str(&e, "id");
-	msg_enc_u64(&e, m->id);
-	msg_enc_str(&e, "builder");
-	msg_enc_map(&e, 6);
-	msg_enc_str(&e, "key");
-	msg_enc_str(&e, m->builder.key);
-	msg_enc_str(&e, "exec");
-	msg_enc_str(&e, m->builder.exec);
-	msg_enc_str(&e, "args");
-	msg_enc_strs(&e, &m->builder.args);
-	msg_enc_str(&e, "persistent");
-	msg_enc_bool(&e, m->builder.persistent);
-	msg_enc_str(&e, "timeout_s");
-	msg_enc_u64(&e, m->builder.timeout_s);
-	msg_enc_str(&e, "memory_mb");
-	msg_enc_u64(&e, m->builder.memory_mb);
-	msg_enc_str(&e, "cwd");
-	msg_enc_str(&e, m->cwd);
-	msg_enc_str(&e, "frames");
-	msg_enc_array(&e, m->n_frames);
-	for (size_t i = 0; i < m->n_frames; i++)
-		msg_enc_bin(&e, m->frames[i].data, m->frames[i].len);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("t", "run"),
+	    MSG_F_U64("id", m->id),
+	    MSG_F_VALUE("builder", enc_builder, &m->builder),
+	    MSG_F_STR("cwd", m->cwd),
+	    MSG_F_ARRAY("frames", enc_frame, m->frames, m->n_frames),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_cancel(msgpack_sbuffer *sb, uint64_t id)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 2, "cancel");
-	msg_enc_str(&e, "id");
-	msg_enc_u64(&e, id);
-	return msg_enc_done(&e);
+	const msg_field f[] = {MSG_F_STR("t", "cancel"), MSG_F_U64("id", id)};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_shutdown(msgpack_sbuffer *sb)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 1, "shutdown");
-	return msg_enc_done(&e);
+	const msg_field f[] = {MSG_F_STR("t", "shutdown")};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_hello(msgpack_sbuffer *sb, int64_t pid)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 2, "hello");
-	msg_enc_str(&e, "pid");
-	msg_enc_i64(&e, pid);
-	return msg_enc_done(&e);
+	const msg_field f[] = {MSG_F_STR("t", "hello"), MSG_F_I64("pid", pid)};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_log(msgpack_sbuffer *sb, const hp_log *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 6, "log");
-	msg_enc_str(&e, "id");
-	msg_enc_u64(&e, m->id);
-	msg_enc_str(&e, "idx");
-	msg_enc_u64(&e, m->idx);
-	msg_enc_str(&e, "level");
-	msg_enc_str(&e, msg_level_name(m->level));
-	msg_enc_str(&e, "message");
-	msg_enc_str(&e, m->message);
-	msg_enc_str(&e, "context");
-	msg_enc_kvs(&e, &m->context);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("t", "log"),
+	    MSG_F_U64("id", m->id),
+	    MSG_F_U64("idx", m->idx),
+	    MSG_F_STR("level", msg_level_name(m->level)),
+	    MSG_F_STR("message", m->message),
+	    MSG_F_KVS("context", &m->context),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_reply(msgpack_sbuffer *sb, const hp_reply *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 8, "reply");
-	msg_enc_str(&e, "id");
-	msg_enc_u64(&e, m->id);
-	msg_enc_str(&e, "idx");
-	msg_enc_u64(&e, m->idx);
-	msg_enc_str(&e, "status");
-	msg_enc_str(&e, hp_status_name(m->status));
-	msg_enc_str(&e, "detail");
-	msg_enc_str(&e, m->detail);
-	msg_enc_str(&e, "frame");
 	/* Only an "ok" reply carries the builder's frame; the decoder holds
 	 * the sender to that. */
-	if (m->status == HP_OK)
-		msg_enc_bin(&e, m->frame.data, m->frame.len);
-	else
-		msg_enc_nil(&e);
-	msg_enc_str(&e, "stderr_tail");
-	msg_enc_strs(&e, &m->stderr_tail);
-	msg_enc_str(&e, "duration_us");
-	msg_enc_u64(&e, m->duration_us);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("t", "reply"),
+	    MSG_F_U64("id", m->id),
+	    MSG_F_U64("idx", m->idx),
+	    MSG_F_STR("status", hp_status_name(m->status)),
+	    MSG_F_STR("detail", m->detail),
+	    m->status == HP_OK ? MSG_F_BIN("frame", m->frame.data, m->frame.len) : MSG_F_NIL("frame"),
+	    MSG_F_STRS("stderr_tail", &m->stderr_tail),
+	    MSG_F_U64("duration_us", m->duration_us),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_builder(msgpack_sbuffer *sb, const hp_bnote *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 6, "builder");
-	msg_enc_str(&e, "key");
-	msg_enc_str(&e, m->key);
-	msg_enc_str(&e, "state");
-	msg_enc_str(&e, hp_bstate_name(m->state));
-	msg_enc_str(&e, "detail");
-	msg_enc_str(&e, m->detail);
-	msg_enc_str(&e, "crashes");
-	msg_enc_u64(&e, m->crashes);
-	msg_enc_str(&e, "retry_ms");
-	msg_enc_u64(&e, m->retry_ms);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("t", "builder"),
+	    MSG_F_STR("key", m->key),
+	    MSG_F_STR("state", hp_bstate_name(m->state)),
+	    MSG_F_STR("detail", m->detail),
+	    MSG_F_U64("crashes", m->crashes),
+	    MSG_F_U64("retry_ms", m->retry_ms),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }

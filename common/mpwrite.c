@@ -79,3 +79,65 @@ void msg_enc_kvs(msg_enc *e, const msg_kvs *v)
 		msg_enc_str(e, v->items[i].value);
 	}
 }
+
+static void enc_value(msg_enc *e, const msg_field *f)
+{
+	switch (f->kind) {
+	case MSG_FK_ABSENT:
+		break;
+	case MSG_FK_STR:
+		msg_enc_str(e, f->v.s);
+		break;
+	case MSG_FK_BOOL:
+		msg_enc_bool(e, f->v.b);
+		break;
+	case MSG_FK_I64:
+		msg_enc_i64(e, f->v.i);
+		break;
+	case MSG_FK_U64:
+		msg_enc_u64(e, f->v.u);
+		break;
+	case MSG_FK_NIL:
+		msg_enc_nil(e);
+		break;
+	case MSG_FK_BIN:
+		msg_enc_bin(e, f->v.bin.data, f->v.bin.len);
+		break;
+	case MSG_FK_STRS:
+		msg_enc_strs(e, f->v.strs);
+		break;
+	case MSG_FK_KVS:
+		msg_enc_kvs(e, f->v.kvs);
+		break;
+	case MSG_FK_VALUE:
+		f->v.call.fn(e, f->v.call.arg);
+		break;
+	case MSG_FK_ARRAY:
+		msg_enc_array(e, f->v.call.n);
+		for (size_t i = 0; i < f->v.call.n; i++)
+			f->v.call.fn(e, (const char *)f->v.call.arg + i * f->v.call.elsz);
+		break;
+	}
+}
+
+void msg_enc_fields(msg_enc *e, const msg_field *f, size_t n)
+{
+	size_t present = 0;
+	for (size_t i = 0; i < n; i++)
+		present += f[i].kind != MSG_FK_ABSENT;
+	msg_enc_map(e, present);
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].kind == MSG_FK_ABSENT)
+			continue;
+		msg_enc_str(e, f[i].key);
+		enc_value(e, &f[i]);
+	}
+}
+
+int msg_enc_message(msgpack_sbuffer *sb, const msg_field *f, size_t n)
+{
+	msg_enc e;
+	msg_enc_init(&e, sb);
+	msg_enc_fields(&e, f, n);
+	return msg_enc_done(&e);
+}

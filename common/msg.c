@@ -422,19 +422,92 @@ out:
 
 /* ---- encoding ---- */
 
-static void enc_type(msg_enc *e, size_t nfields, const char *type)
+/* A job or source dependency names its source by path, or else by uuid. */
+static msg_field enc_dep_source(const char *path, const char *uuid)
 {
-	msg_enc_map(e, nfields);
-	msg_enc_str(e, "type");
-	msg_enc_str(e, type);
+	return path ? MSG_F_STR("path", path) : MSG_F_STR("uuid", uuid);
 }
 
+static void enc_job_dep(msg_enc *e, const void *v)
+{
+	const msg_job_dep *dep = v;
+	const msg_field f[] = {
+	    enc_dep_source(dep->path, dep->uuid),
+	    MSG_F_IF(dep->job_key, MSG_F_STR("job_key", dep->job_key)),
+	    MSG_F_IF(dep->platform, MSG_F_STR("platform", dep->platform)),
+	    MSG_F_STR("type", dep->fingerprint ? "fingerprint" : "order"),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
+}
+
+/* A job description; job_dependencies is left out when there are none. */
+static void enc_job_desc(msg_enc *e, const void *v)
+{
+	const msg_job_desc *j = v;
+	const msg_field f[] = {
+	    MSG_F_STR("job_key", j->job_key),
+	    MSG_F_STR("platform", j->platform),
+	    MSG_F_BOOL("critical", j->critical),
+	    MSG_F_I64("priority", j->priority),
+	    MSG_F_KVS("params", &j->params),
+	    MSG_F_IF(j->n_job_deps, MSG_F_ARRAY("job_dependencies", enc_job_dep, j->job_deps, j->n_job_deps)),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
+}
+
+static void enc_source_dep(msg_enc *e, const void *v)
+{
+	const msg_source_dep *dep = v;
+	const msg_field f[] = {enc_dep_source(dep->path, dep->uuid)};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
+}
+
+static void enc_platform_info(msg_enc *e, const void *v)
+{
+	const msg_platform_info *pi = v;
+	const msg_field f[] = {
+	    MSG_F_STR("identifier", pi->identifier),
+	    MSG_F_STRS("tags", &pi->tags),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
+}
+
+static void enc_asset_id(msg_enc *e, const void *v)
+{
+	const msg_field f[] = {MSG_F_STR("asset_id", *(const char *const *)v)};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
+}
+
+static void enc_path_dep(msg_enc *e, const void *v)
+{
+	const msg_path_dep *pd = v;
+	const msg_field f[] = {
+	    MSG_F_STR("path", pd->path),
+	    MSG_F_STR("type", pd->is_source ? "source" : "product"),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
+}
+
+static void enc_product(msg_enc *e, const void *v)
+{
+	const msg_product *p = v;
+	const msg_field f[] = {
+	    MSG_F_STR("file", p->file),
+	    MSG_F_STR("asset_type", p->asset_type),
+	    MSG_F_U64("sub_id", p->sub_id),
+	    MSG_F_ARRAY("dependencies", enc_asset_id, p->dep_asset_ids, p->n_dep_asset_ids),
+	    MSG_F_ARRAY("path_dependencies", enc_path_dep, p->path_deps, p->n_path_deps),
+	    MSG_F_BOOL("dependencies_handled", p->dependencies_handled),
+	    MSG_F_BOOL("intermediate", p->intermediate),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
+}
+
+/* A message that is nothing but its type. */
 static int enc_type_only(msgpack_sbuffer *sb, const char *type)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 1, type);
-	return msg_enc_done(&e);
+	const msg_field f[] = {MSG_F_STR("type", type)};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_describe_req(msgpack_sbuffer *sb)
@@ -449,189 +522,75 @@ int msg_encode_shutdown(msgpack_sbuffer *sb)
 
 int msg_encode_describe(msgpack_sbuffer *sb, const msg_describe *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 6, "describe");
-	msg_enc_str(&e, "name");
-	msg_enc_str(&e, m->name);
-	msg_enc_str(&e, "uuid");
-	msg_enc_str(&e, m->uuid);
-	msg_enc_str(&e, "version");
-	msg_enc_str(&e, m->version);
-	msg_enc_str(&e, "analysis_fingerprint");
-	msg_enc_str(&e, m->analysis_fingerprint);
-	msg_enc_str(&e, "patterns");
-	msg_enc_strs(&e, &m->patterns);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("type", "describe"),
+	    MSG_F_STR("name", m->name),
+	    MSG_F_STR("uuid", m->uuid),
+	    MSG_F_STR("version", m->version),
+	    MSG_F_STR("analysis_fingerprint", m->analysis_fingerprint),
+	    MSG_F_STRS("patterns", &m->patterns),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_create_jobs_req(msgpack_sbuffer *sb, const msg_create_jobs_req *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 7, "create_jobs");
-	msg_enc_str(&e, "source_file");
-	msg_enc_str(&e, m->source_file);
-	msg_enc_str(&e, "watch_folder");
-	msg_enc_str(&e, m->watch_folder);
-	msg_enc_str(&e, "full_path");
-	msg_enc_str(&e, m->full_path);
-	msg_enc_str(&e, "source_uuid");
-	msg_enc_str(&e, m->source_uuid);
-	msg_enc_str(&e, "builder_uuid");
-	msg_enc_str(&e, m->builder_uuid);
-	msg_enc_str(&e, "platforms");
-	msg_enc_strs(&e, &m->platforms);
-	return msg_enc_done(&e);
-}
-
-static void enc_job_desc(msg_enc *e, const msg_job_desc *j)
-{
-	msg_enc_map(e, j->n_job_deps ? 6 : 5);
-	msg_enc_str(e, "job_key");
-	msg_enc_str(e, j->job_key);
-	msg_enc_str(e, "platform");
-	msg_enc_str(e, j->platform);
-	msg_enc_str(e, "critical");
-	msg_enc_bool(e, j->critical);
-	msg_enc_str(e, "priority");
-	msg_enc_i64(e, j->priority);
-	msg_enc_str(e, "params");
-	msg_enc_kvs(e, &j->params);
-	if (!j->n_job_deps)
-		return;
-	msg_enc_str(e, "job_dependencies");
-	msg_enc_array(e, j->n_job_deps);
-	for (size_t i = 0; i < j->n_job_deps; i++) {
-		const msg_job_dep *dep = &j->job_deps[i];
-		size_t n = 2 + (dep->job_key != NULL) + (dep->platform != NULL);
-		msg_enc_map(e, n);
-		msg_enc_str(e, dep->path ? "path" : "uuid");
-		msg_enc_str(e, dep->path ? dep->path : dep->uuid);
-		if (dep->job_key) {
-			msg_enc_str(e, "job_key");
-			msg_enc_str(e, dep->job_key);
-		}
-		if (dep->platform) {
-			msg_enc_str(e, "platform");
-			msg_enc_str(e, dep->platform);
-		}
-		msg_enc_str(e, "type");
-		msg_enc_str(e, dep->fingerprint ? "fingerprint" : "order");
-	}
+	const msg_field f[] = {
+	    MSG_F_STR("type", "create_jobs"),           MSG_F_STR("source_file", m->source_file),
+	    MSG_F_STR("watch_folder", m->watch_folder), MSG_F_STR("full_path", m->full_path),
+	    MSG_F_STR("source_uuid", m->source_uuid),   MSG_F_STR("builder_uuid", m->builder_uuid),
+	    MSG_F_STRS("platforms", &m->platforms),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_create_jobs_resp(msgpack_sbuffer *sb, const msg_create_jobs_resp *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 4, "create_jobs");
-	msg_enc_str(&e, "result");
-	msg_enc_str(&e, msg_result_name(m->result));
-	msg_enc_str(&e, "jobs");
-	msg_enc_array(&e, m->n_jobs);
-	for (size_t i = 0; i < m->n_jobs; i++)
-		enc_job_desc(&e, &m->jobs[i]);
-	msg_enc_str(&e, "source_dependencies");
-	msg_enc_array(&e, m->n_deps);
-	for (size_t i = 0; i < m->n_deps; i++) {
-		const msg_source_dep *dep = &m->deps[i];
-		msg_enc_map(&e, 1);
-		msg_enc_str(&e, dep->path ? "path" : "uuid");
-		msg_enc_str(&e, dep->path ? dep->path : dep->uuid);
-	}
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("type", "create_jobs"),
+	    MSG_F_STR("result", msg_result_name(m->result)),
+	    MSG_F_ARRAY("jobs", enc_job_desc, m->jobs, m->n_jobs),
+	    MSG_F_ARRAY("source_dependencies", enc_source_dep, m->deps, m->n_deps),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_process_job_req(msgpack_sbuffer *sb, const msg_process_job_req *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 11, "process_job");
-	msg_enc_str(&e, "source_file");
-	msg_enc_str(&e, m->source_file);
-	msg_enc_str(&e, "watch_folder");
-	msg_enc_str(&e, m->watch_folder);
-	msg_enc_str(&e, "full_path");
-	msg_enc_str(&e, m->full_path);
-	msg_enc_str(&e, "builder_uuid");
-	msg_enc_str(&e, m->builder_uuid);
-	msg_enc_str(&e, "job_description");
-	enc_job_desc(&e, &m->job);
-	msg_enc_str(&e, "temp_dir");
-	msg_enc_str(&e, m->temp_dir);
-	msg_enc_str(&e, "platform_info");
-	msg_enc_map(&e, 2);
-	msg_enc_str(&e, "identifier");
-	msg_enc_str(&e, m->platform_info.identifier);
-	msg_enc_str(&e, "tags");
-	msg_enc_strs(&e, &m->platform_info.tags);
-	msg_enc_str(&e, "source_file_dependencies");
-	msg_enc_strs(&e, &m->source_file_dependencies);
-	msg_enc_str(&e, "source_uuid");
-	msg_enc_str(&e, m->source_uuid);
-	msg_enc_str(&e, "job_id");
-	msg_enc_u64(&e, m->job_id);
-	return msg_enc_done(&e);
-}
-
-static void enc_product(msg_enc *e, const msg_product *p)
-{
-	msg_enc_map(e, 7);
-	msg_enc_str(e, "file");
-	msg_enc_str(e, p->file);
-	msg_enc_str(e, "asset_type");
-	msg_enc_str(e, p->asset_type);
-	msg_enc_str(e, "sub_id");
-	msg_enc_u64(e, p->sub_id);
-	msg_enc_str(e, "dependencies");
-	msg_enc_array(e, p->n_dep_asset_ids);
-	for (size_t i = 0; i < p->n_dep_asset_ids; i++) {
-		msg_enc_map(e, 1);
-		msg_enc_str(e, "asset_id");
-		msg_enc_str(e, p->dep_asset_ids[i]);
-	}
-	msg_enc_str(e, "path_dependencies");
-	msg_enc_array(e, p->n_path_deps);
-	for (size_t i = 0; i < p->n_path_deps; i++) {
-		msg_enc_map(e, 2);
-		msg_enc_str(e, "path");
-		msg_enc_str(e, p->path_deps[i].path);
-		msg_enc_str(e, "type");
-		msg_enc_str(e, p->path_deps[i].is_source ? "source" : "product");
-	}
-	msg_enc_str(e, "dependencies_handled");
-	msg_enc_bool(e, p->dependencies_handled);
-	msg_enc_str(e, "intermediate");
-	msg_enc_bool(e, p->intermediate);
+	const msg_field f[] = {
+	    MSG_F_STR("type", "process_job"),
+	    MSG_F_STR("source_file", m->source_file),
+	    MSG_F_STR("watch_folder", m->watch_folder),
+	    MSG_F_STR("full_path", m->full_path),
+	    MSG_F_STR("builder_uuid", m->builder_uuid),
+	    MSG_F_VALUE("job_description", enc_job_desc, &m->job),
+	    MSG_F_STR("temp_dir", m->temp_dir),
+	    MSG_F_VALUE("platform_info", enc_platform_info, &m->platform_info),
+	    MSG_F_STRS("source_file_dependencies", &m->source_file_dependencies),
+	    MSG_F_STR("source_uuid", m->source_uuid),
+	    MSG_F_U64("job_id", m->job_id),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_process_job_resp(msgpack_sbuffer *sb, const msg_process_job_resp *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 4, "process_job");
-	msg_enc_str(&e, "result");
-	msg_enc_str(&e, msg_result_name(m->result));
-	msg_enc_str(&e, "products");
-	msg_enc_array(&e, m->n_products);
-	for (size_t i = 0; i < m->n_products; i++)
-		enc_product(&e, &m->products[i]);
-	msg_enc_str(&e, "sources_to_reprocess");
-	msg_enc_strs(&e, &m->sources_to_reprocess);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("type", "process_job"),
+	    MSG_F_STR("result", msg_result_name(m->result)),
+	    MSG_F_ARRAY("products", enc_product, m->products, m->n_products),
+	    MSG_F_STRS("sources_to_reprocess", &m->sources_to_reprocess),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_log(msgpack_sbuffer *sb, const msg_log *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 4, "log");
-	msg_enc_str(&e, "level");
-	msg_enc_str(&e, msg_level_name(m->level));
-	msg_enc_str(&e, "message");
-	msg_enc_str(&e, m->message);
-	msg_enc_str(&e, "context");
-	msg_enc_kvs(&e, &m->context);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("type", "log"),
+	    MSG_F_STR("level", msg_level_name(m->level)),
+	    MSG_F_STR("message", m->message),
+	    MSG_F_KVS("context", &m->context),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
