@@ -7,6 +7,7 @@
 
 #include "hostproto.h"
 #include "kerr.h"
+#include "mpread.h"
 #include "mpwrite.h"
 
 static const char *const status_names[] = {
@@ -57,8 +58,9 @@ static int dec_level(msg_dec *d, const msgpack_object *m, msg_level *out)
 	return msg_dec_fail(d, "level", "expected \"info\", \"warning\" or \"error\", got \"%.64s\"", s);
 }
 
-static int dec_builder(msg_dec *d, const msgpack_object *m, hp_builder *b)
+static int dec_builder(msg_dec *d, const msgpack_object *m, void *out)
 {
+	hp_builder *b = out;
 	uint64_t timeout_s = 0, memory_mb = 0;
 	int rc;
 	if ((rc = msg_dec_str(d, m, "key", 0, &b->key)) || (rc = msg_dec_str(d, m, "exec", 0, &b->exec)) ||
@@ -72,9 +74,10 @@ static int dec_builder(msg_dec *d, const msgpack_object *m, hp_builder *b)
 	return 0;
 }
 
-/* Copies a bin object into the arena. */
-static int copy_bin(msg_dec *d, const msgpack_object *o, hp_bytes *out)
+/* Copies a bin object into the arena; out is an hp_bytes. */
+static int copy_bin(msg_dec *d, const msgpack_object *o, void *out)
 {
+	hp_bytes *b = out;
 	if (o->type != MSGPACK_OBJECT_BIN)
 		return msg_dec_fail(d, NULL, "expected binary data, got %s", msg_dec_type_name(o));
 	uint8_t *p = arena_alloc(d->a, o->via.bin.size);
@@ -82,40 +85,21 @@ static int copy_bin(msg_dec *d, const msgpack_object *o, hp_bytes *out)
 		return -ENOMEM;
 	if (o->via.bin.size)
 		memcpy(p, o->via.bin.ptr, o->via.bin.size);
-	out->data = p;
-	out->len = o->via.bin.size;
+	b->data = p;
+	b->len = o->via.bin.size;
 	return 0;
 }
 
 static int dec_run(msg_dec *d, const msgpack_object *m, hp_run *r)
 {
-	const msgpack_object *b = NULL;
-	const msgpack_object_array *frames = NULL;
+	void *frames = NULL;
 	int rc;
-
 	if ((rc = msg_dec_u64(d, m, "id", 0, UINT64_MAX, &r->id)) ||
-	    (rc = msg_dec_map(d, m, "builder", 0, &b)))
+	    (rc = msg_dec_sub(d, m, "builder", 0, dec_builder, &r->builder)) ||
+	    (rc = msg_dec_str(d, m, "cwd", 0, &r->cwd)) ||
+	    (rc = msg_dec_each(d, m, "frames", 0, sizeof(hp_bytes), copy_bin, &frames, &r->n_frames)))
 		return rc;
-	size_t saved = msg_dec_push_key(d, "builder");
-	rc = dec_builder(d, b, &r->builder);
-	msg_dec_pop(d, saved);
-	if (rc)
-		return rc;
-	if ((rc = msg_dec_str(d, m, "cwd", 0, &r->cwd)) || (rc = msg_dec_array(d, m, "frames", 0, &frames)))
-		return rc;
-	r->frames = arena_alloc(d->a, (frames->size ? frames->size : 1) * sizeof(*r->frames));
-	if (!r->frames)
-		return -ENOMEM;
-	saved = msg_dec_push_key(d, "frames");
-	for (uint32_t i = 0; i < frames->size && rc == 0; i++) {
-		size_t s2 = msg_dec_push_idx(d, i);
-		rc = copy_bin(d, &frames->ptr[i], &r->frames[i]);
-		msg_dec_pop(d, s2);
-	}
-	msg_dec_pop(d, saved);
-	if (rc)
-		return rc;
-	r->n_frames = frames->size;
+	r->frames = frames;
 	return 0;
 }
 
@@ -190,49 +174,49 @@ static int dec_bnote(msg_dec *d, const msgpack_object *m, hp_bnote *b)
 	return msg_dec_fail(d, "state", "unknown builder state \"%.64s\"", state);
 }
 
-int hp_decode(const uint8_t *buf, size_t len, arena *a, hp_msg *out, char *err, size_t errsz)
+/* Decodes one message of either direction, by its "t". */
+static int dec_msg(msg_dec *d, const msgpack_object *m, void *o)
 {
-	msgpack_unpacked u;
-	msg_dec d;
+	hp_msg *out = o;
 	const char *t = NULL;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	rc = msg_unpack_map(buf, len, &u, err, errsz);
+	int rc = msg_dec_str(d, m, "t", 0, &t);
 	if (rc)
-		goto out;
-	const msgpack_object *m = &u.data;
-	rc = msg_dec_str(&d, m, "t", 0, &t);
-	if (rc)
-		goto out;
+		return rc;
 	if (strcmp(t, "run") == 0) {
 		out->type = HP_T_RUN;
-		rc = dec_run(&d, m, &out->u.run);
-	} else if (strcmp(t, "cancel") == 0) {
-		out->type = HP_T_CANCEL;
-		rc = msg_dec_u64(&d, m, "id", 0, UINT64_MAX, &out->u.cancel_id);
-	} else if (strcmp(t, "shutdown") == 0) {
-		out->type = HP_T_SHUTDOWN;
-	} else if (strcmp(t, "hello") == 0) {
-		out->type = HP_T_HELLO;
-		rc = msg_dec_i64(&d, m, "pid", 0, &out->u.hello_pid);
-	} else if (strcmp(t, "log") == 0) {
-		out->type = HP_T_LOG;
-		rc = dec_log(&d, m, &out->u.log);
-	} else if (strcmp(t, "reply") == 0) {
-		out->type = HP_T_REPLY;
-		rc = dec_reply(&d, m, &out->u.reply);
-	} else if (strcmp(t, "builder") == 0) {
-		out->type = HP_T_BUILDER;
-		rc = dec_bnote(&d, m, &out->u.builder);
-	} else {
-		rc = msg_dec_fail(&d, "t", "unknown message \"%.64s\"", t);
+		return dec_run(d, m, &out->u.run);
 	}
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	if (strcmp(t, "cancel") == 0) {
+		out->type = HP_T_CANCEL;
+		return msg_dec_u64(d, m, "id", 0, UINT64_MAX, &out->u.cancel_id);
+	}
+	if (strcmp(t, "shutdown") == 0) {
+		out->type = HP_T_SHUTDOWN;
+		return 0;
+	}
+	if (strcmp(t, "hello") == 0) {
+		out->type = HP_T_HELLO;
+		return msg_dec_i64(d, m, "pid", 0, &out->u.hello_pid);
+	}
+	if (strcmp(t, "log") == 0) {
+		out->type = HP_T_LOG;
+		return dec_log(d, m, &out->u.log);
+	}
+	if (strcmp(t, "reply") == 0) {
+		out->type = HP_T_REPLY;
+		return dec_reply(d, m, &out->u.reply);
+	}
+	if (strcmp(t, "builder") == 0) {
+		out->type = HP_T_BUILDER;
+		return dec_bnote(d, m, &out->u.builder);
+	}
+	return msg_dec_fail(d, "t", "unknown message \"%.64s\"", t);
+}
+
+int hp_decode(const uint8_t *buf, size_t len, arena *a, hp_msg *out, char *err, size_t errsz)
+{
+	memset(out, 0, sizeof(*out));
+	return msg_dec_frame(buf, len, a, dec_msg, out, err, errsz);
 }
 
 static void enc_builder(msg_enc *e, const void *v)

@@ -296,27 +296,92 @@ int msg_dec_map(msg_dec *d, const msgpack_object *map, const char *key, unsigned
 	return 0;
 }
 
-int msg_dec_strs(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, msg_strs *out)
+/* The loop behind msg_dec_each and msg_dec_maps; maps says whether every
+ * element must be a map before fn sees it. */
+static int dec_each(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, bool maps,
+                    size_t elsz, msg_dec_fn fn, void **out, size_t *n)
 {
 	const msgpack_object_array *arr = NULL;
 	int rc = msg_dec_array(d, map, key, flags, &arr);
 	if (rc || !arr)
 		return rc;
-	const char **items = arena_alloc(d->a, (arr->size ? arr->size : 1) * sizeof(*items));
+	char *items = arena_alloc(d->a, (arr->size ? arr->size : 1) * elsz);
 	if (!items)
 		return -ENOMEM;
 	size_t saved = msg_dec_push_key(d, key);
 	for (uint32_t i = 0; i < arr->size; i++) {
 		size_t s2 = msg_dec_push_idx(d, i);
-		rc = copy_str(d, NULL, &arr->ptr[i], flags, &items[i]);
+		rc = maps ? msg_dec_check_map(d, NULL, &arr->ptr[i]) : 0;
+		if (!rc)
+			rc = fn(d, &arr->ptr[i], items + i * elsz);
 		msg_dec_pop(d, s2);
 		if (rc)
 			goto out;
 	}
-	out->items = items;
-	out->n = arr->size;
+	*out = items;
+	*n = arr->size;
 out:
 	msg_dec_pop(d, saved);
+	return rc;
+}
+
+int msg_dec_each(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, size_t elsz,
+                 msg_dec_fn fn, void **out, size_t *n)
+{
+	return dec_each(d, map, key, flags, false, elsz, fn, out, n);
+}
+
+int msg_dec_maps(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, size_t elsz,
+                 msg_dec_fn fn, void **out, size_t *n)
+{
+	return dec_each(d, map, key, flags, true, elsz, fn, out, n);
+}
+
+int msg_dec_sub(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, msg_dec_fn fn,
+                void *out)
+{
+	const msgpack_object *m = NULL;
+	int rc = msg_dec_map(d, map, key, flags, &m);
+	if (rc || !m)
+		return rc;
+	size_t saved = msg_dec_push_key(d, key);
+	rc = fn(d, m, out);
+	msg_dec_pop(d, saved);
+	return rc;
+}
+
+int msg_dec_frame(const uint8_t *buf, size_t len, arena *a, msg_dec_fn fn, void *out, char *err, size_t errsz)
+{
+	msgpack_unpacked u;
+	msg_dec d;
+
+	msg_dec_init(&d, a, err, errsz);
+	msgpack_unpacked_init(&u);
+	int rc = msg_unpack_map(buf, len, &u, err, errsz);
+	if (!rc)
+		rc = fn(&d, &u.data, out);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+/* Array elements of msg_dec_strs, without and with MSG_DEC_TEXT. */
+static int dec_str_el(msg_dec *d, const msgpack_object *o, void *out)
+{
+	return copy_str(d, NULL, o, 0, out);
+}
+
+static int dec_text_el(msg_dec *d, const msgpack_object *o, void *out)
+{
+	return copy_str(d, NULL, o, MSG_DEC_TEXT, out);
+}
+
+int msg_dec_strs(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, msg_strs *out)
+{
+	void *items = NULL;
+	int rc = msg_dec_each(d, map, key, flags, sizeof(const char *),
+	                      (flags & MSG_DEC_TEXT) ? dec_text_el : dec_str_el, &items, &out->n);
+	if (!rc && items)
+		out->items = items;
 	return rc;
 }
 

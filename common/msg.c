@@ -4,7 +4,6 @@
  * Every frame comes from a process we do not trust, so decoding checks each
  * field's presence and type and reports the first problem with the path of
  * the field; the field helpers that do so are mpread.c's. */
-#include <errno.h>
 #include <string.h>
 
 #include "kerr.h"
@@ -50,16 +49,7 @@ const char *msg_level_name(msg_level l)
 	return "info";
 }
 
-/* ---- messages ---- */
-
-/* Unpacks a frame and checks its "type". */
-static int begin(msg_dec *d, const uint8_t *buf, size_t len, msgpack_unpacked *u, const char *type)
-{
-	int rc = msg_unpack_map(buf, len, u, d->err, d->errsz);
-	if (rc)
-		return rc;
-	return msg_dec_expect_type(d, &u->data, "type", type);
-}
+/* ---- decoding ---- */
 
 int msg_peek_type(const uint8_t *buf, size_t len, char *type, size_t typesz, char *err, size_t errsz)
 {
@@ -99,53 +89,37 @@ out:
 	return rc;
 }
 
-int msg_decode_describe(const uint8_t *buf, size_t len, arena *a, msg_describe *out, char *err, size_t errsz)
-{
-	msgpack_unpacked u;
-	msg_dec d;
-	int rc;
+/* Each message's fields, decoded from its map m into out by msg_dec_frame
+ * (out was zeroed and given its defaults by the public decoder). The first
+ * field checked is always "type". */
 
-	memset(out, 0, sizeof(*out));
-	out->analysis_fingerprint = "";
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "describe")) || (rc = msg_dec_str(&d, m, "name", 0, &out->name)) ||
-	    (rc = msg_dec_str(&d, m, "uuid", 0, &out->uuid)) ||
-	    (rc = msg_dec_str(&d, m, "version", 0, &out->version)) ||
-	    (rc = msg_dec_str(&d, m, "analysis_fingerprint", MSG_DEC_OPTIONAL, &out->analysis_fingerprint)) ||
-	    (rc = msg_dec_strs(&d, m, "patterns", MSG_DEC_OPTIONAL, &out->patterns)))
-		goto out;
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+static int dec_describe(msg_dec *d, const msgpack_object *m, void *o)
+{
+	msg_describe *out = o;
+	int rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "describe")) ||
+	    (rc = msg_dec_str(d, m, "name", 0, &out->name)) ||
+	    (rc = msg_dec_str(d, m, "uuid", 0, &out->uuid)) ||
+	    (rc = msg_dec_str(d, m, "version", 0, &out->version)) ||
+	    (rc = msg_dec_str(d, m, "analysis_fingerprint", MSG_DEC_OPTIONAL, &out->analysis_fingerprint)))
+		return rc;
+	return msg_dec_strs(d, m, "patterns", MSG_DEC_OPTIONAL, &out->patterns);
 }
 
-int msg_decode_create_jobs_req(const uint8_t *buf, size_t len, arena *a, msg_create_jobs_req *out, char *err,
-                               size_t errsz)
+static int dec_create_jobs_req(msg_dec *d, const msgpack_object *m, void *o)
 {
-	msgpack_unpacked u;
-	msg_dec d;
+	msg_create_jobs_req *out = o;
 	int rc;
-
-	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "create_jobs")) ||
-	    (rc = msg_dec_str(&d, m, "source_file", 0, &out->source_file)) ||
-	    (rc = msg_dec_str(&d, m, "watch_folder", 0, &out->watch_folder)) ||
-	    (rc = msg_dec_str(&d, m, "full_path", 0, &out->full_path)) ||
-	    (rc = msg_dec_str(&d, m, "source_uuid", 0, &out->source_uuid)) ||
-	    (rc = msg_dec_str(&d, m, "builder_uuid", 0, &out->builder_uuid)) ||
-	    (rc = msg_dec_strs(&d, m, "platforms", 0, &out->platforms)))
-		goto out;
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "create_jobs")) ||
+	    (rc = msg_dec_str(d, m, "source_file", 0, &out->source_file)) ||
+	    (rc = msg_dec_str(d, m, "watch_folder", 0, &out->watch_folder)) ||
+	    (rc = msg_dec_str(d, m, "full_path", 0, &out->full_path)) ||
+	    (rc = msg_dec_str(d, m, "source_uuid", 0, &out->source_uuid)) ||
+	    (rc = msg_dec_str(d, m, "builder_uuid", 0, &out->builder_uuid)))
+		return rc;
+	return msg_dec_strs(d, m, "platforms", 0, &out->platforms);
 }
 
-/* Decodes the job description map m (already checked to be a map). */
 static int dec_job_dep(msg_dec *d, const msgpack_object *m, void *el)
 {
 	msg_job_dep *dep = el;
@@ -165,28 +139,29 @@ static int dec_job_dep(msg_dec *d, const msgpack_object *m, void *el)
 	return 0;
 }
 
-static int dec_map_array(msg_dec *d, const msgpack_object *map, const char *key, size_t elsz,
-                         int (*fn)(msg_dec *, const msgpack_object *, void *), void **out, size_t *n);
-
-static int dec_job_desc(msg_dec *d, const msgpack_object *m, msg_job_desc *j)
+/* A job description, in a create_jobs reply's "jobs" and a process_job
+ * request's "job_description". */
+static int dec_job_desc(msg_dec *d, const msgpack_object *m, void *el)
 {
-	int rc;
+	msg_job_desc *j = el;
 	void *deps = NULL;
+	int rc;
 	memset(j, 0, sizeof(*j));
 	if ((rc = msg_dec_str(d, m, "job_key", 0, &j->job_key)) ||
 	    (rc = msg_dec_str(d, m, "platform", 0, &j->platform)) ||
 	    (rc = msg_dec_bool(d, m, "critical", MSG_DEC_OPTIONAL, &j->critical)) ||
 	    (rc = msg_dec_i64(d, m, "priority", MSG_DEC_OPTIONAL, &j->priority)) ||
 	    (rc = msg_dec_kvs(d, m, "params", MSG_DEC_OPTIONAL, &j->params)) ||
-	    (rc = dec_map_array(d, m, "job_dependencies", sizeof(msg_job_dep), dec_job_dep, &deps,
-	                        &j->n_job_deps)))
+	    (rc = msg_dec_maps(d, m, "job_dependencies", MSG_DEC_OPTIONAL, sizeof(msg_job_dep), dec_job_dep,
+	                       &deps, &j->n_job_deps)))
 		return rc;
 	j->job_deps = deps;
 	return 0;
 }
 
-static int dec_source_dep(msg_dec *d, const msgpack_object *m, msg_source_dep *dep)
+static int dec_source_dep(msg_dec *d, const msgpack_object *m, void *el)
 {
+	msg_source_dep *dep = el;
 	int rc;
 	if ((rc = msg_dec_str(d, m, "path", MSG_DEC_OPTIONAL, &dep->path)) ||
 	    (rc = msg_dec_str(d, m, "uuid", MSG_DEC_OPTIONAL, &dep->uuid)))
@@ -194,46 +169,6 @@ static int dec_source_dep(msg_dec *d, const msgpack_object *m, msg_source_dep *d
 	if (!dep->path == !dep->uuid)
 		return msg_dec_fail(d, NULL, "needs exactly one of \"path\" or \"uuid\"");
 	return 0;
-}
-
-/* Decodes an array of maps under key, calling fn on each element with the
- * path set to key[i]. *out (OUT) is an arena array of n elements of size
- * elsz. */
-static int dec_map_array(msg_dec *d, const msgpack_object *map, const char *key, size_t elsz,
-                         int (*fn)(msg_dec *, const msgpack_object *, void *), void **out, size_t *n)
-{
-	const msgpack_object_array *arr = NULL;
-	int rc = msg_dec_array(d, map, key, MSG_DEC_OPTIONAL, &arr);
-	if (rc || !arr)
-		return rc;
-	char *items = arena_alloc(d->a, (arr->size ? arr->size : 1) * elsz);
-	if (!items)
-		return -ENOMEM;
-	size_t saved = msg_dec_push_key(d, key);
-	for (uint32_t i = 0; i < arr->size; i++) {
-		size_t s2 = msg_dec_push_idx(d, i);
-		rc = msg_dec_check_map(d, NULL, &arr->ptr[i]);
-		if (!rc)
-			rc = fn(d, &arr->ptr[i], items + i * elsz);
-		msg_dec_pop(d, s2);
-		if (rc)
-			goto out;
-	}
-	*out = items;
-	*n = arr->size;
-out:
-	msg_dec_pop(d, saved);
-	return rc;
-}
-
-static int dec_job_desc_cb(msg_dec *d, const msgpack_object *m, void *el)
-{
-	return dec_job_desc(d, m, el);
-}
-
-static int dec_source_dep_cb(msg_dec *d, const msgpack_object *m, void *el)
-{
-	return dec_source_dep(d, m, el);
 }
 
 static int dec_result(msg_dec *d, const msgpack_object *m, msg_result *out)
@@ -247,81 +182,56 @@ static int dec_result(msg_dec *d, const msgpack_object *m, msg_result *out)
 	return 0;
 }
 
-int msg_decode_create_jobs_resp(const uint8_t *buf, size_t len, arena *a, msg_create_jobs_resp *out,
-                                char *err, size_t errsz)
+static int dec_create_jobs_resp(msg_dec *d, const msgpack_object *m, void *o)
 {
-	msgpack_unpacked u;
-	msg_dec d;
-	int rc;
+	msg_create_jobs_resp *out = o;
 	void *jobs = NULL, *deps = NULL;
-
-	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "create_jobs")) || (rc = dec_result(&d, m, &out->result)) ||
-	    (rc = dec_map_array(&d, m, "jobs", sizeof(msg_job_desc), dec_job_desc_cb, &jobs, &out->n_jobs)) ||
-	    (rc = dec_map_array(&d, m, "source_dependencies", sizeof(msg_source_dep), dec_source_dep_cb,
-	                        &deps, &out->n_deps)))
-		goto out;
+	int rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "create_jobs")) || (rc = dec_result(d, m, &out->result)) ||
+	    (rc = msg_dec_maps(d, m, "jobs", MSG_DEC_OPTIONAL, sizeof(msg_job_desc), dec_job_desc, &jobs,
+	                       &out->n_jobs)) ||
+	    (rc = msg_dec_maps(d, m, "source_dependencies", MSG_DEC_OPTIONAL, sizeof(msg_source_dep),
+	                       dec_source_dep, &deps, &out->n_deps)))
+		return rc;
 	out->jobs = jobs;
 	out->deps = deps;
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	return 0;
 }
 
-int msg_decode_process_job_req(const uint8_t *buf, size_t len, arena *a, msg_process_job_req *out, char *err,
-                               size_t errsz)
+static int dec_platform_info(msg_dec *d, const msgpack_object *m, void *o)
 {
-	msgpack_unpacked u;
-	msg_dec d;
-	int rc;
-	const msgpack_object *job = NULL, *pinfo = NULL;
-	uint64_t job_id = 0;
-
-	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "process_job")) ||
-	    (rc = msg_dec_str(&d, m, "source_file", 0, &out->source_file)) ||
-	    (rc = msg_dec_str(&d, m, "watch_folder", 0, &out->watch_folder)) ||
-	    (rc = msg_dec_str(&d, m, "full_path", 0, &out->full_path)) ||
-	    (rc = msg_dec_str(&d, m, "builder_uuid", 0, &out->builder_uuid)) ||
-	    (rc = msg_dec_map(&d, m, "job_description", 0, &job)))
-		goto out;
-	size_t saved = msg_dec_push_key(&d, "job_description");
-	rc = dec_job_desc(&d, job, &out->job);
-	msg_dec_pop(&d, saved);
+	msg_platform_info *pi = o;
+	int rc = msg_dec_str(d, m, "identifier", 0, &pi->identifier);
 	if (rc)
-		goto out;
-	if ((rc = msg_dec_str(&d, m, "temp_dir", 0, &out->temp_dir)) ||
-	    (rc = msg_dec_map(&d, m, "platform_info", 0, &pinfo)))
-		goto out;
-	saved = msg_dec_push_key(&d, "platform_info");
-	if (!(rc = msg_dec_str(&d, pinfo, "identifier", 0, &out->platform_info.identifier)))
-		rc = msg_dec_strs(&d, pinfo, "tags", MSG_DEC_OPTIONAL, &out->platform_info.tags);
-	msg_dec_pop(&d, saved);
-	if (rc)
-		goto out;
-	if ((rc = msg_dec_strs(&d, m, "source_file_dependencies", MSG_DEC_OPTIONAL,
-	                       &out->source_file_dependencies)) ||
-	    (rc = msg_dec_str(&d, m, "source_uuid", 0, &out->source_uuid)) ||
-	    (rc = msg_dec_u64(&d, m, "job_id", 0, UINT64_MAX, &job_id)))
-		goto out;
-	out->job_id = job_id;
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+		return rc;
+	return msg_dec_strs(d, m, "tags", MSG_DEC_OPTIONAL, &pi->tags);
 }
 
-static int dec_asset_id_cb(msg_dec *d, const msgpack_object *m, void *el)
+static int dec_process_job_req(msg_dec *d, const msgpack_object *m, void *o)
+{
+	msg_process_job_req *out = o;
+	int rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "process_job")) ||
+	    (rc = msg_dec_str(d, m, "source_file", 0, &out->source_file)) ||
+	    (rc = msg_dec_str(d, m, "watch_folder", 0, &out->watch_folder)) ||
+	    (rc = msg_dec_str(d, m, "full_path", 0, &out->full_path)) ||
+	    (rc = msg_dec_str(d, m, "builder_uuid", 0, &out->builder_uuid)) ||
+	    (rc = msg_dec_sub(d, m, "job_description", 0, dec_job_desc, &out->job)) ||
+	    (rc = msg_dec_str(d, m, "temp_dir", 0, &out->temp_dir)) ||
+	    (rc = msg_dec_sub(d, m, "platform_info", 0, dec_platform_info, &out->platform_info)) ||
+	    (rc = msg_dec_strs(d, m, "source_file_dependencies", MSG_DEC_OPTIONAL,
+	                       &out->source_file_dependencies)) ||
+	    (rc = msg_dec_str(d, m, "source_uuid", 0, &out->source_uuid)))
+		return rc;
+	return msg_dec_u64(d, m, "job_id", 0, UINT64_MAX, &out->job_id);
+}
+
+static int dec_asset_id(msg_dec *d, const msgpack_object *m, void *el)
 {
 	return msg_dec_str(d, m, "asset_id", 0, (const char **)el);
 }
 
-static int dec_path_dep_cb(msg_dec *d, const msgpack_object *m, void *el)
+static int dec_path_dep(msg_dec *d, const msgpack_object *m, void *el)
 {
 	msg_path_dep *pd = el;
 	const char *type = NULL;
@@ -338,7 +248,7 @@ static int dec_path_dep_cb(msg_dec *d, const msgpack_object *m, void *el)
 	return 0;
 }
 
-static int dec_product_cb(msg_dec *d, const msgpack_object *m, void *el)
+static int dec_product(msg_dec *d, const msgpack_object *m, void *el)
 {
 	msg_product *p = el;
 	uint64_t sub_id = 0;
@@ -350,10 +260,10 @@ static int dec_product_cb(msg_dec *d, const msgpack_object *m, void *el)
 	if ((rc = msg_dec_str(d, m, "file", 0, &p->file)) ||
 	    (rc = msg_dec_str(d, m, "asset_type", MSG_DEC_OPTIONAL, &p->asset_type)) ||
 	    (rc = msg_dec_u64(d, m, "sub_id", 0, UINT32_MAX, &sub_id)) ||
-	    (rc = dec_map_array(d, m, "dependencies", sizeof(const char *), dec_asset_id_cb, &ids,
-	                        &p->n_dep_asset_ids)) ||
-	    (rc = dec_map_array(d, m, "path_dependencies", sizeof(msg_path_dep), dec_path_dep_cb, &pdeps,
-	                        &p->n_path_deps)) ||
+	    (rc = msg_dec_maps(d, m, "dependencies", MSG_DEC_OPTIONAL, sizeof(const char *), dec_asset_id,
+	                       &ids, &p->n_dep_asset_ids)) ||
+	    (rc = msg_dec_maps(d, m, "path_dependencies", MSG_DEC_OPTIONAL, sizeof(msg_path_dep),
+	                       dec_path_dep, &pdeps, &p->n_path_deps)) ||
 	    (rc = msg_dec_bool(d, m, "dependencies_handled", MSG_DEC_OPTIONAL, &p->dependencies_handled)) ||
 	    (rc = msg_dec_bool(d, m, "intermediate", MSG_DEC_OPTIONAL, &p->intermediate)))
 		return rc;
@@ -363,61 +273,81 @@ static int dec_product_cb(msg_dec *d, const msgpack_object *m, void *el)
 	return 0;
 }
 
+static int dec_process_job_resp(msg_dec *d, const msgpack_object *m, void *o)
+{
+	msg_process_job_resp *out = o;
+	void *products = NULL;
+	int rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "process_job")) || (rc = dec_result(d, m, &out->result)) ||
+	    (rc = msg_dec_maps(d, m, "products", MSG_DEC_OPTIONAL, sizeof(msg_product), dec_product,
+	                       &products, &out->n_products)) ||
+	    (rc = msg_dec_strs(d, m, "sources_to_reprocess", MSG_DEC_OPTIONAL, &out->sources_to_reprocess)))
+		return rc;
+	out->products = products;
+	return 0;
+}
+
+static int dec_log(msg_dec *d, const msgpack_object *m, void *o)
+{
+	msg_log *out = o;
+	const char *level = NULL;
+	int rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "log")) ||
+	    (rc = msg_dec_str(d, m, "level", MSG_DEC_OPTIONAL, &level)) ||
+	    (rc = msg_dec_str(d, m, "message", MSG_DEC_TEXT, &out->message)) ||
+	    (rc = msg_dec_kvs(d, m, "context", MSG_DEC_OPTIONAL | MSG_DEC_TEXT, &out->context)))
+		return rc;
+	out->level = MSG_LEVEL_INFO;
+	if (!level)
+		return 0;
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(level, level_names[i]) == 0) {
+			out->level = (msg_level)i;
+			return 0;
+		}
+	}
+	return msg_dec_fail(d, "level", "expected \"info\", \"warning\" or \"error\", got \"%.64s\"", level);
+}
+
+int msg_decode_describe(const uint8_t *buf, size_t len, arena *a, msg_describe *out, char *err, size_t errsz)
+{
+	memset(out, 0, sizeof(*out));
+	out->analysis_fingerprint = "";
+	return msg_dec_frame(buf, len, a, dec_describe, out, err, errsz);
+}
+
+int msg_decode_create_jobs_req(const uint8_t *buf, size_t len, arena *a, msg_create_jobs_req *out, char *err,
+                               size_t errsz)
+{
+	memset(out, 0, sizeof(*out));
+	return msg_dec_frame(buf, len, a, dec_create_jobs_req, out, err, errsz);
+}
+
+int msg_decode_create_jobs_resp(const uint8_t *buf, size_t len, arena *a, msg_create_jobs_resp *out,
+                                char *err, size_t errsz)
+{
+	memset(out, 0, sizeof(*out));
+	return msg_dec_frame(buf, len, a, dec_create_jobs_resp, out, err, errsz);
+}
+
+int msg_decode_process_job_req(const uint8_t *buf, size_t len, arena *a, msg_process_job_req *out, char *err,
+                               size_t errsz)
+{
+	memset(out, 0, sizeof(*out));
+	return msg_dec_frame(buf, len, a, dec_process_job_req, out, err, errsz);
+}
+
 int msg_decode_process_job_resp(const uint8_t *buf, size_t len, arena *a, msg_process_job_resp *out,
                                 char *err, size_t errsz)
 {
-	msgpack_unpacked u;
-	msg_dec d;
-	int rc;
-	void *products = NULL;
-
 	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "process_job")) || (rc = dec_result(&d, m, &out->result)) ||
-	    (rc = dec_map_array(&d, m, "products", sizeof(msg_product), dec_product_cb, &products,
-	                        &out->n_products)) ||
-	    (rc = msg_dec_strs(&d, m, "sources_to_reprocess", MSG_DEC_OPTIONAL, &out->sources_to_reprocess)))
-		goto out;
-	out->products = products;
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	return msg_dec_frame(buf, len, a, dec_process_job_resp, out, err, errsz);
 }
 
 int msg_decode_log(const uint8_t *buf, size_t len, arena *a, msg_log *out, char *err, size_t errsz)
 {
-	msgpack_unpacked u;
-	msg_dec d;
-	int rc;
-	const char *level = NULL;
-
 	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "log")) ||
-	    (rc = msg_dec_str(&d, m, "level", MSG_DEC_OPTIONAL, &level)) ||
-	    (rc = msg_dec_str(&d, m, "message", MSG_DEC_TEXT, &out->message)) ||
-	    (rc = msg_dec_kvs(&d, m, "context", MSG_DEC_OPTIONAL | MSG_DEC_TEXT, &out->context)))
-		goto out;
-	out->level = MSG_LEVEL_INFO;
-	if (level) {
-		size_t i;
-		for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-			if (strcmp(level, level_names[i]) == 0)
-				break;
-		if (i == sizeof(level_names) / sizeof(level_names[0])) {
-			rc = msg_dec_fail(
-			    &d, "level", "expected \"info\", \"warning\" or \"error\", got \"%.64s\"", level);
-			goto out;
-		}
-		out->level = (msg_level)i;
-	}
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	return msg_dec_frame(buf, len, a, dec_log, out, err, errsz);
 }
 
 /* ---- encoding ---- */
