@@ -228,9 +228,10 @@ typedef struct msg_dec {
 
 /* Unpacks buf, which must hold exactly one MessagePack map, into u (which
  * the caller set up with msgpack_unpacked_init and destroys). The bytes are
- * walked first, without allocating, so container sizes that the frame cannot
- * hold and nesting deeper than 16 levels are refused before msgpack-c
- * allocates for them. Returns 0, KILN_E_PROTO (err says why) or -ENOMEM. */
+ * walked first, without allocating (the pre-scan, mpscan.c), so container
+ * sizes that the frame cannot hold and nesting deeper than 16 levels are
+ * refused before msgpack-c allocates for them. Returns 0, KILN_E_PROTO (err
+ * says why) or -ENOMEM. */
 int msg_unpack_map(const uint8_t *buf, size_t len, msgpack_unpacked *u, char *err, size_t errsz);
 
 void msg_dec_init(msg_dec *d, arena *a, char *err, size_t errsz);
