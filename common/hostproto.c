@@ -1,11 +1,14 @@
 /* hostproto.c: the supervisor <-> builder host messages (see hostproto.h for
- * the wire shapes). The field helpers are msg.c's, so errors read the same
- * way on both links. */
+ * the wire shapes). The field helpers are mpread.c's and mpwrite.c's, the
+ * same as the builder protocol's, so errors read the same way on both
+ * links. */
 #include <errno.h>
 #include <string.h>
 
 #include "hostproto.h"
 #include "kerr.h"
+#include "mpread.h"
+#include "mpwrite.h"
 
 static const char *const status_names[] = {
     [HP_OK] = "ok",
@@ -55,8 +58,9 @@ static int dec_level(msg_dec *d, const msgpack_object *m, msg_level *out)
 	return msg_dec_fail(d, "level", "expected \"info\", \"warning\" or \"error\", got \"%.64s\"", s);
 }
 
-static int dec_builder(msg_dec *d, const msgpack_object *m, hp_builder *b)
+static int dec_builder(msg_dec *d, const msgpack_object *m, void *out)
 {
+	hp_builder *b = out;
 	uint64_t timeout_s = 0, memory_mb = 0;
 	int rc;
 	if ((rc = msg_dec_str(d, m, "key", 0, &b->key)) || (rc = msg_dec_str(d, m, "exec", 0, &b->exec)) ||
@@ -70,9 +74,10 @@ static int dec_builder(msg_dec *d, const msgpack_object *m, hp_builder *b)
 	return 0;
 }
 
-/* Copies a bin object into the arena. */
-static int copy_bin(msg_dec *d, const msgpack_object *o, hp_bytes *out)
+/* Copies a bin object into the arena; out is an hp_bytes. */
+static int copy_bin(msg_dec *d, const msgpack_object *o, void *out)
 {
+	hp_bytes *b = out;
 	if (o->type != MSGPACK_OBJECT_BIN)
 		return msg_dec_fail(d, NULL, "expected binary data, got %s", msg_dec_type_name(o));
 	uint8_t *p = arena_alloc(d->a, o->via.bin.size);
@@ -80,40 +85,21 @@ static int copy_bin(msg_dec *d, const msgpack_object *o, hp_bytes *out)
 		return -ENOMEM;
 	if (o->via.bin.size)
 		memcpy(p, o->via.bin.ptr, o->via.bin.size);
-	out->data = p;
-	out->len = o->via.bin.size;
+	b->data = p;
+	b->len = o->via.bin.size;
 	return 0;
 }
 
 static int dec_run(msg_dec *d, const msgpack_object *m, hp_run *r)
 {
-	const msgpack_object *b = NULL;
-	const msgpack_object_array *frames = NULL;
+	void *frames = NULL;
 	int rc;
-
 	if ((rc = msg_dec_u64(d, m, "id", 0, UINT64_MAX, &r->id)) ||
-	    (rc = msg_dec_map(d, m, "builder", 0, &b)))
+	    (rc = msg_dec_sub(d, m, "builder", 0, dec_builder, &r->builder)) ||
+	    (rc = msg_dec_str(d, m, "cwd", 0, &r->cwd)) ||
+	    (rc = msg_dec_each(d, m, "frames", 0, sizeof(hp_bytes), copy_bin, &frames, &r->n_frames)))
 		return rc;
-	size_t saved = msg_dec_push_key(d, "builder");
-	rc = dec_builder(d, b, &r->builder);
-	msg_dec_pop(d, saved);
-	if (rc)
-		return rc;
-	if ((rc = msg_dec_str(d, m, "cwd", 0, &r->cwd)) || (rc = msg_dec_array(d, m, "frames", 0, &frames)))
-		return rc;
-	r->frames = arena_alloc(d->a, (frames->size ? frames->size : 1) * sizeof(*r->frames));
-	if (!r->frames)
-		return -ENOMEM;
-	saved = msg_dec_push_key(d, "frames");
-	for (uint32_t i = 0; i < frames->size && rc == 0; i++) {
-		size_t s2 = msg_dec_push_idx(d, i);
-		rc = copy_bin(d, &frames->ptr[i], &r->frames[i]);
-		msg_dec_pop(d, s2);
-	}
-	msg_dec_pop(d, saved);
-	if (rc)
-		return rc;
-	r->n_frames = frames->size;
+	r->frames = frames;
 	return 0;
 }
 
@@ -188,175 +174,140 @@ static int dec_bnote(msg_dec *d, const msgpack_object *m, hp_bnote *b)
 	return msg_dec_fail(d, "state", "unknown builder state \"%.64s\"", state);
 }
 
-int hp_decode(const uint8_t *buf, size_t len, arena *a, hp_msg *out, char *err, size_t errsz)
+/* Decodes one message of either direction, by its "t". */
+static int dec_msg(msg_dec *d, const msgpack_object *m, void *o)
 {
-	msgpack_unpacked u;
-	msg_dec d;
+	hp_msg *out = o;
 	const char *t = NULL;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	rc = msg_unpack_map(buf, len, &u, err, errsz);
+	int rc = msg_dec_str(d, m, "t", 0, &t);
 	if (rc)
-		goto out;
-	const msgpack_object *m = &u.data;
-	rc = msg_dec_str(&d, m, "t", 0, &t);
-	if (rc)
-		goto out;
+		return rc;
 	if (strcmp(t, "run") == 0) {
 		out->type = HP_T_RUN;
-		rc = dec_run(&d, m, &out->u.run);
-	} else if (strcmp(t, "cancel") == 0) {
-		out->type = HP_T_CANCEL;
-		rc = msg_dec_u64(&d, m, "id", 0, UINT64_MAX, &out->u.cancel_id);
-	} else if (strcmp(t, "shutdown") == 0) {
-		out->type = HP_T_SHUTDOWN;
-	} else if (strcmp(t, "hello") == 0) {
-		out->type = HP_T_HELLO;
-		rc = msg_dec_i64(&d, m, "pid", 0, &out->u.hello_pid);
-	} else if (strcmp(t, "log") == 0) {
-		out->type = HP_T_LOG;
-		rc = dec_log(&d, m, &out->u.log);
-	} else if (strcmp(t, "reply") == 0) {
-		out->type = HP_T_REPLY;
-		rc = dec_reply(&d, m, &out->u.reply);
-	} else if (strcmp(t, "builder") == 0) {
-		out->type = HP_T_BUILDER;
-		rc = dec_bnote(&d, m, &out->u.builder);
-	} else {
-		rc = msg_dec_fail(&d, "t", "unknown message \"%.64s\"", t);
+		return dec_run(d, m, &out->u.run);
 	}
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	if (strcmp(t, "cancel") == 0) {
+		out->type = HP_T_CANCEL;
+		return msg_dec_u64(d, m, "id", 0, UINT64_MAX, &out->u.cancel_id);
+	}
+	if (strcmp(t, "shutdown") == 0) {
+		out->type = HP_T_SHUTDOWN;
+		return 0;
+	}
+	if (strcmp(t, "hello") == 0) {
+		out->type = HP_T_HELLO;
+		return msg_dec_i64(d, m, "pid", 0, &out->u.hello_pid);
+	}
+	if (strcmp(t, "log") == 0) {
+		out->type = HP_T_LOG;
+		return dec_log(d, m, &out->u.log);
+	}
+	if (strcmp(t, "reply") == 0) {
+		out->type = HP_T_REPLY;
+		return dec_reply(d, m, &out->u.reply);
+	}
+	if (strcmp(t, "builder") == 0) {
+		out->type = HP_T_BUILDER;
+		return dec_bnote(d, m, &out->u.builder);
+	}
+	return msg_dec_fail(d, "t", "unknown message \"%.64s\"", t);
 }
 
-static void enc_t(msg_enc *e, size_t nfields, const char *t)
+int hp_decode(const uint8_t *buf, size_t len, arena *a, hp_msg *out, char *err, size_t errsz)
 {
-	msg_enc_map(e, nfields);
-	msg_enc_str(e, "t");
-	msg_enc_str(e, t);
+	memset(out, 0, sizeof(*out));
+	return msg_dec_frame(buf, len, a, dec_msg, out, err, errsz);
+}
+
+static void enc_builder(msg_enc *e, const void *v)
+{
+	const hp_builder *b = v;
+	const msg_field f[] = {
+	    MSG_F_STR("key", b->key),
+	    MSG_F_STR("exec", b->exec),
+	    MSG_F_STRS("args", &b->args),
+	    MSG_F_BOOL("persistent", b->persistent),
+	    MSG_F_U64("timeout_s", b->timeout_s),
+	    MSG_F_U64("memory_mb", b->memory_mb),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
+}
+
+static void enc_frame(msg_enc *e, const void *v)
+{
+	const hp_bytes *b = v;
+	msg_enc_bin(e, b->data, b->len);
 }
 
 int hp_encode_run(msgpack_sbuffer *sb, const hp_run *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 5, "run");
-	msg_enc_str(&e, "id");
-	msg_enc_u64(&e, m->id);
-	msg_enc_str(&e, "builder");
-	msg_enc_map(&e, 6);
-	msg_enc_str(&e, "key");
-	msg_enc_str(&e, m->builder.key);
-	msg_enc_str(&e, "exec");
-	msg_enc_str(&e, m->builder.exec);
-	msg_enc_str(&e, "args");
-	msg_enc_strs(&e, &m->builder.args);
-	msg_enc_str(&e, "persistent");
-	msg_enc_bool(&e, m->builder.persistent);
-	msg_enc_str(&e, "timeout_s");
-	msg_enc_u64(&e, m->builder.timeout_s);
-	msg_enc_str(&e, "memory_mb");
-	msg_enc_u64(&e, m->builder.memory_mb);
-	msg_enc_str(&e, "cwd");
-	msg_enc_str(&e, m->cwd);
-	msg_enc_str(&e, "frames");
-	msg_enc_array(&e, m->n_frames);
-	for (size_t i = 0; i < m->n_frames; i++)
-		msg_enc_bin(&e, m->frames[i].data, m->frames[i].len);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("t", "run"),
+	    MSG_F_U64("id", m->id),
+	    MSG_F_VALUE("builder", enc_builder, &m->builder),
+	    MSG_F_STR("cwd", m->cwd),
+	    MSG_F_ARRAY("frames", enc_frame, m->frames, m->n_frames),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_cancel(msgpack_sbuffer *sb, uint64_t id)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 2, "cancel");
-	msg_enc_str(&e, "id");
-	msg_enc_u64(&e, id);
-	return msg_enc_done(&e);
+	const msg_field f[] = {MSG_F_STR("t", "cancel"), MSG_F_U64("id", id)};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_shutdown(msgpack_sbuffer *sb)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 1, "shutdown");
-	return msg_enc_done(&e);
+	const msg_field f[] = {MSG_F_STR("t", "shutdown")};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_hello(msgpack_sbuffer *sb, int64_t pid)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 2, "hello");
-	msg_enc_str(&e, "pid");
-	msg_enc_i64(&e, pid);
-	return msg_enc_done(&e);
+	const msg_field f[] = {MSG_F_STR("t", "hello"), MSG_F_I64("pid", pid)};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_log(msgpack_sbuffer *sb, const hp_log *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 6, "log");
-	msg_enc_str(&e, "id");
-	msg_enc_u64(&e, m->id);
-	msg_enc_str(&e, "idx");
-	msg_enc_u64(&e, m->idx);
-	msg_enc_str(&e, "level");
-	msg_enc_str(&e, msg_level_name(m->level));
-	msg_enc_str(&e, "message");
-	msg_enc_str(&e, m->message);
-	msg_enc_str(&e, "context");
-	msg_enc_kvs(&e, &m->context);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("t", "log"),
+	    MSG_F_U64("id", m->id),
+	    MSG_F_U64("idx", m->idx),
+	    MSG_F_STR("level", msg_level_name(m->level)),
+	    MSG_F_STR("message", m->message),
+	    MSG_F_KVS("context", &m->context),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_reply(msgpack_sbuffer *sb, const hp_reply *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 8, "reply");
-	msg_enc_str(&e, "id");
-	msg_enc_u64(&e, m->id);
-	msg_enc_str(&e, "idx");
-	msg_enc_u64(&e, m->idx);
-	msg_enc_str(&e, "status");
-	msg_enc_str(&e, hp_status_name(m->status));
-	msg_enc_str(&e, "detail");
-	msg_enc_str(&e, m->detail);
-	msg_enc_str(&e, "frame");
 	/* Only an "ok" reply carries the builder's frame; the decoder holds
 	 * the sender to that. */
-	if (m->status == HP_OK)
-		msg_enc_bin(&e, m->frame.data, m->frame.len);
-	else
-		msg_enc_nil(&e);
-	msg_enc_str(&e, "stderr_tail");
-	msg_enc_strs(&e, &m->stderr_tail);
-	msg_enc_str(&e, "duration_us");
-	msg_enc_u64(&e, m->duration_us);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("t", "reply"),
+	    MSG_F_U64("id", m->id),
+	    MSG_F_U64("idx", m->idx),
+	    MSG_F_STR("status", hp_status_name(m->status)),
+	    MSG_F_STR("detail", m->detail),
+	    m->status == HP_OK ? MSG_F_BIN("frame", m->frame.data, m->frame.len) : MSG_F_NIL("frame"),
+	    MSG_F_STRS("stderr_tail", &m->stderr_tail),
+	    MSG_F_U64("duration_us", m->duration_us),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int hp_encode_builder(msgpack_sbuffer *sb, const hp_bnote *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_t(&e, 6, "builder");
-	msg_enc_str(&e, "key");
-	msg_enc_str(&e, m->key);
-	msg_enc_str(&e, "state");
-	msg_enc_str(&e, hp_bstate_name(m->state));
-	msg_enc_str(&e, "detail");
-	msg_enc_str(&e, m->detail);
-	msg_enc_str(&e, "crashes");
-	msg_enc_u64(&e, m->crashes);
-	msg_enc_str(&e, "retry_ms");
-	msg_enc_u64(&e, m->retry_ms);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("t", "builder"),
+	    MSG_F_STR("key", m->key),
+	    MSG_F_STR("state", hp_bstate_name(m->state)),
+	    MSG_F_STR("detail", m->detail),
+	    MSG_F_U64("crashes", m->crashes),
+	    MSG_F_U64("retry_ms", m->retry_ms),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }

@@ -1,21 +1,14 @@
-/* msg.c: the builder protocol's messages (SPEC section 5).
+/* msg.c: the builder protocol's messages (SPEC section 5), each one's
+ * decoder and encoder.
  *
  * Every frame comes from a process we do not trust, so decoding checks each
  * field's presence and type and reports the first problem with the path of
- * the field. Decoded strings are copied into the caller's arena: msgpack-c
- * points strings into the frame buffer and keeps containers in its zone, and
- * both go away before the decoded message does. */
-#include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
+ * the field; the field helpers that do so are mpread.c's. */
 #include <string.h>
 
 #include "kerr.h"
-#include "msg.h"
-
-/* msgpack-c refuses more than 32 levels; our messages need 4. */
-#define MSG_DEPTH_MAX 16
+#include "mpread.h"
+#include "mpwrite.h"
 
 static const char *const result_names[] = {
     [MSG_RESULT_SUCCESS] = "success",
@@ -56,522 +49,7 @@ const char *msg_level_name(msg_level l)
 	return "info";
 }
 
-static void set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	if (!err || errsz == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
-
-/* ---- the pre-scan ---- */
-
-/* Big-endian unsigned integer of n (1, 2 or 4) bytes. */
-static uint64_t be(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* Walks one MessagePack object that must fill buf exactly. Every object
- * takes at least one byte, so a container announcing more elements than
- * bytes remain is truncated: rejecting it here keeps msgpack-c, which
- * allocates a container's elements up front, from being asked for gigabytes
- * by a ten-byte frame. */
-static int scan(const uint8_t *buf, size_t len, char *err, size_t errsz)
-{
-	uint64_t stack[MSG_DEPTH_MAX + 1];
-	int depth = 1;
-	uint64_t pending = 1; /* objects still to read, at every level */
-	size_t pos = 0;
-
-	stack[0] = 1;
-	while (depth > 0) {
-		if (stack[depth - 1] == 0) {
-			depth--;
-			continue;
-		}
-		if (pos >= len)
-			goto truncated;
-		stack[depth - 1]--;
-		pending--;
-		uint8_t b = buf[pos++];
-		size_t lenbytes = 0; /* size of a length or count field */
-		uint64_t skip = 0;   /* payload bytes after the header */
-		uint64_t extra = 0;  /* fixed-size payload added to a length (ext type byte) */
-		int container = 0;   /* 1 array, 2 map */
-		uint64_t count = 0;
-
-		if (b <= 0x7f || b >= 0xe0) {
-			/* fixint */
-		} else if (b <= 0x8f) {
-			container = 2;
-			count = b & 0x0f;
-		} else if (b <= 0x9f) {
-			container = 1;
-			count = b & 0x0f;
-		} else if (b <= 0xbf) {
-			skip = b & 0x1f;
-		} else {
-			switch (b) {
-			case 0xc0: /* nil */
-			case 0xc2: /* false */
-			case 0xc3: /* true */
-				break;
-			case 0xc4: /* bin 8/16/32 */
-			case 0xc5:
-			case 0xc6:
-				lenbytes = (size_t)1 << (b - 0xc4);
-				break;
-			case 0xc7: /* ext 8/16/32: length, then a type byte */
-			case 0xc8:
-			case 0xc9:
-				lenbytes = (size_t)1 << (b - 0xc7);
-				extra = 1;
-				break;
-			case 0xca:
-				skip = 4;
-				break;
-			case 0xcb:
-				skip = 8;
-				break;
-			case 0xcc: /* uint 8..64 */
-			case 0xcd:
-			case 0xce:
-			case 0xcf:
-				skip = (uint64_t)1 << (b - 0xcc);
-				break;
-			case 0xd0: /* int 8..64 */
-			case 0xd1:
-			case 0xd2:
-			case 0xd3:
-				skip = (uint64_t)1 << (b - 0xd0);
-				break;
-			case 0xd4: /* fixext 1..16 */
-			case 0xd5:
-			case 0xd6:
-			case 0xd7:
-			case 0xd8:
-				skip = 1 + ((uint64_t)1 << (b - 0xd4));
-				break;
-			case 0xd9: /* str 8/16/32 */
-			case 0xda:
-			case 0xdb:
-				lenbytes = (size_t)1 << (b - 0xd9);
-				break;
-			case 0xdc: /* array 16/32 */
-			case 0xdd:
-				container = 1;
-				lenbytes = (size_t)2 << (b - 0xdc);
-				break;
-			case 0xde: /* map 16/32 */
-			case 0xdf:
-				container = 2;
-				lenbytes = (size_t)2 << (b - 0xde);
-				break;
-			default: /* 0xc1 is never used */
-				set_err(err, errsz, "not MessagePack: byte 0x%02x at offset %zu", b, pos - 1);
-				return KILN_E_PROTO;
-			}
-		}
-		if (lenbytes) {
-			if (len - pos < lenbytes)
-				goto truncated;
-			uint64_t v = be(buf + pos, lenbytes);
-			pos += lenbytes;
-			if (container)
-				count = v;
-			else
-				skip = v + extra;
-		}
-		if (skip > len - pos)
-			goto truncated;
-		pos += (size_t)skip;
-		if (container && count) {
-			if (container == 2)
-				count *= 2;
-			if (depth > MSG_DEPTH_MAX) {
-				set_err(err, errsz, "MessagePack nested deeper than %d levels",
-				        MSG_DEPTH_MAX);
-				return KILN_E_PROTO;
-			}
-			if (count > len - pos || pending + count > len - pos)
-				goto truncated;
-			stack[depth++] = count;
-			pending += count;
-		}
-	}
-	if (pos != len) {
-		set_err(err, errsz, "%zu trailing bytes after the MessagePack object", len - pos);
-		return KILN_E_PROTO;
-	}
-	return 0;
-truncated:
-	set_err(err, errsz, "truncated MessagePack object (%zu bytes)", len);
-	return KILN_E_PROTO;
-}
-
-int msg_unpack_map(const uint8_t *buf, size_t len, msgpack_unpacked *u, char *err, size_t errsz)
-{
-	size_t off = 0;
-	if (len == 0) {
-		set_err(err, errsz, "empty frame");
-		return KILN_E_PROTO;
-	}
-	int rc = scan(buf, len, err, errsz);
-	if (rc)
-		return rc;
-	msgpack_unpack_return ur = msgpack_unpack_next(u, (const char *)buf, len, &off);
-	if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
-		set_err(err, errsz, "out of memory unpacking a frame");
-		return -ENOMEM;
-	}
-	if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
-		/* The scan accepts exactly what msgpack-c parses, so this is
-		 * defensive. */
-		set_err(err, errsz, "malformed MessagePack object");
-		return KILN_E_PROTO;
-	}
-	if (u->data.type != MSGPACK_OBJECT_MAP) {
-		set_err(err, errsz, "expected a map, got %s", msg_dec_type_name(&u->data));
-		return KILN_E_PROTO;
-	}
-	const msgpack_object_map *m = &u->data.via.map;
-	for (uint32_t i = 0; i < m->size; i++) {
-		if (m->ptr[i].key.type != MSGPACK_OBJECT_STR) {
-			set_err(err, errsz, "map key %" PRIu32 " is %s, not a string", i,
-			        msg_dec_type_name(&m->ptr[i].key));
-			return KILN_E_PROTO;
-		}
-	}
-	return 0;
-}
-
-/* ---- decoding helpers ---- */
-
-void msg_dec_init(msg_dec *d, arena *a, char *err, size_t errsz)
-{
-	d->a = a;
-	d->err = err;
-	d->errsz = errsz;
-	d->path[0] = '\0';
-	d->plen = 0;
-	if (err && errsz)
-		err[0] = '\0';
-}
-
-const char *msg_dec_type_name(const msgpack_object *o)
-{
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
-		return "nil";
-	case MSGPACK_OBJECT_BOOLEAN:
-		return "a boolean";
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		return "an integer";
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		return "a float";
-	case MSGPACK_OBJECT_STR:
-		return "a string";
-	case MSGPACK_OBJECT_ARRAY:
-		return "an array";
-	case MSGPACK_OBJECT_MAP:
-		return "a map";
-	case MSGPACK_OBJECT_BIN:
-		return "binary data";
-	case MSGPACK_OBJECT_EXT:
-		return "an extension";
-	}
-	return "an unknown type";
-}
-
-int msg_dec_fail(msg_dec *d, const char *key, const char *fmt, ...)
-{
-	if (!d->err || d->errsz == 0)
-		return KILN_E_PROTO;
-	char msg[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (d->plen && key)
-		snprintf(d->err, d->errsz, "%s.%s: %s", d->path, key, msg);
-	else if (d->plen || key)
-		snprintf(d->err, d->errsz, "%s: %s", d->plen ? d->path : key, msg);
-	else
-		snprintf(d->err, d->errsz, "%s", msg);
-	return KILN_E_PROTO;
-}
-
-static void path_append(msg_dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void path_append(msg_dec *d, const char *fmt, ...)
-{
-	if (d->plen >= sizeof(d->path) - 1)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(d->path + d->plen, sizeof(d->path) - d->plen, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	d->plen += (size_t)n;
-	if (d->plen > sizeof(d->path) - 1)
-		d->plen = sizeof(d->path) - 1;
-}
-
-size_t msg_dec_push_key(msg_dec *d, const char *key)
-{
-	size_t saved = d->plen;
-	path_append(d, "%s%s", d->plen ? "." : "", key);
-	return saved;
-}
-
-size_t msg_dec_push_idx(msg_dec *d, size_t idx)
-{
-	size_t saved = d->plen;
-	path_append(d, "[%zu]", idx);
-	return saved;
-}
-
-void msg_dec_pop(msg_dec *d, size_t saved)
-{
-	if (saved < sizeof(d->path)) {
-		d->plen = saved;
-		d->path[saved] = '\0';
-	}
-}
-
-int msg_dec_check_map(msg_dec *d, const char *key, const msgpack_object *o)
-{
-	if (o->type != MSGPACK_OBJECT_MAP)
-		return msg_dec_fail(d, key, "expected a map, got %s", msg_dec_type_name(o));
-	for (uint32_t i = 0; i < o->via.map.size; i++) {
-		if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
-			return msg_dec_fail(d, key, "map key %" PRIu32 " is %s, not a string", i,
-			                    msg_dec_type_name(&o->via.map.ptr[i].key));
-	}
-	return 0;
-}
-
-const msgpack_object *msg_dec_get(const msgpack_object *map, const char *key)
-{
-	if (map->type != MSGPACK_OBJECT_MAP)
-		return NULL;
-	size_t klen = strlen(key);
-	for (uint32_t i = 0; i < map->via.map.size; i++) {
-		const msgpack_object *k = &map->via.map.ptr[i].key;
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-		    memcmp(k->via.str.ptr, key, klen) == 0)
-			return &map->via.map.ptr[i].val;
-	}
-	return NULL;
-}
-
-/* Looks key up. Returns 1 with *o set when present (and not nil), 0 when
- * absent and optional, or KILN_E_PROTO when absent and required. */
-static int lookup(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags,
-                  const msgpack_object **o)
-{
-	*o = msg_dec_get(map, key);
-	if (*o && (*o)->type != MSGPACK_OBJECT_NIL)
-		return 1;
-	if (flags & MSG_DEC_OPTIONAL)
-		return 0;
-	if (*o)
-		return msg_dec_fail(d, key, "missing (nil)");
-	return msg_dec_fail(d, key, "missing");
-}
-
-/* Copies a string object into the arena. */
-static int copy_str(msg_dec *d, const char *key, const msgpack_object *o, unsigned flags, const char **out)
-{
-	if (o->type != MSGPACK_OBJECT_STR)
-		return msg_dec_fail(d, key, "expected a string, got %s", msg_dec_type_name(o));
-	size_t n = o->via.str.size;
-	const char *nul = n ? memchr(o->via.str.ptr, '\0', n) : NULL;
-	if (nul) {
-		if (!(flags & MSG_DEC_TEXT))
-			return msg_dec_fail(d, key, "string holds a NUL byte");
-		n = (size_t)(nul - o->via.str.ptr);
-	}
-	char *s = arena_strndup(d->a, n ? o->via.str.ptr : "", n);
-	if (!s)
-		return -ENOMEM;
-	*out = s;
-	return 0;
-}
-
-int msg_dec_expect_type(msg_dec *d, const msgpack_object *map, const char *key, const char *want)
-{
-	const msgpack_object *o;
-	if (!key)
-		key = "type";
-	int rc = lookup(d, map, key, 0, &o);
-	if (rc <= 0)
-		return rc;
-	if (o->type != MSGPACK_OBJECT_STR)
-		return msg_dec_fail(d, key, "expected a string, got %s", msg_dec_type_name(o));
-	size_t n = strlen(want);
-	if (o->via.str.size != n || memcmp(o->via.str.ptr, want, n) != 0) {
-		int shown = o->via.str.size > 64 ? 64 : (int)o->via.str.size;
-		return msg_dec_fail(d, key, "expected \"%s\", got \"%.*s\"", want, shown, o->via.str.ptr);
-	}
-	return 0;
-}
-
-int msg_dec_str(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, const char **out)
-{
-	const msgpack_object *o;
-	int rc = lookup(d, map, key, flags, &o);
-	if (rc <= 0)
-		return rc;
-	return copy_str(d, key, o, flags, out);
-}
-
-int msg_dec_bool(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, bool *out)
-{
-	const msgpack_object *o;
-	int rc = lookup(d, map, key, flags, &o);
-	if (rc <= 0)
-		return rc;
-	if (o->type != MSGPACK_OBJECT_BOOLEAN)
-		return msg_dec_fail(d, key, "expected a boolean, got %s", msg_dec_type_name(o));
-	*out = o->via.boolean;
-	return 0;
-}
-
-int msg_dec_i64(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, int64_t *out)
-{
-	const msgpack_object *o;
-	int rc = lookup(d, map, key, flags, &o);
-	if (rc <= 0)
-		return rc;
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		*out = o->via.i64;
-		return 0;
-	}
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return msg_dec_fail(d, key, "expected an integer, got %s", msg_dec_type_name(o));
-	if (o->via.u64 > (uint64_t)INT64_MAX)
-		return msg_dec_fail(d, key, "%" PRIu64 " is out of range", o->via.u64);
-	*out = (int64_t)o->via.u64;
-	return 0;
-}
-
-int msg_dec_u64(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, uint64_t max,
-                uint64_t *out)
-{
-	const msgpack_object *o;
-	int rc = lookup(d, map, key, flags, &o);
-	if (rc <= 0)
-		return rc;
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-		return msg_dec_fail(d, key, "%" PRId64 " is out of range (0..%" PRIu64 ")", o->via.i64, max);
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return msg_dec_fail(d, key, "expected an integer, got %s", msg_dec_type_name(o));
-	if (o->via.u64 > max)
-		return msg_dec_fail(d, key, "%" PRIu64 " is out of range (0..%" PRIu64 ")", o->via.u64, max);
-	*out = o->via.u64;
-	return 0;
-}
-
-int msg_dec_array(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags,
-                  const msgpack_object_array **out)
-{
-	const msgpack_object *o;
-	int rc = lookup(d, map, key, flags, &o);
-	if (rc <= 0)
-		return rc;
-	if (o->type != MSGPACK_OBJECT_ARRAY)
-		return msg_dec_fail(d, key, "expected an array, got %s", msg_dec_type_name(o));
-	*out = &o->via.array;
-	return 0;
-}
-
-int msg_dec_map(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags,
-                const msgpack_object **out)
-{
-	const msgpack_object *o;
-	int rc = lookup(d, map, key, flags, &o);
-	if (rc <= 0)
-		return rc;
-	rc = msg_dec_check_map(d, key, o);
-	if (rc)
-		return rc;
-	*out = o;
-	return 0;
-}
-
-int msg_dec_strs(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, msg_strs *out)
-{
-	const msgpack_object_array *arr = NULL;
-	int rc = msg_dec_array(d, map, key, flags, &arr);
-	if (rc || !arr)
-		return rc;
-	const char **items = arena_alloc(d->a, (arr->size ? arr->size : 1) * sizeof(*items));
-	if (!items)
-		return -ENOMEM;
-	size_t saved = msg_dec_push_key(d, key);
-	for (uint32_t i = 0; i < arr->size; i++) {
-		size_t s2 = msg_dec_push_idx(d, i);
-		rc = copy_str(d, NULL, &arr->ptr[i], flags, &items[i]);
-		msg_dec_pop(d, s2);
-		if (rc)
-			goto out;
-	}
-	out->items = items;
-	out->n = arr->size;
-out:
-	msg_dec_pop(d, saved);
-	return rc;
-}
-
-int msg_dec_kvs(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags, msg_kvs *out)
-{
-	const msgpack_object *m = NULL;
-	int rc = msg_dec_map(d, map, key, flags, &m);
-	if (rc || !m)
-		return rc;
-	uint32_t n = m->via.map.size;
-	msg_kv *items = arena_alloc(d->a, (n ? n : 1) * sizeof(*items));
-	if (!items)
-		return -ENOMEM;
-	size_t saved = msg_dec_push_key(d, key);
-	for (uint32_t i = 0; i < n; i++) {
-		const msgpack_object_kv *kv = &m->via.map.ptr[i];
-		rc = copy_str(d, NULL, &kv->key, 0, &items[i].key);
-		if (rc)
-			goto out;
-		size_t s2 = msg_dec_push_key(d, items[i].key);
-		rc = copy_str(d, NULL, &kv->val, flags, &items[i].value);
-		msg_dec_pop(d, s2);
-		if (rc)
-			goto out;
-	}
-	out->items = items;
-	out->n = n;
-out:
-	msg_dec_pop(d, saved);
-	return rc;
-}
-
-/* ---- messages ---- */
-
-/* Unpacks a frame and checks its "type". */
-static int begin(msg_dec *d, const uint8_t *buf, size_t len, msgpack_unpacked *u, const char *type)
-{
-	int rc = msg_unpack_map(buf, len, u, d->err, d->errsz);
-	if (rc)
-		return rc;
-	return msg_dec_expect_type(d, &u->data, "type", type);
-}
+/* ---- decoding ---- */
 
 int msg_peek_type(const uint8_t *buf, size_t len, char *type, size_t typesz, char *err, size_t errsz)
 {
@@ -587,7 +65,7 @@ int msg_peek_type(const uint8_t *buf, size_t len, char *type, size_t typesz, cha
 	rc = msg_unpack_map(buf, len, &u, err, errsz);
 	if (rc)
 		goto out;
-	rc = lookup(&d, &u.data, "type", 0, &o);
+	rc = msg_dec_lookup(&d, &u.data, "type", 0, &o);
 	if (rc < 0)
 		goto out;
 	if (o->type != MSGPACK_OBJECT_STR) {
@@ -611,53 +89,37 @@ out:
 	return rc;
 }
 
-int msg_decode_describe(const uint8_t *buf, size_t len, arena *a, msg_describe *out, char *err, size_t errsz)
-{
-	msgpack_unpacked u;
-	msg_dec d;
-	int rc;
+/* Each message's fields, decoded from its map m into out by msg_dec_frame
+ * (out was zeroed and given its defaults by the public decoder). The first
+ * field checked is always "type". */
 
-	memset(out, 0, sizeof(*out));
-	out->analysis_fingerprint = "";
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "describe")) || (rc = msg_dec_str(&d, m, "name", 0, &out->name)) ||
-	    (rc = msg_dec_str(&d, m, "uuid", 0, &out->uuid)) ||
-	    (rc = msg_dec_str(&d, m, "version", 0, &out->version)) ||
-	    (rc = msg_dec_str(&d, m, "analysis_fingerprint", MSG_DEC_OPTIONAL, &out->analysis_fingerprint)) ||
-	    (rc = msg_dec_strs(&d, m, "patterns", MSG_DEC_OPTIONAL, &out->patterns)))
-		goto out;
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+static int dec_describe(msg_dec *d, const msgpack_object *m, void *o)
+{
+	msg_describe *out = o;
+	int rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "describe")) ||
+	    (rc = msg_dec_str(d, m, "name", 0, &out->name)) ||
+	    (rc = msg_dec_str(d, m, "uuid", 0, &out->uuid)) ||
+	    (rc = msg_dec_str(d, m, "version", 0, &out->version)) ||
+	    (rc = msg_dec_str(d, m, "analysis_fingerprint", MSG_DEC_OPTIONAL, &out->analysis_fingerprint)))
+		return rc;
+	return msg_dec_strs(d, m, "patterns", MSG_DEC_OPTIONAL, &out->patterns);
 }
 
-int msg_decode_create_jobs_req(const uint8_t *buf, size_t len, arena *a, msg_create_jobs_req *out, char *err,
-                               size_t errsz)
+static int dec_create_jobs_req(msg_dec *d, const msgpack_object *m, void *o)
 {
-	msgpack_unpacked u;
-	msg_dec d;
+	msg_create_jobs_req *out = o;
 	int rc;
-
-	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "create_jobs")) ||
-	    (rc = msg_dec_str(&d, m, "source_file", 0, &out->source_file)) ||
-	    (rc = msg_dec_str(&d, m, "watch_folder", 0, &out->watch_folder)) ||
-	    (rc = msg_dec_str(&d, m, "full_path", 0, &out->full_path)) ||
-	    (rc = msg_dec_str(&d, m, "source_uuid", 0, &out->source_uuid)) ||
-	    (rc = msg_dec_str(&d, m, "builder_uuid", 0, &out->builder_uuid)) ||
-	    (rc = msg_dec_strs(&d, m, "platforms", 0, &out->platforms)))
-		goto out;
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "create_jobs")) ||
+	    (rc = msg_dec_str(d, m, "source_file", 0, &out->source_file)) ||
+	    (rc = msg_dec_str(d, m, "watch_folder", 0, &out->watch_folder)) ||
+	    (rc = msg_dec_str(d, m, "full_path", 0, &out->full_path)) ||
+	    (rc = msg_dec_str(d, m, "source_uuid", 0, &out->source_uuid)) ||
+	    (rc = msg_dec_str(d, m, "builder_uuid", 0, &out->builder_uuid)))
+		return rc;
+	return msg_dec_strs(d, m, "platforms", 0, &out->platforms);
 }
 
-/* Decodes the job description map m (already checked to be a map). */
 static int dec_job_dep(msg_dec *d, const msgpack_object *m, void *el)
 {
 	msg_job_dep *dep = el;
@@ -677,27 +139,29 @@ static int dec_job_dep(msg_dec *d, const msgpack_object *m, void *el)
 	return 0;
 }
 
-static int dec_map_array(msg_dec *d, const msgpack_object *map, const char *key, size_t elsz,
-                         int (*fn)(msg_dec *, const msgpack_object *, void *), void **out, size_t *n);
-
-static int dec_job_desc(msg_dec *d, const msgpack_object *m, msg_job_desc *j)
+/* A job description, in a create_jobs reply's "jobs" and a process_job
+ * request's "job_description". */
+static int dec_job_desc(msg_dec *d, const msgpack_object *m, void *el)
 {
-	int rc;
+	msg_job_desc *j = el;
 	void *deps = NULL;
+	int rc;
 	memset(j, 0, sizeof(*j));
 	if ((rc = msg_dec_str(d, m, "job_key", 0, &j->job_key)) ||
 	    (rc = msg_dec_str(d, m, "platform", 0, &j->platform)) ||
 	    (rc = msg_dec_bool(d, m, "critical", MSG_DEC_OPTIONAL, &j->critical)) ||
 	    (rc = msg_dec_i64(d, m, "priority", MSG_DEC_OPTIONAL, &j->priority)) ||
 	    (rc = msg_dec_kvs(d, m, "params", MSG_DEC_OPTIONAL, &j->params)) ||
-	    (rc = dec_map_array(d, m, "job_dependencies", sizeof(msg_job_dep), dec_job_dep, &deps, &j->n_job_deps)))
+	    (rc = msg_dec_maps(d, m, "job_dependencies", MSG_DEC_OPTIONAL, sizeof(msg_job_dep), dec_job_dep,
+	                       &deps, &j->n_job_deps)))
 		return rc;
 	j->job_deps = deps;
 	return 0;
 }
 
-static int dec_source_dep(msg_dec *d, const msgpack_object *m, msg_source_dep *dep)
+static int dec_source_dep(msg_dec *d, const msgpack_object *m, void *el)
 {
+	msg_source_dep *dep = el;
 	int rc;
 	if ((rc = msg_dec_str(d, m, "path", MSG_DEC_OPTIONAL, &dep->path)) ||
 	    (rc = msg_dec_str(d, m, "uuid", MSG_DEC_OPTIONAL, &dep->uuid)))
@@ -705,46 +169,6 @@ static int dec_source_dep(msg_dec *d, const msgpack_object *m, msg_source_dep *d
 	if (!dep->path == !dep->uuid)
 		return msg_dec_fail(d, NULL, "needs exactly one of \"path\" or \"uuid\"");
 	return 0;
-}
-
-/* Decodes an array of maps under key, calling fn on each element with the
- * path set to key[i]. *out (OUT) is an arena array of n elements of size
- * elsz. */
-static int dec_map_array(msg_dec *d, const msgpack_object *map, const char *key, size_t elsz,
-                         int (*fn)(msg_dec *, const msgpack_object *, void *), void **out, size_t *n)
-{
-	const msgpack_object_array *arr = NULL;
-	int rc = msg_dec_array(d, map, key, MSG_DEC_OPTIONAL, &arr);
-	if (rc || !arr)
-		return rc;
-	char *items = arena_alloc(d->a, (arr->size ? arr->size : 1) * elsz);
-	if (!items)
-		return -ENOMEM;
-	size_t saved = msg_dec_push_key(d, key);
-	for (uint32_t i = 0; i < arr->size; i++) {
-		size_t s2 = msg_dec_push_idx(d, i);
-		rc = msg_dec_check_map(d, NULL, &arr->ptr[i]);
-		if (!rc)
-			rc = fn(d, &arr->ptr[i], items + i * elsz);
-		msg_dec_pop(d, s2);
-		if (rc)
-			goto out;
-	}
-	*out = items;
-	*n = arr->size;
-out:
-	msg_dec_pop(d, saved);
-	return rc;
-}
-
-static int dec_job_desc_cb(msg_dec *d, const msgpack_object *m, void *el)
-{
-	return dec_job_desc(d, m, el);
-}
-
-static int dec_source_dep_cb(msg_dec *d, const msgpack_object *m, void *el)
-{
-	return dec_source_dep(d, m, el);
 }
 
 static int dec_result(msg_dec *d, const msgpack_object *m, msg_result *out)
@@ -758,81 +182,56 @@ static int dec_result(msg_dec *d, const msgpack_object *m, msg_result *out)
 	return 0;
 }
 
-int msg_decode_create_jobs_resp(const uint8_t *buf, size_t len, arena *a, msg_create_jobs_resp *out,
-                                char *err, size_t errsz)
+static int dec_create_jobs_resp(msg_dec *d, const msgpack_object *m, void *o)
 {
-	msgpack_unpacked u;
-	msg_dec d;
-	int rc;
+	msg_create_jobs_resp *out = o;
 	void *jobs = NULL, *deps = NULL;
-
-	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "create_jobs")) || (rc = dec_result(&d, m, &out->result)) ||
-	    (rc = dec_map_array(&d, m, "jobs", sizeof(msg_job_desc), dec_job_desc_cb, &jobs, &out->n_jobs)) ||
-	    (rc = dec_map_array(&d, m, "source_dependencies", sizeof(msg_source_dep), dec_source_dep_cb,
-	                        &deps, &out->n_deps)))
-		goto out;
+	int rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "create_jobs")) || (rc = dec_result(d, m, &out->result)) ||
+	    (rc = msg_dec_maps(d, m, "jobs", MSG_DEC_OPTIONAL, sizeof(msg_job_desc), dec_job_desc, &jobs,
+	                       &out->n_jobs)) ||
+	    (rc = msg_dec_maps(d, m, "source_dependencies", MSG_DEC_OPTIONAL, sizeof(msg_source_dep),
+	                       dec_source_dep, &deps, &out->n_deps)))
+		return rc;
 	out->jobs = jobs;
 	out->deps = deps;
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	return 0;
 }
 
-int msg_decode_process_job_req(const uint8_t *buf, size_t len, arena *a, msg_process_job_req *out, char *err,
-                               size_t errsz)
+static int dec_platform_info(msg_dec *d, const msgpack_object *m, void *o)
 {
-	msgpack_unpacked u;
-	msg_dec d;
-	int rc;
-	const msgpack_object *job = NULL, *pinfo = NULL;
-	uint64_t job_id = 0;
-
-	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "process_job")) ||
-	    (rc = msg_dec_str(&d, m, "source_file", 0, &out->source_file)) ||
-	    (rc = msg_dec_str(&d, m, "watch_folder", 0, &out->watch_folder)) ||
-	    (rc = msg_dec_str(&d, m, "full_path", 0, &out->full_path)) ||
-	    (rc = msg_dec_str(&d, m, "builder_uuid", 0, &out->builder_uuid)) ||
-	    (rc = msg_dec_map(&d, m, "job_description", 0, &job)))
-		goto out;
-	size_t saved = msg_dec_push_key(&d, "job_description");
-	rc = dec_job_desc(&d, job, &out->job);
-	msg_dec_pop(&d, saved);
+	msg_platform_info *pi = o;
+	int rc = msg_dec_str(d, m, "identifier", 0, &pi->identifier);
 	if (rc)
-		goto out;
-	if ((rc = msg_dec_str(&d, m, "temp_dir", 0, &out->temp_dir)) ||
-	    (rc = msg_dec_map(&d, m, "platform_info", 0, &pinfo)))
-		goto out;
-	saved = msg_dec_push_key(&d, "platform_info");
-	if (!(rc = msg_dec_str(&d, pinfo, "identifier", 0, &out->platform_info.identifier)))
-		rc = msg_dec_strs(&d, pinfo, "tags", MSG_DEC_OPTIONAL, &out->platform_info.tags);
-	msg_dec_pop(&d, saved);
-	if (rc)
-		goto out;
-	if ((rc = msg_dec_strs(&d, m, "source_file_dependencies", MSG_DEC_OPTIONAL,
-	                       &out->source_file_dependencies)) ||
-	    (rc = msg_dec_str(&d, m, "source_uuid", 0, &out->source_uuid)) ||
-	    (rc = msg_dec_u64(&d, m, "job_id", 0, UINT64_MAX, &job_id)))
-		goto out;
-	out->job_id = job_id;
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+		return rc;
+	return msg_dec_strs(d, m, "tags", MSG_DEC_OPTIONAL, &pi->tags);
 }
 
-static int dec_asset_id_cb(msg_dec *d, const msgpack_object *m, void *el)
+static int dec_process_job_req(msg_dec *d, const msgpack_object *m, void *o)
+{
+	msg_process_job_req *out = o;
+	int rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "process_job")) ||
+	    (rc = msg_dec_str(d, m, "source_file", 0, &out->source_file)) ||
+	    (rc = msg_dec_str(d, m, "watch_folder", 0, &out->watch_folder)) ||
+	    (rc = msg_dec_str(d, m, "full_path", 0, &out->full_path)) ||
+	    (rc = msg_dec_str(d, m, "builder_uuid", 0, &out->builder_uuid)) ||
+	    (rc = msg_dec_sub(d, m, "job_description", 0, dec_job_desc, &out->job)) ||
+	    (rc = msg_dec_str(d, m, "temp_dir", 0, &out->temp_dir)) ||
+	    (rc = msg_dec_sub(d, m, "platform_info", 0, dec_platform_info, &out->platform_info)) ||
+	    (rc = msg_dec_strs(d, m, "source_file_dependencies", MSG_DEC_OPTIONAL,
+	                       &out->source_file_dependencies)) ||
+	    (rc = msg_dec_str(d, m, "source_uuid", 0, &out->source_uuid)))
+		return rc;
+	return msg_dec_u64(d, m, "job_id", 0, UINT64_MAX, &out->job_id);
+}
+
+static int dec_asset_id(msg_dec *d, const msgpack_object *m, void *el)
 {
 	return msg_dec_str(d, m, "asset_id", 0, (const char **)el);
 }
 
-static int dec_path_dep_cb(msg_dec *d, const msgpack_object *m, void *el)
+static int dec_path_dep(msg_dec *d, const msgpack_object *m, void *el)
 {
 	msg_path_dep *pd = el;
 	const char *type = NULL;
@@ -849,7 +248,7 @@ static int dec_path_dep_cb(msg_dec *d, const msgpack_object *m, void *el)
 	return 0;
 }
 
-static int dec_product_cb(msg_dec *d, const msgpack_object *m, void *el)
+static int dec_product(msg_dec *d, const msgpack_object *m, void *el)
 {
 	msg_product *p = el;
 	uint64_t sub_id = 0;
@@ -861,10 +260,10 @@ static int dec_product_cb(msg_dec *d, const msgpack_object *m, void *el)
 	if ((rc = msg_dec_str(d, m, "file", 0, &p->file)) ||
 	    (rc = msg_dec_str(d, m, "asset_type", MSG_DEC_OPTIONAL, &p->asset_type)) ||
 	    (rc = msg_dec_u64(d, m, "sub_id", 0, UINT32_MAX, &sub_id)) ||
-	    (rc = dec_map_array(d, m, "dependencies", sizeof(const char *), dec_asset_id_cb, &ids,
-	                        &p->n_dep_asset_ids)) ||
-	    (rc = dec_map_array(d, m, "path_dependencies", sizeof(msg_path_dep), dec_path_dep_cb, &pdeps,
-	                        &p->n_path_deps)) ||
+	    (rc = msg_dec_maps(d, m, "dependencies", MSG_DEC_OPTIONAL, sizeof(const char *), dec_asset_id,
+	                       &ids, &p->n_dep_asset_ids)) ||
+	    (rc = msg_dec_maps(d, m, "path_dependencies", MSG_DEC_OPTIONAL, sizeof(msg_path_dep),
+	                       dec_path_dep, &pdeps, &p->n_path_deps)) ||
 	    (rc = msg_dec_bool(d, m, "dependencies_handled", MSG_DEC_OPTIONAL, &p->dependencies_handled)) ||
 	    (rc = msg_dec_bool(d, m, "intermediate", MSG_DEC_OPTIONAL, &p->intermediate)))
 		return rc;
@@ -874,152 +273,171 @@ static int dec_product_cb(msg_dec *d, const msgpack_object *m, void *el)
 	return 0;
 }
 
+static int dec_process_job_resp(msg_dec *d, const msgpack_object *m, void *o)
+{
+	msg_process_job_resp *out = o;
+	void *products = NULL;
+	int rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "process_job")) || (rc = dec_result(d, m, &out->result)) ||
+	    (rc = msg_dec_maps(d, m, "products", MSG_DEC_OPTIONAL, sizeof(msg_product), dec_product,
+	                       &products, &out->n_products)) ||
+	    (rc = msg_dec_strs(d, m, "sources_to_reprocess", MSG_DEC_OPTIONAL, &out->sources_to_reprocess)))
+		return rc;
+	out->products = products;
+	return 0;
+}
+
+static int dec_log(msg_dec *d, const msgpack_object *m, void *o)
+{
+	msg_log *out = o;
+	const char *level = NULL;
+	int rc;
+	if ((rc = msg_dec_expect_type(d, m, NULL, "log")) ||
+	    (rc = msg_dec_str(d, m, "level", MSG_DEC_OPTIONAL, &level)) ||
+	    (rc = msg_dec_str(d, m, "message", MSG_DEC_TEXT, &out->message)) ||
+	    (rc = msg_dec_kvs(d, m, "context", MSG_DEC_OPTIONAL | MSG_DEC_TEXT, &out->context)))
+		return rc;
+	out->level = MSG_LEVEL_INFO;
+	if (!level)
+		return 0;
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(level, level_names[i]) == 0) {
+			out->level = (msg_level)i;
+			return 0;
+		}
+	}
+	return msg_dec_fail(d, "level", "expected \"info\", \"warning\" or \"error\", got \"%.64s\"", level);
+}
+
+int msg_decode_describe(const uint8_t *buf, size_t len, arena *a, msg_describe *out, char *err, size_t errsz)
+{
+	memset(out, 0, sizeof(*out));
+	out->analysis_fingerprint = "";
+	return msg_dec_frame(buf, len, a, dec_describe, out, err, errsz);
+}
+
+int msg_decode_create_jobs_req(const uint8_t *buf, size_t len, arena *a, msg_create_jobs_req *out, char *err,
+                               size_t errsz)
+{
+	memset(out, 0, sizeof(*out));
+	return msg_dec_frame(buf, len, a, dec_create_jobs_req, out, err, errsz);
+}
+
+int msg_decode_create_jobs_resp(const uint8_t *buf, size_t len, arena *a, msg_create_jobs_resp *out,
+                                char *err, size_t errsz)
+{
+	memset(out, 0, sizeof(*out));
+	return msg_dec_frame(buf, len, a, dec_create_jobs_resp, out, err, errsz);
+}
+
+int msg_decode_process_job_req(const uint8_t *buf, size_t len, arena *a, msg_process_job_req *out, char *err,
+                               size_t errsz)
+{
+	memset(out, 0, sizeof(*out));
+	return msg_dec_frame(buf, len, a, dec_process_job_req, out, err, errsz);
+}
+
 int msg_decode_process_job_resp(const uint8_t *buf, size_t len, arena *a, msg_process_job_resp *out,
                                 char *err, size_t errsz)
 {
-	msgpack_unpacked u;
-	msg_dec d;
-	int rc;
-	void *products = NULL;
-
 	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "process_job")) || (rc = dec_result(&d, m, &out->result)) ||
-	    (rc = dec_map_array(&d, m, "products", sizeof(msg_product), dec_product_cb, &products,
-	                        &out->n_products)) ||
-	    (rc = msg_dec_strs(&d, m, "sources_to_reprocess", MSG_DEC_OPTIONAL, &out->sources_to_reprocess)))
-		goto out;
-	out->products = products;
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	return msg_dec_frame(buf, len, a, dec_process_job_resp, out, err, errsz);
 }
 
 int msg_decode_log(const uint8_t *buf, size_t len, arena *a, msg_log *out, char *err, size_t errsz)
 {
-	msgpack_unpacked u;
-	msg_dec d;
-	int rc;
-	const char *level = NULL;
-
 	memset(out, 0, sizeof(*out));
-	msg_dec_init(&d, a, err, errsz);
-	msgpack_unpacked_init(&u);
-	const msgpack_object *m = &u.data;
-	if ((rc = begin(&d, buf, len, &u, "log")) ||
-	    (rc = msg_dec_str(&d, m, "level", MSG_DEC_OPTIONAL, &level)) ||
-	    (rc = msg_dec_str(&d, m, "message", MSG_DEC_TEXT, &out->message)) ||
-	    (rc = msg_dec_kvs(&d, m, "context", MSG_DEC_OPTIONAL | MSG_DEC_TEXT, &out->context)))
-		goto out;
-	out->level = MSG_LEVEL_INFO;
-	if (level) {
-		size_t i;
-		for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-			if (strcmp(level, level_names[i]) == 0)
-				break;
-		if (i == sizeof(level_names) / sizeof(level_names[0])) {
-			rc = msg_dec_fail(
-			    &d, "level", "expected \"info\", \"warning\" or \"error\", got \"%.64s\"", level);
-			goto out;
-		}
-		out->level = (msg_level)i;
-	}
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	return msg_dec_frame(buf, len, a, dec_log, out, err, errsz);
 }
 
 /* ---- encoding ---- */
 
-void msg_enc_init(msg_enc *e, msgpack_sbuffer *sb)
+/* A job or source dependency names its source by path, or else by uuid. */
+static msg_field enc_dep_source(const char *path, const char *uuid)
 {
-	e->sb = sb;
-	e->start = sb->size;
-	e->failed = 0;
-	msgpack_packer_init(&e->pk, sb, msgpack_sbuffer_write);
+	return path ? MSG_F_STR("path", path) : MSG_F_STR("uuid", uuid);
 }
 
-int msg_enc_done(msg_enc *e)
+static void enc_job_dep(msg_enc *e, const void *v)
 {
-	if (!e->failed)
-		return 0;
-	e->sb->size = e->start;
-	return -ENOMEM;
+	const msg_job_dep *dep = v;
+	const msg_field f[] = {
+	    enc_dep_source(dep->path, dep->uuid),
+	    MSG_F_IF(dep->job_key, MSG_F_STR("job_key", dep->job_key)),
+	    MSG_F_IF(dep->platform, MSG_F_STR("platform", dep->platform)),
+	    MSG_F_STR("type", dep->fingerprint ? "fingerprint" : "order"),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
 }
 
-void msg_enc_map(msg_enc *e, size_t n)
+/* A job description; job_dependencies is left out when there are none. */
+static void enc_job_desc(msg_enc *e, const void *v)
 {
-	e->failed |= msgpack_pack_map(&e->pk, n) != 0;
+	const msg_job_desc *j = v;
+	const msg_field f[] = {
+	    MSG_F_STR("job_key", j->job_key),
+	    MSG_F_STR("platform", j->platform),
+	    MSG_F_BOOL("critical", j->critical),
+	    MSG_F_I64("priority", j->priority),
+	    MSG_F_KVS("params", &j->params),
+	    MSG_F_IF(j->n_job_deps, MSG_F_ARRAY("job_dependencies", enc_job_dep, j->job_deps, j->n_job_deps)),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
 }
 
-void msg_enc_array(msg_enc *e, size_t n)
+static void enc_source_dep(msg_enc *e, const void *v)
 {
-	e->failed |= msgpack_pack_array(&e->pk, n) != 0;
+	const msg_source_dep *dep = v;
+	const msg_field f[] = {enc_dep_source(dep->path, dep->uuid)};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
 }
 
-void msg_enc_str(msg_enc *e, const char *s)
+static void enc_platform_info(msg_enc *e, const void *v)
 {
-	if (!s)
-		s = "";
-	e->failed |= msgpack_pack_str_with_body(&e->pk, s, strlen(s)) != 0;
+	const msg_platform_info *pi = v;
+	const msg_field f[] = {
+	    MSG_F_STR("identifier", pi->identifier),
+	    MSG_F_STRS("tags", &pi->tags),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
 }
 
-void msg_enc_bool(msg_enc *e, bool v)
+static void enc_asset_id(msg_enc *e, const void *v)
 {
-	e->failed |= (v ? msgpack_pack_true(&e->pk) : msgpack_pack_false(&e->pk)) != 0;
+	const msg_field f[] = {MSG_F_STR("asset_id", *(const char *const *)v)};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
 }
 
-void msg_enc_i64(msg_enc *e, int64_t v)
+static void enc_path_dep(msg_enc *e, const void *v)
 {
-	e->failed |= msgpack_pack_int64(&e->pk, v) != 0;
+	const msg_path_dep *pd = v;
+	const msg_field f[] = {
+	    MSG_F_STR("path", pd->path),
+	    MSG_F_STR("type", pd->is_source ? "source" : "product"),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
 }
 
-void msg_enc_u64(msg_enc *e, uint64_t v)
+static void enc_product(msg_enc *e, const void *v)
 {
-	e->failed |= msgpack_pack_uint64(&e->pk, v) != 0;
+	const msg_product *p = v;
+	const msg_field f[] = {
+	    MSG_F_STR("file", p->file),
+	    MSG_F_STR("asset_type", p->asset_type),
+	    MSG_F_U64("sub_id", p->sub_id),
+	    MSG_F_ARRAY("dependencies", enc_asset_id, p->dep_asset_ids, p->n_dep_asset_ids),
+	    MSG_F_ARRAY("path_dependencies", enc_path_dep, p->path_deps, p->n_path_deps),
+	    MSG_F_BOOL("dependencies_handled", p->dependencies_handled),
+	    MSG_F_BOOL("intermediate", p->intermediate),
+	};
+	msg_enc_fields(e, f, MSG_NFIELDS(f));
 }
 
-void msg_enc_nil(msg_enc *e)
-{
-	e->failed |= msgpack_pack_nil(&e->pk) != 0;
-}
-
-void msg_enc_bin(msg_enc *e, const void *data, size_t len)
-{
-	e->failed |= msgpack_pack_bin_with_body(&e->pk, len ? data : "", len) != 0;
-}
-
-void msg_enc_strs(msg_enc *e, const msg_strs *v)
-{
-	msg_enc_array(e, v->n);
-	for (size_t i = 0; i < v->n; i++)
-		msg_enc_str(e, v->items[i]);
-}
-
-void msg_enc_kvs(msg_enc *e, const msg_kvs *v)
-{
-	msg_enc_map(e, v->n);
-	for (size_t i = 0; i < v->n; i++) {
-		msg_enc_str(e, v->items[i].key);
-		msg_enc_str(e, v->items[i].value);
-	}
-}
-
-static void enc_type(msg_enc *e, size_t nfields, const char *type)
-{
-	msg_enc_map(e, nfields);
-	msg_enc_str(e, "type");
-	msg_enc_str(e, type);
-}
-
+/* A message that is nothing but its type. */
 static int enc_type_only(msgpack_sbuffer *sb, const char *type)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 1, type);
-	return msg_enc_done(&e);
+	const msg_field f[] = {MSG_F_STR("type", type)};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_describe_req(msgpack_sbuffer *sb)
@@ -1034,189 +452,75 @@ int msg_encode_shutdown(msgpack_sbuffer *sb)
 
 int msg_encode_describe(msgpack_sbuffer *sb, const msg_describe *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 6, "describe");
-	msg_enc_str(&e, "name");
-	msg_enc_str(&e, m->name);
-	msg_enc_str(&e, "uuid");
-	msg_enc_str(&e, m->uuid);
-	msg_enc_str(&e, "version");
-	msg_enc_str(&e, m->version);
-	msg_enc_str(&e, "analysis_fingerprint");
-	msg_enc_str(&e, m->analysis_fingerprint);
-	msg_enc_str(&e, "patterns");
-	msg_enc_strs(&e, &m->patterns);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("type", "describe"),
+	    MSG_F_STR("name", m->name),
+	    MSG_F_STR("uuid", m->uuid),
+	    MSG_F_STR("version", m->version),
+	    MSG_F_STR("analysis_fingerprint", m->analysis_fingerprint),
+	    MSG_F_STRS("patterns", &m->patterns),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_create_jobs_req(msgpack_sbuffer *sb, const msg_create_jobs_req *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 7, "create_jobs");
-	msg_enc_str(&e, "source_file");
-	msg_enc_str(&e, m->source_file);
-	msg_enc_str(&e, "watch_folder");
-	msg_enc_str(&e, m->watch_folder);
-	msg_enc_str(&e, "full_path");
-	msg_enc_str(&e, m->full_path);
-	msg_enc_str(&e, "source_uuid");
-	msg_enc_str(&e, m->source_uuid);
-	msg_enc_str(&e, "builder_uuid");
-	msg_enc_str(&e, m->builder_uuid);
-	msg_enc_str(&e, "platforms");
-	msg_enc_strs(&e, &m->platforms);
-	return msg_enc_done(&e);
-}
-
-static void enc_job_desc(msg_enc *e, const msg_job_desc *j)
-{
-	msg_enc_map(e, j->n_job_deps ? 6 : 5);
-	msg_enc_str(e, "job_key");
-	msg_enc_str(e, j->job_key);
-	msg_enc_str(e, "platform");
-	msg_enc_str(e, j->platform);
-	msg_enc_str(e, "critical");
-	msg_enc_bool(e, j->critical);
-	msg_enc_str(e, "priority");
-	msg_enc_i64(e, j->priority);
-	msg_enc_str(e, "params");
-	msg_enc_kvs(e, &j->params);
-	if (!j->n_job_deps)
-		return;
-	msg_enc_str(e, "job_dependencies");
-	msg_enc_array(e, j->n_job_deps);
-	for (size_t i = 0; i < j->n_job_deps; i++) {
-		const msg_job_dep *dep = &j->job_deps[i];
-		size_t n = 2 + (dep->job_key != NULL) + (dep->platform != NULL);
-		msg_enc_map(e, n);
-		msg_enc_str(e, dep->path ? "path" : "uuid");
-		msg_enc_str(e, dep->path ? dep->path : dep->uuid);
-		if (dep->job_key) {
-			msg_enc_str(e, "job_key");
-			msg_enc_str(e, dep->job_key);
-		}
-		if (dep->platform) {
-			msg_enc_str(e, "platform");
-			msg_enc_str(e, dep->platform);
-		}
-		msg_enc_str(e, "type");
-		msg_enc_str(e, dep->fingerprint ? "fingerprint" : "order");
-	}
+	const msg_field f[] = {
+	    MSG_F_STR("type", "create_jobs"),           MSG_F_STR("source_file", m->source_file),
+	    MSG_F_STR("watch_folder", m->watch_folder), MSG_F_STR("full_path", m->full_path),
+	    MSG_F_STR("source_uuid", m->source_uuid),   MSG_F_STR("builder_uuid", m->builder_uuid),
+	    MSG_F_STRS("platforms", &m->platforms),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_create_jobs_resp(msgpack_sbuffer *sb, const msg_create_jobs_resp *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 4, "create_jobs");
-	msg_enc_str(&e, "result");
-	msg_enc_str(&e, msg_result_name(m->result));
-	msg_enc_str(&e, "jobs");
-	msg_enc_array(&e, m->n_jobs);
-	for (size_t i = 0; i < m->n_jobs; i++)
-		enc_job_desc(&e, &m->jobs[i]);
-	msg_enc_str(&e, "source_dependencies");
-	msg_enc_array(&e, m->n_deps);
-	for (size_t i = 0; i < m->n_deps; i++) {
-		const msg_source_dep *dep = &m->deps[i];
-		msg_enc_map(&e, 1);
-		msg_enc_str(&e, dep->path ? "path" : "uuid");
-		msg_enc_str(&e, dep->path ? dep->path : dep->uuid);
-	}
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("type", "create_jobs"),
+	    MSG_F_STR("result", msg_result_name(m->result)),
+	    MSG_F_ARRAY("jobs", enc_job_desc, m->jobs, m->n_jobs),
+	    MSG_F_ARRAY("source_dependencies", enc_source_dep, m->deps, m->n_deps),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_process_job_req(msgpack_sbuffer *sb, const msg_process_job_req *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 11, "process_job");
-	msg_enc_str(&e, "source_file");
-	msg_enc_str(&e, m->source_file);
-	msg_enc_str(&e, "watch_folder");
-	msg_enc_str(&e, m->watch_folder);
-	msg_enc_str(&e, "full_path");
-	msg_enc_str(&e, m->full_path);
-	msg_enc_str(&e, "builder_uuid");
-	msg_enc_str(&e, m->builder_uuid);
-	msg_enc_str(&e, "job_description");
-	enc_job_desc(&e, &m->job);
-	msg_enc_str(&e, "temp_dir");
-	msg_enc_str(&e, m->temp_dir);
-	msg_enc_str(&e, "platform_info");
-	msg_enc_map(&e, 2);
-	msg_enc_str(&e, "identifier");
-	msg_enc_str(&e, m->platform_info.identifier);
-	msg_enc_str(&e, "tags");
-	msg_enc_strs(&e, &m->platform_info.tags);
-	msg_enc_str(&e, "source_file_dependencies");
-	msg_enc_strs(&e, &m->source_file_dependencies);
-	msg_enc_str(&e, "source_uuid");
-	msg_enc_str(&e, m->source_uuid);
-	msg_enc_str(&e, "job_id");
-	msg_enc_u64(&e, m->job_id);
-	return msg_enc_done(&e);
-}
-
-static void enc_product(msg_enc *e, const msg_product *p)
-{
-	msg_enc_map(e, 7);
-	msg_enc_str(e, "file");
-	msg_enc_str(e, p->file);
-	msg_enc_str(e, "asset_type");
-	msg_enc_str(e, p->asset_type);
-	msg_enc_str(e, "sub_id");
-	msg_enc_u64(e, p->sub_id);
-	msg_enc_str(e, "dependencies");
-	msg_enc_array(e, p->n_dep_asset_ids);
-	for (size_t i = 0; i < p->n_dep_asset_ids; i++) {
-		msg_enc_map(e, 1);
-		msg_enc_str(e, "asset_id");
-		msg_enc_str(e, p->dep_asset_ids[i]);
-	}
-	msg_enc_str(e, "path_dependencies");
-	msg_enc_array(e, p->n_path_deps);
-	for (size_t i = 0; i < p->n_path_deps; i++) {
-		msg_enc_map(e, 2);
-		msg_enc_str(e, "path");
-		msg_enc_str(e, p->path_deps[i].path);
-		msg_enc_str(e, "type");
-		msg_enc_str(e, p->path_deps[i].is_source ? "source" : "product");
-	}
-	msg_enc_str(e, "dependencies_handled");
-	msg_enc_bool(e, p->dependencies_handled);
-	msg_enc_str(e, "intermediate");
-	msg_enc_bool(e, p->intermediate);
+	const msg_field f[] = {
+	    MSG_F_STR("type", "process_job"),
+	    MSG_F_STR("source_file", m->source_file),
+	    MSG_F_STR("watch_folder", m->watch_folder),
+	    MSG_F_STR("full_path", m->full_path),
+	    MSG_F_STR("builder_uuid", m->builder_uuid),
+	    MSG_F_VALUE("job_description", enc_job_desc, &m->job),
+	    MSG_F_STR("temp_dir", m->temp_dir),
+	    MSG_F_VALUE("platform_info", enc_platform_info, &m->platform_info),
+	    MSG_F_STRS("source_file_dependencies", &m->source_file_dependencies),
+	    MSG_F_STR("source_uuid", m->source_uuid),
+	    MSG_F_U64("job_id", m->job_id),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_process_job_resp(msgpack_sbuffer *sb, const msg_process_job_resp *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 4, "process_job");
-	msg_enc_str(&e, "result");
-	msg_enc_str(&e, msg_result_name(m->result));
-	msg_enc_str(&e, "products");
-	msg_enc_array(&e, m->n_products);
-	for (size_t i = 0; i < m->n_products; i++)
-		enc_product(&e, &m->products[i]);
-	msg_enc_str(&e, "sources_to_reprocess");
-	msg_enc_strs(&e, &m->sources_to_reprocess);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("type", "process_job"),
+	    MSG_F_STR("result", msg_result_name(m->result)),
+	    MSG_F_ARRAY("products", enc_product, m->products, m->n_products),
+	    MSG_F_STRS("sources_to_reprocess", &m->sources_to_reprocess),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }
 
 int msg_encode_log(msgpack_sbuffer *sb, const msg_log *m)
 {
-	msg_enc e;
-	msg_enc_init(&e, sb);
-	enc_type(&e, 4, "log");
-	msg_enc_str(&e, "level");
-	msg_enc_str(&e, msg_level_name(m->level));
-	msg_enc_str(&e, "message");
-	msg_enc_str(&e, m->message);
-	msg_enc_str(&e, "context");
-	msg_enc_kvs(&e, &m->context);
-	return msg_enc_done(&e);
+	const msg_field f[] = {
+	    MSG_F_STR("type", "log"),
+	    MSG_F_STR("level", msg_level_name(m->level)),
+	    MSG_F_STR("message", m->message),
+	    MSG_F_KVS("context", &m->context),
+	};
+	return msg_enc_message(sb, f, MSG_NFIELDS(f));
 }

@@ -202,7 +202,10 @@ int msg_encode_process_job_resp(msgpack_sbuffer *sb, const msg_process_job_resp 
 int msg_encode_log(msgpack_sbuffer *sb, const msg_log *m);
 int msg_encode_shutdown(msgpack_sbuffer *sb);
 
-/* ---- decoding helpers, shared with hostproto.c ----
+/* ---- decoding helpers, shared with hostproto.c and the control socket ----
+ *
+ * Defined in mpread.c (whose header, mpread.h, adds the helpers that only
+ * common/'s codecs use); declared here so that this header stands alone.
  *
  * A msg_dec carries the arena, the error buffer and the path of the value
  * being decoded ("jobs[2]"), so that every error names its field. Each getter
@@ -225,9 +228,10 @@ typedef struct msg_dec {
 
 /* Unpacks buf, which must hold exactly one MessagePack map, into u (which
  * the caller set up with msgpack_unpacked_init and destroys). The bytes are
- * walked first, without allocating, so container sizes that the frame cannot
- * hold and nesting deeper than 16 levels are refused before msgpack-c
- * allocates for them. Returns 0, KILN_E_PROTO (err says why) or -ENOMEM. */
+ * walked first, without allocating (the pre-scan, mpscan.c), so container
+ * sizes that the frame cannot hold and nesting deeper than 16 levels are
+ * refused before msgpack-c allocates for them. Returns 0, KILN_E_PROTO (err
+ * says why) or -ENOMEM. */
 int msg_unpack_map(const uint8_t *buf, size_t len, msgpack_unpacked *u, char *err, size_t errsz);
 
 void msg_dec_init(msg_dec *d, arena *a, char *err, size_t errsz);
@@ -261,7 +265,10 @@ int msg_dec_map(msg_dec *d, const msgpack_object *map, const char *key, unsigned
 int msg_dec_array(msg_dec *d, const msgpack_object *map, const char *key, unsigned flags,
                   const msgpack_object_array **out);
 
-/* ---- encoding helpers, shared with hostproto.c ----
+/* ---- encoding helpers, shared with hostproto.c and the SDK ----
+ *
+ * Defined in mpwrite.c (whose header, mpwrite.h, adds what only common/'s
+ * codecs use); declared here so that this header stands alone.
  *
  * A msg_enc appends to a caller-owned sbuffer and remembers the first
  * failure; msg_enc_done returns 0, or -ENOMEM after cutting sb back to the

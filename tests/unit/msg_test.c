@@ -45,9 +45,59 @@ static void pk_kv(pk *k, const char *key, const char *val)
 	pk_str(k, val);
 }
 
+/* Starts a hand-made message: a map of nfields fields, the first its
+ * "type". */
+static void pk_msg(pk *k, int nfields, const char *type)
+{
+	pk_init(k);
+	msgpack_pack_map(&k->p, nfields);
+	pk_kv(k, "type", type);
+}
+
+/* A reply of type whose second field is "result": "success". */
+static void pk_success(pk *k, int nfields, const char *type)
+{
+	pk_msg(k, nfields, type);
+	pk_kv(k, "result", "success");
+}
+
 static const uint8_t *B(const msgpack_sbuffer *sb)
 {
 	return (const uint8_t *)sb->data;
+}
+
+/* What a round trip needs: an arena for the decoded message, a buffer for
+ * the encoded one and room for an error. */
+typedef struct fx {
+	arena *a;
+	msgpack_sbuffer sb;
+	char err[256];
+} fx;
+
+static void fx_init(fx *f)
+{
+	f->a = arena_new();
+	msgpack_sbuffer_init(&f->sb);
+	f->err[0] = '\0';
+}
+
+static void fx_done(fx *f)
+{
+	msgpack_sbuffer_destroy(&f->sb);
+	arena_free(f->a);
+}
+
+/* Runs decoder fn over the bytes in sb, into out, with f's arena and
+ * error buffer. */
+#define DECODE(fn, f, sb, out) fn(B(sb), (sb)->size, (f)->a, (out), (f)->err, sizeof((f)->err))
+
+/* Checks that a decoder refused its input with an error containing want. */
+static void expect_refused(int rc, const char *err, const char *want, int line)
+{
+	if (rc != KILN_E_PROTO || !strstr(err, want))
+		fprintf(stderr, "line %d: rc %d, error \"%s\", wanted \"%s\"\n", line, rc, err, want);
+	CHECK_EQ_INT(rc, KILN_E_PROTO);
+	CHECK_HAS(err, want);
 }
 
 /* ---- arena ---- */
@@ -99,21 +149,20 @@ static void test_arena(void)
 
 static void test_describe(void)
 {
-	arena *a = arena_new();
-	msgpack_sbuffer sb;
-	msgpack_sbuffer_init(&sb);
+	fx f;
+	fx_init(&f);
 	const char *pats[] = {"*.png", "re:^x/"};
 	msg_describe in = {.name = "kiln-x",
 	                   .uuid = "c9fef55a-f01f-420f-97b8-0a8f3dd0ccba",
 	                   .version = "3",
 	                   .analysis_fingerprint = "fp",
 	                   .patterns = {.items = pats, .n = 2}};
-	CHECK_EQ_INT(msg_encode_describe(&sb, &in), 0);
-	char type[32], err[256];
-	CHECK_EQ_INT(msg_peek_type(B(&sb), sb.size, type, sizeof(type), err, sizeof(err)), 0);
+	CHECK_EQ_INT(msg_encode_describe(&f.sb, &in), 0);
+	char type[32];
+	CHECK_EQ_INT(msg_peek_type(B(&f.sb), f.sb.size, type, sizeof(type), f.err, sizeof(f.err)), 0);
 	CHECK_EQ_STR(type, "describe");
 	msg_describe out;
-	CHECK_EQ_INT(msg_decode_describe(B(&sb), sb.size, a, &out, err, sizeof(err)), 0);
+	CHECK_EQ_INT(DECODE(msg_decode_describe, &f, &f.sb, &out), 0);
 	CHECK_EQ_STR(out.name, "kiln-x");
 	CHECK_EQ_STR(out.uuid, in.uuid);
 	CHECK_EQ_STR(out.version, "3");
@@ -126,43 +175,38 @@ static void test_describe(void)
 
 	/* Defaults: no fingerprint, no patterns; unknown keys ignored. */
 	pk k;
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 5);
-	pk_kv(&k, "type", "describe");
+	pk_msg(&k, 5, "describe");
 	pk_kv(&k, "name", "n");
 	pk_kv(&k, "uuid", "u");
 	pk_kv(&k, "version", "v");
 	pk_str(&k, "extra");
 	msgpack_pack_array(&k.p, 1);
 	msgpack_pack_double(&k.p, 1.5);
-	CHECK_EQ_INT(msg_decode_describe(B(&k.sb), k.sb.size, a, &out, err, sizeof(err)), 0);
+	CHECK_EQ_INT(DECODE(msg_decode_describe, &f, &k.sb, &out), 0);
 	CHECK_EQ_STR(out.analysis_fingerprint, "");
 	CHECK_EQ_INT(out.patterns.n, 0);
 	msgpack_sbuffer_destroy(&k.sb);
 
 	/* The request and shutdown carry only a type. */
-	msgpack_sbuffer_clear(&sb);
-	CHECK_EQ_INT(msg_encode_describe_req(&sb), 0);
-	CHECK_EQ_INT(msg_peek_type(B(&sb), sb.size, type, sizeof(type), err, sizeof(err)), 0);
+	msgpack_sbuffer_clear(&f.sb);
+	CHECK_EQ_INT(msg_encode_describe_req(&f.sb), 0);
+	CHECK_EQ_INT(msg_peek_type(B(&f.sb), f.sb.size, type, sizeof(type), f.err, sizeof(f.err)), 0);
 	CHECK_EQ_STR(type, "describe");
-	msgpack_sbuffer_clear(&sb);
-	CHECK_EQ_INT(msg_encode_shutdown(&sb), 0);
-	CHECK_EQ_INT(msg_peek_type(B(&sb), sb.size, type, sizeof(type), err, sizeof(err)), 0);
+	msgpack_sbuffer_clear(&f.sb);
+	CHECK_EQ_INT(msg_encode_shutdown(&f.sb), 0);
+	CHECK_EQ_INT(msg_peek_type(B(&f.sb), f.sb.size, type, sizeof(type), f.err, sizeof(f.err)), 0);
 	CHECK_EQ_STR(type, "shutdown");
 	/* A short type buffer truncates. */
 	char t3[4];
-	CHECK_EQ_INT(msg_peek_type(B(&sb), sb.size, t3, sizeof(t3), err, sizeof(err)), 0);
+	CHECK_EQ_INT(msg_peek_type(B(&f.sb), f.sb.size, t3, sizeof(t3), f.err, sizeof(f.err)), 0);
 	CHECK_EQ_STR(t3, "shu");
-	msgpack_sbuffer_destroy(&sb);
-	arena_free(a);
+	fx_done(&f);
 }
 
 static void test_create_jobs(void)
 {
-	arena *a = arena_new();
-	msgpack_sbuffer sb;
-	char err[256];
-	msgpack_sbuffer_init(&sb);
+	fx f;
+	fx_init(&f);
 
 	const char *plats[] = {"pc", "linux"};
 	msg_create_jobs_req rq = {.source_file = "Sounds/boom.ogg",
@@ -171,9 +215,9 @@ static void test_create_jobs(void)
 	                          .source_uuid = "1d6a8f0e-0000-5000-8000-000000000001",
 	                          .builder_uuid = "b",
 	                          .platforms = {.items = plats, .n = 2}};
-	CHECK_EQ_INT(msg_encode_create_jobs_req(&sb, &rq), 0);
+	CHECK_EQ_INT(msg_encode_create_jobs_req(&f.sb, &rq), 0);
 	msg_create_jobs_req rq2;
-	CHECK_EQ_INT(msg_decode_create_jobs_req(B(&sb), sb.size, a, &rq2, err, sizeof(err)), 0);
+	CHECK_EQ_INT(DECODE(msg_decode_create_jobs_req, &f, &f.sb, &rq2), 0);
 	CHECK_EQ_STR(rq2.source_file, rq.source_file);
 	CHECK_EQ_STR(rq2.watch_folder, rq.watch_folder);
 	CHECK_EQ_STR(rq2.full_path, rq.full_path);
@@ -194,10 +238,10 @@ static void test_create_jobs(void)
 	msg_source_dep deps[] = {{.path = "a/b.txt"}, {.uuid = "u-1"}};
 	msg_create_jobs_resp rs = {
 	    .result = MSG_RESULT_SUCCESS, .jobs = jobs, .n_jobs = 2, .deps = deps, .n_deps = 2};
-	msgpack_sbuffer_clear(&sb);
-	CHECK_EQ_INT(msg_encode_create_jobs_resp(&sb, &rs), 0);
+	msgpack_sbuffer_clear(&f.sb);
+	CHECK_EQ_INT(msg_encode_create_jobs_resp(&f.sb, &rs), 0);
 	msg_create_jobs_resp rs2;
-	CHECK_EQ_INT(msg_decode_create_jobs_resp(B(&sb), sb.size, a, &rs2, err, sizeof(err)), 0);
+	CHECK_EQ_INT(DECODE(msg_decode_create_jobs_resp, &f, &f.sb, &rs2), 0);
 	CHECK_EQ_INT(rs2.result, MSG_RESULT_SUCCESS);
 	CHECK_EQ_INT(rs2.n_jobs, 2);
 	CHECK_EQ_INT(rs2.n_deps, 2);
@@ -221,25 +265,20 @@ static void test_create_jobs(void)
 
 	/* A minimal failed reply: defaults for jobs and deps. */
 	pk k;
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 2);
-	pk_kv(&k, "type", "create_jobs");
+	pk_msg(&k, 2, "create_jobs");
 	pk_kv(&k, "result", "failed");
-	CHECK_EQ_INT(msg_decode_create_jobs_resp(B(&k.sb), k.sb.size, a, &rs2, err, sizeof(err)), 0);
+	CHECK_EQ_INT(DECODE(msg_decode_create_jobs_resp, &f, &k.sb, &rs2), 0);
 	CHECK_EQ_INT(rs2.result, MSG_RESULT_FAILED);
 	CHECK_EQ_INT(rs2.n_jobs, 0);
 	CHECK_EQ_INT(rs2.n_deps, 0);
 	msgpack_sbuffer_destroy(&k.sb);
-	msgpack_sbuffer_destroy(&sb);
-	arena_free(a);
+	fx_done(&f);
 }
 
 static void test_process_job(void)
 {
-	arena *a = arena_new();
-	msgpack_sbuffer sb;
-	char err[256];
-	msgpack_sbuffer_init(&sb);
+	fx f;
+	fx_init(&f);
 
 	msg_kv params[] = {{"fmt", "bc7"}};
 	const char *tags[] = {"desktop", "renderer"};
@@ -260,9 +299,9 @@ static void test_process_job(void)
 	    .source_uuid = "su",
 	    .job_id = UINT64_MAX,
 	};
-	CHECK_EQ_INT(msg_encode_process_job_req(&sb, &rq), 0);
+	CHECK_EQ_INT(msg_encode_process_job_req(&f.sb, &rq), 0);
 	msg_process_job_req r2;
-	CHECK_EQ_INT(msg_decode_process_job_req(B(&sb), sb.size, a, &r2, err, sizeof(err)), 0);
+	CHECK_EQ_INT(DECODE(msg_decode_process_job_req, &f, &f.sb, &r2), 0);
 	CHECK_EQ_STR(r2.source_file, "x.fbx");
 	CHECK_EQ_STR(r2.watch_folder, "/p/Assets");
 	CHECK_EQ_STR(r2.full_path, "/p/Assets/x.fbx");
@@ -284,7 +323,7 @@ static void test_process_job(void)
 	/* The request's exact key names, as builders in other languages see them. */
 	msgpack_unpacked u;
 	msgpack_unpacked_init(&u);
-	CHECK_EQ_INT(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+	CHECK_EQ_INT(msgpack_unpack_next(&u, f.sb.data, f.sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
 	const char *keys[] = {"type",        "source_file",   "watch_folder",
 	                      "full_path",   "builder_uuid",  "job_description",
 	                      "temp_dir",    "platform_info", "source_file_dependencies",
@@ -314,12 +353,12 @@ static void test_process_job(void)
 	                           .products = prods,
 	                           .n_products = 2,
 	                           .sources_to_reprocess = {.items = again, .n = 1}};
-	msgpack_sbuffer_clear(&sb);
-	CHECK_EQ_INT(msg_encode_process_job_resp(&sb, &rs), 0);
+	msgpack_sbuffer_clear(&f.sb);
+	CHECK_EQ_INT(msg_encode_process_job_resp(&f.sb, &rs), 0);
 	msg_process_job_resp s2;
-	int prc = msg_decode_process_job_resp(B(&sb), sb.size, a, &s2, err, sizeof(err));
+	int prc = DECODE(msg_decode_process_job_resp, &f, &f.sb, &s2);
 	if (prc)
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "%s\n", f.err);
 	CHECK_EQ_INT(prc, 0);
 	CHECK_EQ_INT(s2.result, MSG_RESULT_NETWORK_ISSUE);
 	CHECK_EQ_INT(s2.n_products, 2);
@@ -347,10 +386,7 @@ static void test_process_job(void)
 
 	/* Product defaults when only file and sub_id are sent. */
 	pk k;
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 3);
-	pk_kv(&k, "type", "process_job");
-	pk_kv(&k, "result", "success");
+	pk_success(&k, 3, "process_job");
 	pk_str(&k, "products");
 	msgpack_pack_array(&k.p, 1);
 	msgpack_pack_map(&k.p, 3);
@@ -359,7 +395,7 @@ static void test_process_job(void)
 	msgpack_pack_int(&k.p, 3);
 	pk_str(&k, "asset_type");
 	msgpack_pack_nil(&k.p); /* nil for an optional field is its default */
-	CHECK_EQ_INT(msg_decode_process_job_resp(B(&k.sb), k.sb.size, a, &s2, err, sizeof(err)), 0);
+	CHECK_EQ_INT(DECODE(msg_decode_process_job_resp, &f, &k.sb, &s2), 0);
 	CHECK_EQ_INT(s2.n_products, 1);
 	if (s2.n_products == 1) {
 		CHECK_EQ_STR(s2.products[0].asset_type, "");
@@ -368,21 +404,18 @@ static void test_process_job(void)
 		CHECK_EQ_INT(s2.products[0].n_path_deps, 0);
 	}
 	msgpack_sbuffer_destroy(&k.sb);
-	msgpack_sbuffer_destroy(&sb);
-	arena_free(a);
+	fx_done(&f);
 }
 
 static void test_log(void)
 {
-	arena *a = arena_new();
-	msgpack_sbuffer sb;
-	char err[256];
-	msgpack_sbuffer_init(&sb);
+	fx f;
+	fx_init(&f);
 	msg_kv ctx[] = {{"file", "a.png"}, {"line", "3"}};
 	msg_log in = {.level = MSG_LEVEL_WARNING, .message = "careful", .context = {.items = ctx, .n = 2}};
-	CHECK_EQ_INT(msg_encode_log(&sb, &in), 0);
+	CHECK_EQ_INT(msg_encode_log(&f.sb, &in), 0);
 	msg_log out;
-	CHECK_EQ_INT(msg_decode_log(B(&sb), sb.size, a, &out, err, sizeof(err)), 0);
+	CHECK_EQ_INT(DECODE(msg_decode_log, &f, &f.sb, &out), 0);
 	CHECK_EQ_INT(out.level, MSG_LEVEL_WARNING);
 	CHECK_EQ_STR(out.message, "careful");
 	CHECK_EQ_INT(out.context.n, 2);
@@ -393,27 +426,22 @@ static void test_log(void)
 
 	/* level defaults to info; a message may hold a NUL (it is cut there). */
 	pk k;
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 2);
-	pk_kv(&k, "type", "log");
+	pk_msg(&k, 2, "log");
 	pk_str(&k, "message");
 	msgpack_pack_str_with_body(&k.p, "ab\0cd", 5);
-	CHECK_EQ_INT(msg_decode_log(B(&k.sb), k.sb.size, a, &out, err, sizeof(err)), 0);
+	CHECK_EQ_INT(DECODE(msg_decode_log, &f, &k.sb, &out), 0);
 	CHECK_EQ_INT(out.level, MSG_LEVEL_INFO);
 	CHECK_EQ_STR(out.message, "ab");
 	CHECK_EQ_INT(out.context.n, 0);
 	msgpack_sbuffer_destroy(&k.sb);
 
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 3);
-	pk_kv(&k, "type", "log");
+	pk_msg(&k, 3, "log");
 	pk_kv(&k, "message", "m");
 	pk_kv(&k, "level", "debug");
-	CHECK_EQ_INT(msg_decode_log(B(&k.sb), k.sb.size, a, &out, err, sizeof(err)), KILN_E_PROTO);
-	CHECK_HAS(err, "level: expected \"info\", \"warning\" or \"error\", got \"debug\"");
+	expect_refused(DECODE(msg_decode_log, &f, &k.sb, &out), f.err,
+	               "level: expected \"info\", \"warning\" or \"error\", got \"debug\"", __LINE__);
 	msgpack_sbuffer_destroy(&k.sb);
-	msgpack_sbuffer_destroy(&sb);
-	arena_free(a);
+	fx_done(&f);
 }
 
 static void test_names(void)
@@ -516,31 +544,57 @@ static void test_garbage(void)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-/* A process_job reply whose single product is built by the caller. */
+/* A process_job reply whose single product is a map of nfields fields,
+ * which the caller packs. */
 static void resp_with_product(pk *k, int nfields)
 {
-	pk_init(k);
-	msgpack_pack_map(&k->p, 3);
-	pk_kv(k, "type", "process_job");
-	pk_kv(k, "result", "success");
+	pk_success(k, 3, "process_job");
 	pk_str(k, "products");
 	msgpack_pack_array(&k->p, 1);
 	msgpack_pack_map(&k->p, nfields);
 }
 
-/* Decodes k as a process_job reply and checks the error. */
+/* The same, its product beginning with "file": "x" and the key "sub_id",
+ * whose value the caller packs next. */
+static void resp_with_sub_id(pk *k, int nfields)
+{
+	resp_with_product(k, nfields);
+	pk_kv(k, "file", "x");
+	pk_str(k, "sub_id");
+}
+
+/* The same with a valid sub_id of 0: what the caller adds is what fails. */
+static void resp_with_valid_product(pk *k, int nfields)
+{
+	resp_with_sub_id(k, nfields);
+	msgpack_pack_int(&k->p, 0);
+}
+
+/* Decodes k (and frees it) as a create_jobs or a process_job reply and
+ * checks the error. */
+static void expect_reply_err(pk *k, bool create_jobs, const char *want, int line)
+{
+	fx f;
+	union {
+		msg_create_jobs_resp cj;
+		msg_process_job_resp pj;
+	} r;
+	fx_init(&f);
+	int rc = create_jobs ? DECODE(msg_decode_create_jobs_resp, &f, &k->sb, &r.cj)
+	                     : DECODE(msg_decode_process_job_resp, &f, &k->sb, &r.pj);
+	expect_refused(rc, f.err, want, line);
+	msgpack_sbuffer_destroy(&k->sb);
+	fx_done(&f);
+}
+
 static void expect_resp_err(pk *k, const char *want, int line)
 {
-	arena *a = arena_new();
-	char err[256] = "";
-	msg_process_job_resp r;
-	int rc = msg_decode_process_job_resp(B(&k->sb), k->sb.size, a, &r, err, sizeof(err));
-	if (rc != KILN_E_PROTO || !strstr(err, want))
-		fprintf(stderr, "line %d: rc %d, error \"%s\", wanted \"%s\"\n", line, rc, err, want);
-	CHECK_EQ_INT(rc, KILN_E_PROTO);
-	CHECK_HAS(err, want);
-	msgpack_sbuffer_destroy(&k->sb);
-	arena_free(a);
+	expect_reply_err(k, false, want, line);
+}
+
+static void expect_cjobs_err(pk *k, const char *want, int line)
+{
+	expect_reply_err(k, true, want, line);
 }
 
 static void test_product_errors(void)
@@ -555,26 +609,19 @@ static void test_product_errors(void)
 	pk_kv(&k, "file", "x");
 	expect_resp_err(&k, "products[0].sub_id: missing", __LINE__);
 
-	resp_with_product(&k, 2);
-	pk_kv(&k, "file", "x");
-	pk_kv(&k, "sub_id", "1");
+	resp_with_sub_id(&k, 2);
+	pk_str(&k, "1");
 	expect_resp_err(&k, "products[0].sub_id: expected an integer, got a string", __LINE__);
 
-	resp_with_product(&k, 2);
-	pk_kv(&k, "file", "x");
-	pk_str(&k, "sub_id");
+	resp_with_sub_id(&k, 2);
 	msgpack_pack_int64(&k.p, -1);
 	expect_resp_err(&k, "products[0].sub_id: -1 is out of range", __LINE__);
 
-	resp_with_product(&k, 2);
-	pk_kv(&k, "file", "x");
-	pk_str(&k, "sub_id");
+	resp_with_sub_id(&k, 2);
 	msgpack_pack_uint64(&k.p, (uint64_t)UINT32_MAX + 1);
 	expect_resp_err(&k, "products[0].sub_id: 4294967296 is out of range", __LINE__);
 
-	resp_with_product(&k, 2);
-	pk_kv(&k, "file", "x");
-	pk_str(&k, "sub_id");
+	resp_with_sub_id(&k, 2);
 	msgpack_pack_double(&k.p, 1.0);
 	expect_resp_err(&k, "products[0].sub_id: expected an integer, got a float", __LINE__);
 
@@ -592,18 +639,12 @@ static void test_product_errors(void)
 	msgpack_pack_int(&k.p, 0);
 	expect_resp_err(&k, "products[0].file: expected a string, got binary data", __LINE__);
 
-	resp_with_product(&k, 3);
-	pk_kv(&k, "file", "x");
-	pk_str(&k, "sub_id");
-	msgpack_pack_int(&k.p, 0);
+	resp_with_valid_product(&k, 3);
 	pk_str(&k, "intermediate");
 	msgpack_pack_int(&k.p, 1);
 	expect_resp_err(&k, "products[0].intermediate: expected a boolean, got an integer", __LINE__);
 
-	resp_with_product(&k, 3);
-	pk_kv(&k, "file", "x");
-	pk_str(&k, "sub_id");
-	msgpack_pack_int(&k.p, 0);
+	resp_with_valid_product(&k, 3);
 	pk_str(&k, "dependencies");
 	msgpack_pack_array(&k.p, 2);
 	msgpack_pack_map(&k.p, 1);
@@ -612,10 +653,7 @@ static void test_product_errors(void)
 	pk_kv(&k, "asset", "{a}:1");
 	expect_resp_err(&k, "products[0].dependencies[1].asset_id: missing", __LINE__);
 
-	resp_with_product(&k, 3);
-	pk_kv(&k, "file", "x");
-	pk_str(&k, "sub_id");
-	msgpack_pack_int(&k.p, 0);
+	resp_with_valid_product(&k, 3);
 	pk_str(&k, "path_dependencies");
 	msgpack_pack_array(&k.p, 1);
 	msgpack_pack_map(&k.p, 2);
@@ -624,20 +662,14 @@ static void test_product_errors(void)
 	expect_resp_err(&k, "products[0].path_dependencies[0].type: expected \"product\" or \"source\"",
 	                __LINE__);
 
-	resp_with_product(&k, 3);
-	pk_kv(&k, "file", "x");
-	pk_str(&k, "sub_id");
-	msgpack_pack_int(&k.p, 0);
+	resp_with_valid_product(&k, 3);
 	pk_str(&k, "path_dependencies");
 	msgpack_pack_array(&k.p, 1);
 	pk_str(&k, "p");
 	expect_resp_err(&k, "products[0].path_dependencies[0]: expected a map, got a string", __LINE__);
 
 	/* A product that is not a map at all. */
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 3);
-	pk_kv(&k, "type", "process_job");
-	pk_kv(&k, "result", "success");
+	pk_success(&k, 3, "process_job");
 	pk_str(&k, "products");
 	msgpack_pack_array(&k.p, 2);
 	msgpack_pack_map(&k.p, 2);
@@ -648,41 +680,27 @@ static void test_product_errors(void)
 	expect_resp_err(&k, "products[1]: expected a map, got a boolean", __LINE__);
 
 	/* products not an array. */
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 3);
-	pk_kv(&k, "type", "process_job");
-	pk_kv(&k, "result", "success");
+	pk_success(&k, 3, "process_job");
 	pk_kv(&k, "products", "none");
 	expect_resp_err(&k, "products: expected an array, got a string", __LINE__);
 
 	/* result: missing, wrong type, unknown value. */
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 1);
-	pk_kv(&k, "type", "process_job");
+	pk_msg(&k, 1, "process_job");
 	expect_resp_err(&k, "result: missing", __LINE__);
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 2);
-	pk_kv(&k, "type", "process_job");
+	pk_msg(&k, 2, "process_job");
 	pk_str(&k, "result");
 	msgpack_pack_nil(&k.p);
 	expect_resp_err(&k, "result: missing", __LINE__);
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 2);
-	pk_kv(&k, "type", "process_job");
+	pk_msg(&k, 2, "process_job");
 	pk_kv(&k, "result", "great");
 	expect_resp_err(&k, "result: unknown result \"great\"", __LINE__);
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 2);
-	pk_kv(&k, "type", "process_job");
+	pk_msg(&k, 2, "process_job");
 	pk_str(&k, "result");
 	msgpack_pack_true(&k.p);
 	expect_resp_err(&k, "result: expected a string, got a boolean", __LINE__);
 
 	/* sources_to_reprocess items must be strings. */
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 3);
-	pk_kv(&k, "type", "process_job");
-	pk_kv(&k, "result", "success");
+	pk_success(&k, 3, "process_job");
 	pk_str(&k, "sources_to_reprocess");
 	msgpack_pack_array(&k.p, 2);
 	pk_str(&k, "a");
@@ -690,10 +708,7 @@ static void test_product_errors(void)
 	expect_resp_err(&k, "sources_to_reprocess[1]: expected a string, got an integer", __LINE__);
 
 	/* Wrong, missing and mistyped "type". */
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 2);
-	pk_kv(&k, "type", "create_jobs");
-	pk_kv(&k, "result", "success");
+	pk_success(&k, 2, "create_jobs");
 	expect_resp_err(&k, "type: expected \"process_job\", got \"create_jobs\"", __LINE__);
 	pk_init(&k);
 	msgpack_pack_map(&k.p, 1);
@@ -707,47 +722,37 @@ static void test_product_errors(void)
 	expect_resp_err(&k, "type: expected a string, got an integer", __LINE__);
 }
 
+/* A job map of nfields fields that begins with a valid job_key and
+ * platform; the caller packs the rest. */
+static void job_head(pk *k, int nfields)
+{
+	msgpack_pack_map(&k->p, nfields);
+	pk_kv(k, "job_key", "k");
+	pk_kv(k, "platform", "pc");
+}
+
 /* A create_jobs reply with three jobs; job 2 gets the caller's extra field. */
 static void expect_jobs_err(void (*third_job)(pk *), const char *want, int line)
 {
 	pk k;
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 3);
-	pk_kv(&k, "type", "create_jobs");
-	pk_kv(&k, "result", "success");
+	pk_success(&k, 3, "create_jobs");
 	pk_str(&k, "jobs");
 	msgpack_pack_array(&k.p, 3);
-	for (int i = 0; i < 2; i++) {
-		msgpack_pack_map(&k.p, 2);
-		pk_kv(&k, "job_key", "k");
-		pk_kv(&k, "platform", "pc");
-	}
+	for (int i = 0; i < 2; i++)
+		job_head(&k, 2);
 	third_job(&k);
-	arena *a = arena_new();
-	char err[256] = "";
-	msg_create_jobs_resp r;
-	int rc = msg_decode_create_jobs_resp(B(&k.sb), k.sb.size, a, &r, err, sizeof(err));
-	if (rc != KILN_E_PROTO || !strstr(err, want))
-		fprintf(stderr, "line %d: rc %d, error \"%s\", wanted \"%s\"\n", line, rc, err, want);
-	CHECK_EQ_INT(rc, KILN_E_PROTO);
-	CHECK_HAS(err, want);
-	msgpack_sbuffer_destroy(&k.sb);
-	arena_free(a);
+	expect_cjobs_err(&k, want, line);
 }
 
 static void job_prio_str(pk *k)
 {
-	msgpack_pack_map(&k->p, 3);
-	pk_kv(k, "job_key", "k");
-	pk_kv(k, "platform", "pc");
+	job_head(k, 3);
 	pk_kv(k, "priority", "high");
 }
 
 static void job_prio_big(pk *k)
 {
-	msgpack_pack_map(&k->p, 3);
-	pk_kv(k, "job_key", "k");
-	pk_kv(k, "platform", "pc");
+	job_head(k, 3);
 	pk_str(k, "priority");
 	msgpack_pack_uint64(&k->p, (uint64_t)INT64_MAX + 1);
 }
@@ -760,17 +765,13 @@ static void job_no_platform(pk *k)
 
 static void job_critical_str(pk *k)
 {
-	msgpack_pack_map(&k->p, 3);
-	pk_kv(k, "job_key", "k");
-	pk_kv(k, "platform", "pc");
+	job_head(k, 3);
 	pk_kv(k, "critical", "true");
 }
 
 static void job_param_int(pk *k)
 {
-	msgpack_pack_map(&k->p, 3);
-	pk_kv(k, "job_key", "k");
-	pk_kv(k, "platform", "pc");
+	job_head(k, 3);
 	pk_str(k, "params");
 	msgpack_pack_map(&k->p, 2);
 	pk_kv(k, "a", "b");
@@ -780,9 +781,7 @@ static void job_param_int(pk *k)
 
 static void job_param_key_int(pk *k)
 {
-	msgpack_pack_map(&k->p, 3);
-	pk_kv(k, "job_key", "k");
-	pk_kv(k, "platform", "pc");
+	job_head(k, 3);
 	pk_str(k, "params");
 	msgpack_pack_map(&k->p, 1);
 	msgpack_pack_int(&k->p, 1);
@@ -808,14 +807,8 @@ static void test_job_errors(void)
 	expect_jobs_err(job_key_nul, "jobs[2].job_key: string holds a NUL byte", __LINE__);
 
 	/* source_dependencies: exactly one of path or uuid. */
-	arena *a = arena_new();
-	char err[256];
-	msg_create_jobs_resp r;
 	pk k;
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 3);
-	pk_kv(&k, "type", "create_jobs");
-	pk_kv(&k, "result", "success");
+	pk_success(&k, 3, "create_jobs");
 	pk_str(&k, "source_dependencies");
 	msgpack_pack_array(&k.p, 2);
 	msgpack_pack_map(&k.p, 1);
@@ -823,29 +816,35 @@ static void test_job_errors(void)
 	msgpack_pack_map(&k.p, 2);
 	pk_kv(&k, "path", "a");
 	pk_kv(&k, "uuid", "b");
-	CHECK_EQ_INT(msg_decode_create_jobs_resp(B(&k.sb), k.sb.size, a, &r, err, sizeof(err)), KILN_E_PROTO);
-	CHECK_HAS(err, "source_dependencies[1]: needs exactly one of");
-	msgpack_sbuffer_destroy(&k.sb);
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 3);
-	pk_kv(&k, "type", "create_jobs");
-	pk_kv(&k, "result", "success");
+	expect_cjobs_err(&k, "source_dependencies[1]: needs exactly one of", __LINE__);
+	pk_success(&k, 3, "create_jobs");
 	pk_str(&k, "source_dependencies");
 	msgpack_pack_array(&k.p, 1);
 	msgpack_pack_map(&k.p, 0);
-	CHECK_EQ_INT(msg_decode_create_jobs_resp(B(&k.sb), k.sb.size, a, &r, err, sizeof(err)), KILN_E_PROTO);
-	CHECK_HAS(err, "source_dependencies[0]: needs exactly one of");
-	msgpack_sbuffer_destroy(&k.sb);
-	arena_free(a);
+	expect_cjobs_err(&k, "source_dependencies[0]: needs exactly one of", __LINE__);
+}
+
+/* A malloc'd copy of sb whose first occurrence of key has its first byte
+ * replaced by to, so that the decoder no longer finds the key (or finds
+ * another). The caller frees it. */
+static uint8_t *renamed(const msgpack_sbuffer *sb, const char *key, char to)
+{
+	uint8_t *copy = malloc(sb->size);
+	if (!copy)
+		return NULL;
+	memcpy(copy, sb->data, sb->size);
+	uint8_t *hit = memmem(copy, sb->size, key, strlen(key));
+	CHECK(hit != NULL);
+	if (hit)
+		hit[0] = (uint8_t)to;
+	return copy;
 }
 
 /* Requests: every required field is required, job_id is unsigned. */
 static void test_request_errors(void)
 {
-	arena *a = arena_new();
-	char err[256];
-	msgpack_sbuffer sb;
-	msgpack_sbuffer_init(&sb);
+	fx f;
+	fx_init(&f);
 	const char *plats[] = {"pc"};
 	msg_create_jobs_req cq = {.source_file = "a",
 	                          .watch_folder = "/w",
@@ -853,31 +852,24 @@ static void test_request_errors(void)
 	                          .source_uuid = "u",
 	                          .builder_uuid = "b",
 	                          .platforms = {plats, 1}};
-	CHECK_EQ_INT(msg_encode_create_jobs_req(&sb, &cq), 0);
+	CHECK_EQ_INT(msg_encode_create_jobs_req(&f.sb, &cq), 0);
 	/* Drop each field in turn by renaming its key in the encoded bytes. */
 	const char *fields[] = {"source_file", "watch_folder", "full_path",
 	                        "source_uuid", "builder_uuid", "platforms"};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		uint8_t *copy = malloc(sb.size);
-		memcpy(copy, sb.data, sb.size);
-		uint8_t *hit = memmem(copy, sb.size, fields[i], strlen(fields[i]));
-		CHECK(hit != NULL);
-		if (hit)
-			hit[0] = 'X';
+		uint8_t *copy = renamed(&f.sb, fields[i], 'X');
 		msg_create_jobs_req out;
-		CHECK_EQ_INT(msg_decode_create_jobs_req(copy, sb.size, a, &out, err, sizeof(err)),
+		CHECK_EQ_INT(msg_decode_create_jobs_req(copy, f.sb.size, f.a, &out, f.err, sizeof(f.err)),
 		             KILN_E_PROTO);
 		char want[64];
 		snprintf(want, sizeof(want), "%s: missing", fields[i]);
-		CHECK_EQ_STR(err, want);
+		CHECK_EQ_STR(f.err, want);
 		free(copy);
 	}
 
 	/* A path with a NUL in it. */
 	pk k;
-	pk_init(&k);
-	msgpack_pack_map(&k.p, 7);
-	pk_kv(&k, "type", "create_jobs");
+	pk_msg(&k, 7, "create_jobs");
 	pk_str(&k, "source_file");
 	msgpack_pack_str_with_body(&k.p, "a.txt\0/../../etc/passwd", 23);
 	pk_kv(&k, "watch_folder", "/w");
@@ -887,9 +879,8 @@ static void test_request_errors(void)
 	pk_str(&k, "platforms");
 	msgpack_pack_array(&k.p, 0);
 	msg_create_jobs_req out;
-	CHECK_EQ_INT(msg_decode_create_jobs_req(B(&k.sb), k.sb.size, a, &out, err, sizeof(err)),
-	             KILN_E_PROTO);
-	CHECK_EQ_STR(err, "source_file: string holds a NUL byte");
+	CHECK_EQ_INT(DECODE(msg_decode_create_jobs_req, &f, &k.sb, &out), KILN_E_PROTO);
+	CHECK_EQ_STR(f.err, "source_file: string holds a NUL byte");
 	msgpack_sbuffer_destroy(&k.sb);
 
 	/* process_job: nested paths in errors, and a negative job_id. */
@@ -902,37 +893,36 @@ static void test_request_errors(void)
 	                          .platform_info = {.identifier = "pc"},
 	                          .source_uuid = "u",
 	                          .job_id = 1};
-	msgpack_sbuffer_clear(&sb);
-	CHECK_EQ_INT(msg_encode_process_job_req(&sb, &pq), 0);
+	msgpack_sbuffer_clear(&f.sb);
+	CHECK_EQ_INT(msg_encode_process_job_req(&f.sb, &pq), 0);
 	msg_process_job_req po;
-	CHECK_EQ_INT(msg_decode_process_job_req(B(&sb), sb.size, a, &po, err, sizeof(err)), 0);
-	{
-		uint8_t *copy = malloc(sb.size);
-		memcpy(copy, sb.data, sb.size);
-		uint8_t *hit = memmem(copy, sb.size, "identifier", 10);
-		if (hit)
-			hit[0] = 'X';
-		CHECK_EQ_INT(msg_decode_process_job_req(copy, sb.size, a, &po, err, sizeof(err)),
+	CHECK_EQ_INT(DECODE(msg_decode_process_job_req, &f, &f.sb, &po), 0);
+	const struct {
+		const char *key;
+		const char *want;
+	} nested[] = {
+	    {"identifier", "platform_info.identifier: missing"},
+	    {"job_key", "job_description.job_key: missing"},
+	};
+	for (size_t i = 0; i < sizeof(nested) / sizeof(nested[0]); i++) {
+		uint8_t *copy = renamed(&f.sb, nested[i].key, 'X');
+		CHECK_EQ_INT(msg_decode_process_job_req(copy, f.sb.size, f.a, &po, f.err, sizeof(f.err)),
 		             KILN_E_PROTO);
-		CHECK_EQ_STR(err, "platform_info.identifier: missing");
-		memcpy(copy, sb.data, sb.size);
-		hit = memmem(copy, sb.size, "job_key", 7);
-		if (hit)
-			hit[0] = 'X';
-		CHECK_EQ_INT(msg_decode_process_job_req(copy, sb.size, a, &po, err, sizeof(err)),
-		             KILN_E_PROTO);
-		CHECK_EQ_STR(err, "job_description.job_key: missing");
-		memcpy(copy, sb.data, sb.size);
-		/* job_id is the last field: 0xa6 "job_id" then fixint 1. */
-		CHECK(copy[sb.size - 1] == 0x01);
-		copy[sb.size - 1] = 0xff; /* negative fixint -1 */
-		CHECK_EQ_INT(msg_decode_process_job_req(copy, sb.size, a, &po, err, sizeof(err)),
-		             KILN_E_PROTO);
-		CHECK_HAS(err, "job_id: -1 is out of range");
+		CHECK_EQ_STR(f.err, nested[i].want);
 		free(copy);
 	}
-	msgpack_sbuffer_destroy(&sb);
-	arena_free(a);
+	{
+		uint8_t *copy = malloc(f.sb.size);
+		memcpy(copy, f.sb.data, f.sb.size);
+		/* job_id is the last field: 0xa6 "job_id" then fixint 1. */
+		CHECK(copy[f.sb.size - 1] == 0x01);
+		copy[f.sb.size - 1] = 0xff; /* negative fixint -1 */
+		CHECK_EQ_INT(msg_decode_process_job_req(copy, f.sb.size, f.a, &po, f.err, sizeof(f.err)),
+		             KILN_E_PROTO);
+		CHECK_HAS(f.err, "job_id: -1 is out of range");
+		free(copy);
+	}
+	fx_done(&f);
 }
 
 /* An encoder that fails leaves the buffer as it was. */
