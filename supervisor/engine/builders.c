@@ -33,7 +33,8 @@ static int builder_compile_patterns(engine *e, ebuilder *b)
 		return -ENOMEM;
 	for (size_t i = 0; i < b->n_patterns; i++) {
 		if (pattern_compile(b->patterns[i], &b->pats[i], err, sizeof err) != 0) {
-			b->why_disabled = arena_printf(e->ar, "pattern \"%s\" does not compile: %s", b->patterns[i], err);
+			b->why_disabled =
+			    arena_printf(e->ar, "pattern \"%s\" does not compile: %s", b->patterns[i], err);
 			b->ok = false;
 			return 0;
 		}
@@ -83,7 +84,8 @@ static int64_t exec_signature(const ebuilder *b, const struct stat *xst)
 	return (int64_t)fp_final(&f);
 }
 
-static int builder_store(engine *e, ebuilder *b, const struct stat *xst, const char *args_json, bool described)
+static int builder_store(engine *e, ebuilder *b, const struct stat *xst, const char *args_json,
+                         bool described)
 {
 	char *pj = eng_json_str_array(b->patterns, b->n_patterns);
 	char *oj = eng_json_str_array(b->own_patterns, b->n_own_patterns);
@@ -137,8 +139,9 @@ static bool builder_from_cache(engine *e, ebuilder *b, const struct stat *xst, c
 		size_t n = json_is_array(pj) ? json_array_size(pj) : 0;
 		const char **items = calloc(n + 1, sizeof *items);
 		for (size_t i = 0; items && i < n; i++)
-			items[i] = json_string_value(json_array_get(pj, i)) ? json_string_value(json_array_get(pj, i))
-									     : "";
+			items[i] = json_string_value(json_array_get(pj, i))
+			               ? json_string_value(json_array_get(pj, i))
+			               : "";
 		builder_set_patterns(e, b, items, items ? n : 0);
 		free(items);
 		json_decref(pj);
@@ -158,11 +161,13 @@ void eng_on_describe_reply(engine *e, erun *r, const hp_reply *rep)
 	if (rep->status != HP_OK) {
 		char tail[1024] = "";
 		size_t tl = 0;
-		for (size_t i = rep->stderr_tail.n > 5 ? rep->stderr_tail.n - 5 : 0; i < rep->stderr_tail.n; i++)
+		for (size_t i = rep->stderr_tail.n > 5 ? rep->stderr_tail.n - 5 : 0; i < rep->stderr_tail.n;
+		     i++)
 			tl += (size_t)snprintf(tail + tl, tl < sizeof tail ? sizeof tail - tl : 0, "%s%s",
-					       tl ? " | " : "; stderr: ", rep->stderr_tail.items[i]);
-		b->why_disabled = arena_printf(e->ar, "describe failed (%s): %s%s", hp_status_name(rep->status),
-					       rep->detail ? rep->detail : "", tail);
+			                       tl ? " | " : "; stderr: ", rep->stderr_tail.items[i]);
+		b->why_disabled =
+		    arena_printf(e->ar, "describe failed (%s): %s%s", hp_status_name(rep->status),
+		                 rep->detail ? rep->detail : "", tail);
 		b->ok = false;
 		goto out;
 	}
@@ -186,8 +191,19 @@ void eng_on_describe_reply(engine *e, erun *r, const hp_reply *rep)
 	builder_set_patterns(e, b, d.patterns.items, d.patterns.n);
 	b->ok = true;
 out:
+	b->describing = false;
 	arena_free(a);
 	eng_run_end(r);
+}
+
+/* Describe runs still out (no other kind runs when a batch starts, but a
+ * live refresh must not wait for jobs). */
+static bool describes_active(const engine *e)
+{
+	for (size_t i = 0; i < e->n_runs; i++)
+		if (e->runs[i].active && e->runs[i].kind == RUN_DESCRIBE)
+			return true;
+	return false;
 }
 
 int eng_describe(engine *e)
@@ -201,7 +217,8 @@ int eng_describe(engine *e)
 	for (size_t i = 0; i < e->nb; i++) {
 		ebuilder *b = &e->b[i];
 		if (stat(b->cfg->exec_abs, &xst[i]) != 0) {
-			b->why_disabled = arena_printf(e->ar, "cannot find %s: %s", b->cfg->exec_abs, strerror(errno));
+			b->why_disabled =
+			    arena_printf(e->ar, "cannot find %s: %s", b->cfg->exec_abs, strerror(errno));
 			continue;
 		}
 		if (builder_from_cache(e, b, &xst[i], e->b[i].args_json)) {
@@ -213,7 +230,7 @@ int eng_describe(engine *e)
 	/* Ask the builders that are not in the describe cache, each in a run of
 	 * its own (the builder differs from run to run). */
 	size_t next = 0;
-	while ((pending > 0 || eng_any_active(e)) && !e->stop) {
+	while ((pending > 0 || describes_active(e)) && !e->stop) {
 		pool_ensure(e->pool, pending);
 		while (pending > 0 && pool_can_submit(e->pool)) {
 			while (next < e->nb && (e->b[next].ok || e->b[next].why_disabled))
@@ -255,20 +272,122 @@ int eng_describe(engine *e)
 			klog(KLOG_ERROR, "builder %s is disabled: %s", b->cfg->exec,
 			     b->why_disabled ? b->why_disabled : "unknown");
 			fprintf(stderr, "kiln: builder %s is disabled: %s\n", b->cfg->exec,
-				b->why_disabled ? b->why_disabled : "unknown");
+			        b->why_disabled ? b->why_disabled : "unknown");
 			e->st->builder_failures++;
 		}
 	}
 	for (size_t i = 0; i < e->nb; i++)
 		for (size_t k = 0; k < i; k++)
 			if (e->b[i].ok && e->b[k].ok && strcmp(e->b[i].uuid, e->b[k].uuid) == 0) {
-				fprintf(stderr, "kiln: builders %s and %s share the uuid %s; the second is disabled\n",
-					e->b[k].cfg->exec, e->b[i].cfg->exec, e->b[i].uuid);
+				fprintf(
+				    stderr,
+				    "kiln: builders %s and %s share the uuid %s; the second is disabled\n",
+				    e->b[k].cfg->exec, e->b[i].cfg->exec, e->b[i].uuid);
 				e->b[i].ok = false;
 				e->st->builder_failures++;
 			}
 	eng_maybe_commit(e, true);
 	return 0;
+}
+
+/* What makes a builder's jobs what they are, as one string (malloc'd). */
+static char *identity(const ebuilder *b)
+{
+	char *pj = eng_json_str_array(b->patterns, b->n_patterns);
+	char *s = NULL;
+	if (asprintf(&s, "%s\n%s\n%s\n%s\n%s\n%d", b->name ? b->name : "", b->uuid ? b->uuid : "",
+	             b->version ? b->version : "", b->afp ? b->afp : "", pj ? pj : "", b->ok) < 0)
+		s = NULL;
+	free(pj);
+	return s;
+}
+
+void eng_builders_refresh(engine *e, uint64_t mask)
+{
+	for (size_t i = 0; i < e->nb && i < 64; i++) {
+		ebuilder *b = &e->b[i];
+		if (!(mask & (1ULL << i)) || b->refresh)
+			continue;
+		free(b->prev_ident);
+		b->prev_ident = identity(b);
+		b->gen++;
+		snprintf(b->key, sizeof b->key, "b%zu.%u", i, b->gen);
+		b->ok = false;
+		b->why_disabled = NULL;
+		b->refresh = true;
+		e->refreshing = true;
+		klog(KLOG_INFO, "builder %s: its files changed; describing it again", b->cfg->exec);
+	}
+}
+
+bool eng_builders_poll(engine *e)
+{
+	if (!e->refreshing)
+		return false;
+	bool waiting = false;
+	struct stat xst;
+	for (size_t i = 0; i < e->nb; i++) {
+		ebuilder *b = &e->b[i];
+		if (!b->refresh || b->describing || b->ok || b->why_disabled)
+			continue;
+		if (stat(b->cfg->exec_abs, &xst) != 0) {
+			b->why_disabled =
+			    arena_printf(e->ar, "cannot find %s: %s", b->cfg->exec_abs, strerror(errno));
+			continue;
+		}
+		if (builder_from_cache(e, b, &xst, b->args_json)) {
+			b->ok = true;
+			continue;
+		}
+		waiting = true;
+		if (!pool_can_submit(e->pool)) {
+			pool_ensure(e->pool, 1);
+			continue;
+		}
+		msgpack_sbuffer sb;
+		msgpack_sbuffer_init(&sb);
+		msg_encode_describe_req(&sb);
+		hp_bytes frame = {(const uint8_t *)sb.data, sb.size};
+		erun *r = eng_run_new(e, RUN_DESCRIBE, (int)i);
+		if (r && pool_submit(e->pool, r->id, &b->hp, "", &frame, 1) == 0)
+			b->describing = true;
+		else if (r)
+			eng_run_end(r);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	for (size_t i = 0; i < e->nb; i++)
+		if (e->b[i].refresh && (e->b[i].describing || (!e->b[i].ok && !e->b[i].why_disabled)))
+			waiting = true;
+	if (waiting)
+		return false;
+	/* Every refreshed builder answered (or cannot be started). */
+	bool changed = false;
+	eng_begin(e);
+	for (size_t i = 0; i < e->nb; i++) {
+		ebuilder *b = &e->b[i];
+		if (!b->refresh)
+			continue;
+		b->refresh = false;
+		if (b->ok)
+			builder_compile_patterns(e, b);
+		if (b->ok && stat(b->cfg->exec_abs, &xst) == 0)
+			builder_store(e, b, &xst, b->args_json, true);
+		if (!b->ok)
+			klog(KLOG_ERROR, "builder %s is disabled: %s", b->cfg->exec,
+			     b->why_disabled ? b->why_disabled : "unknown");
+		char *now = identity(b);
+		bool same = now && b->prev_ident && strcmp(now, b->prev_ident) == 0;
+		klog(KLOG_INFO, "builder %s described again: %s", b->cfg->exec,
+		     same ? "unchanged; its process restarts at its next job"
+		          : "changed; its jobs are weighed again");
+		changed |= !same;
+		free(now);
+		free(b->prev_ident);
+		b->prev_ident = NULL;
+	}
+	e->refreshing = false;
+	eng_maybe_commit(e, true);
+	return changed;
 }
 
 uint64_t eng_match_builders(engine *e, const char *rel)

@@ -260,6 +260,7 @@ void eng_close(engine *e)
 	for (size_t i = 0; i < e->nb; i++) {
 		free(e->b[i].args_json);
 		free(e->b[i].restart_detail);
+		free(e->b[i].prev_ident);
 		free(e->b[i].aq);
 		for (size_t k = 0; e->b[i].pats && k < e->b[i].n_patterns; k++)
 			pattern_free(e->b[i].pats[k]);

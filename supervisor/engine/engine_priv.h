@@ -63,6 +63,11 @@ typedef struct ebuilder {
 	hp_builder hp;
 	bool ok;
 	char *why_disabled;
+	/* Live mode: its files changed (bwatch.c), so it is described again;
+	 * gen makes a new key, so hosts start a new process for its next job. */
+	unsigned gen;
+	bool refresh, describing;
+	char *prev_ident;        /* malloc'd: what it was before the refresh */
 	hp_bstate restart_state; /* what the hosts last said of its restarts */
 	char *restart_detail;    /* malloc'd */
 	uint64_t cj_n, cj_us, pj_n, pj_us;
@@ -271,6 +276,7 @@ typedef struct engine {
 	uint32_t *slot_uses; /* jobs served by each run slot's temp dir */
 	size_t n_slot_uses;
 	size_t max_products; /* products one job may make; more fails it */
+	bool refreshing;     /* builders are being described again (live mode) */
 	char cache_tmp[KILN_PATH_MAX];
 	char logs_jobs[KILN_PATH_MAX];
 	int64_t last_commit;
@@ -328,6 +334,26 @@ int eng_builder_index(engine *e, int64_t db_id);
 /* eng_builders.c: describe, the describe cache, patterns */
 int eng_describe(engine *e);
 void eng_on_describe_reply(engine *e, erun *r, const hp_reply *rep);
+/* Live mode: builders whose files changed (mask, by index) are described
+ * again, each with a new key, so every host starts a new process for it at
+ * its next job. eng_builders_poll() drives the describe runs from the loop
+ * and returns true once they are done and a builder's name, uuid, version,
+ * analysis fingerprint or patterns changed: then the caller scans, which
+ * reprocesses that builder's jobs as a start would. */
+void eng_builders_refresh(engine *e, uint64_t mask);
+bool eng_builders_poll(engine *e);
+
+/* bwatch.c: the builders' files, watched in live mode. */
+typedef struct bwatch bwatch;
+/* On success *out belongs to the caller (bwatch_close). */
+int bwatch_open(engine *e, bwatch **out);
+int bwatch_fd(const bwatch *w);
+/* Reads what inotify has; now is pool_now_ms(). */
+void bwatch_read(bwatch *w, int64_t now);
+/* The builders whose files changed and have been quiet since, once each. */
+uint64_t bwatch_due(bwatch *w, int64_t now);
+void bwatch_close(bwatch *w);
+
 uint64_t eng_match_builders(engine *e, const char *rel);
 char *eng_json_str_array(char **items, size_t n);
 

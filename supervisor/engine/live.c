@@ -33,6 +33,7 @@ typedef struct compile_wait {
 
 struct live {
 	watch *w;
+	bwatch *bw; /* the builders' own files */
 	control *ctl;
 	compile_wait *waits;
 	size_t n_waits, cap_waits;
@@ -465,6 +466,13 @@ static void cb_watch(void *ud, int fd)
 	watch_read(e->live->w);
 }
 
+static void cb_bwatch(void *ud, int fd)
+{
+	engine *e = ud;
+	(void)fd;
+	bwatch_read(e->live->bw, pool_now_ms());
+}
+
 static void cb_control(void *ud, int fd)
 {
 	engine *e = ud;
@@ -512,7 +520,12 @@ int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t 
 	                   .ud = &e};
 	if ((rc = control_open(cfg, &ops, &l.ctl, err, errsz)) != 0)
 		goto out;
+	if ((rc = bwatch_open(&e, &l.bw)) != 0) {
+		snprintf(err, errsz, "cannot watch the builders' files: %s", kiln_strerror(rc));
+		goto out;
+	}
 	if ((rc = pool_watch_fd(e.pool, watch_fd(l.w), cb_watch, &e)) != 0 ||
+	    (rc = pool_watch_fd(e.pool, bwatch_fd(l.bw), cb_bwatch, &e)) != 0 ||
 	    (rc = pool_watch_fd(e.pool, control_fd(l.ctl), cb_control, &e)) != 0) {
 		snprintf(err, errsz, "cannot watch the file and control descriptors: %s", kiln_strerror(rc));
 		goto out;
@@ -549,6 +562,11 @@ int engine_live(const kiln_config *cfg, const engine_opts *o, char *err, size_t 
 		if (e.stop && (!eng_any_active(&e) || (l.cancelled && now >= l.stop_deadline)))
 			break;
 		if (!e.stop) {
+			uint64_t changed = bwatch_due(l.bw, now);
+			if (changed)
+				eng_builders_refresh(&e, changed);
+			if (eng_builders_poll(&e))
+				full_scan(&e);
 			apply_changes(&e, false);
 			eng_dispatch(&e);
 			eng_idle(&e); /* fails jobs whose job dependencies never come */
@@ -585,6 +603,7 @@ out:
 	dash_close(dsh);
 	control_close(l.ctl);
 	watch_close(l.w);
+	bwatch_close(l.bw);
 	e.live = NULL;
 	eng_close(&e);
 	engine_stats_free(&st);
