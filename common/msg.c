@@ -4,6 +4,8 @@
  * Every frame comes from a process we do not trust, so decoding checks each
  * field's presence and type and reports the first problem with the path of
  * the field; the field helpers that do so are mpread.c's. */
+#include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "kerr.h"
@@ -93,14 +95,34 @@ out:
  * (out was zeroed and given its defaults by the public decoder). The first
  * field checked is always "type". */
 
+/* A builder's version: an integer (as O3DE's builder version is) or a
+ * string (SPEC 5); kept as text either way, so versions compare as text. */
+static int dec_version(msg_dec *d, const msgpack_object *m, const char **out)
+{
+	const msgpack_object *v = msg_dec_get(m, "version");
+	char *t = NULL;
+	if (v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		t = arena_printf(d->a, "%" PRIu64, v->via.u64);
+	else if (v && v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		t = arena_printf(d->a, "%" PRId64, v->via.i64);
+	else if (v && v->type != MSGPACK_OBJECT_STR)
+		return msg_dec_fail(d, "version", "expected a string or an integer, got %s",
+		                    msg_dec_type_name(v));
+	else
+		return msg_dec_str(d, m, "version", 0, out);
+	if (!t)
+		return -ENOMEM;
+	*out = t;
+	return 0;
+}
+
 static int dec_describe(msg_dec *d, const msgpack_object *m, void *o)
 {
 	msg_describe *out = o;
 	int rc;
 	if ((rc = msg_dec_expect_type(d, m, NULL, "describe")) ||
 	    (rc = msg_dec_str(d, m, "name", 0, &out->name)) ||
-	    (rc = msg_dec_str(d, m, "uuid", 0, &out->uuid)) ||
-	    (rc = msg_dec_str(d, m, "version", 0, &out->version)) ||
+	    (rc = msg_dec_str(d, m, "uuid", 0, &out->uuid)) || (rc = dec_version(d, m, &out->version)) ||
 	    (rc = msg_dec_str(d, m, "analysis_fingerprint", MSG_DEC_OPTIONAL, &out->analysis_fingerprint)))
 		return rc;
 	return msg_dec_strs(d, m, "patterns", MSG_DEC_OPTIONAL, &out->patterns);

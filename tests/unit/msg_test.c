@@ -187,6 +187,29 @@ static void test_describe(void)
 	CHECK_EQ_INT(out.patterns.n, 0);
 	msgpack_sbuffer_destroy(&k.sb);
 
+	/* version may be an integer (O3DE's builder version is): it is kept as
+	 * text; anything else but a string is refused. */
+	static const int64_t ints[] = {1, 0, -3, 4000000000LL};
+	static const char *const texts[] = {"1", "0", "-3", "4000000000"};
+	for (size_t i = 0; i < 4; i++) {
+		pk_msg(&k, 4, "describe");
+		pk_kv(&k, "name", "n");
+		pk_kv(&k, "uuid", "u");
+		pk_str(&k, "version");
+		msgpack_pack_int64(&k.p, ints[i]);
+		CHECK_EQ_INT(DECODE(msg_decode_describe, &f, &k.sb, &out), 0);
+		CHECK_EQ_STR(out.version, texts[i]);
+		msgpack_sbuffer_destroy(&k.sb);
+	}
+	pk_msg(&k, 4, "describe");
+	pk_kv(&k, "name", "n");
+	pk_kv(&k, "uuid", "u");
+	pk_str(&k, "version");
+	msgpack_pack_double(&k.p, 1.5);
+	expect_refused(DECODE(msg_decode_describe, &f, &k.sb, &out), f.err,
+	               "version: expected a string or an integer", __LINE__);
+	msgpack_sbuffer_destroy(&k.sb);
+
 	/* The request and shutdown carry only a type. */
 	msgpack_sbuffer_clear(&f.sb);
 	CHECK_EQ_INT(msg_encode_describe_req(&f.sb), 0);
