@@ -128,7 +128,8 @@ static const char *const migrations[] = {
      * host ran them; sources keep their last analysis time. */
     "UPDATE OR REPLACE products SET platform = 'intermediate' WHERE intermediate = 1;"
     "ALTER TABLE jobs ADD COLUMN host TEXT;"
-    "ALTER TABLE sources ADD COLUMN analysis_ms INTEGER;",
+    "ALTER TABLE sources ADD COLUMN analysis_ms INTEGER;"
+    "CREATE TABLE state(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -168,6 +169,8 @@ static const char *const stmt_sql[DBS__COUNT] = {
     [DBS_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
     [DBS_JOB_START] = "UPDATE jobs SET status = 'pending', reason = NULL, run_reason = ?2, started_at = ?3,"
                       " warnings = 0, errors = 0, log = ?4, host = NULL WHERE id = ?1",
+    [DBS_STATE_SET] = "INSERT INTO state(key, value) VALUES(?1, ?2)"
+                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [DBS_JOB_BEGIN] = "UPDATE jobs SET status = 'processing', host = ?2, started_at = ?3 WHERE id = ?1",
     [DBS_JOB_FINISH_OK] = "UPDATE jobs SET status = ?2, reason = NULL, fingerprint = ?3, warnings = ?4,"
                           " errors = ?5, completed_at = ?6, duration_ms = ?7, log = ?8, escalated = 0,"

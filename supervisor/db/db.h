@@ -77,6 +77,7 @@ typedef enum db_stmt {
 	DBS_PRODUCT_DEPS_DELETE,
 	DBS_PRODUCT_DEP_INSERT,
 	DBS_SOURCE_SET_ORIGIN,
+	DBS_STATE_SET, /* a key of the state table: what the last scan saw */
 	DBS__COUNT
 } db_stmt;
 

@@ -554,6 +554,12 @@ int engine_batch(const kiln_config *cfg, const engine_opts *o, engine_stats *st,
 		snprintf(err, errsz, "scanning: %s", kiln_strerror(rc));
 		goto out;
 	}
+	if (e.unmatched)
+		fprintf(
+		    stderr,
+		    "kiln: %zu file%s under the scan folders match%s no builder, e.g. %s (see kiln status)\n",
+		    e.unmatched, e.unmatched == 1 ? "" : "s", e.unmatched == 1 ? "es" : "",
+		    e.unmatched_ex[0]);
 	int64_t t2 = pool_now_ms();
 	if (e.db->errors) {
 		/* A database that fails while the sources are written will not

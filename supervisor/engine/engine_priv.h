@@ -39,6 +39,7 @@
 /* Products one job may make unless kiln.json says otherwise: far above what
  * a real builder makes, low enough that a runaway reply fails quickly. */
 #define ENG_MAX_PRODUCTS 100000
+#define ENG_UNMATCHED_EXAMPLES 5
 #define NONE             ((size_t)-1)
 
 enum { ST_PENDING, ST_PROCESSING, ST_COMPLETED, ST_WARNING, ST_ERROR, ST_FAILED };
@@ -277,6 +278,10 @@ typedef struct engine {
 	size_t n_slot_uses;
 	size_t max_products; /* products one job may make; more fails it */
 	bool refreshing;     /* builders are being described again (live mode) */
+	/* Files of the last full scan that no builder matches: how many, and
+	 * the first few (arena strings), for the log and kiln status. */
+	size_t unmatched;
+	const char *unmatched_ex[ENG_UNMATCHED_EXAMPLES];
 	char cache_tmp[KILN_PATH_MAX];
 	char logs_jobs[KILN_PATH_MAX];
 	int64_t last_commit;
@@ -342,6 +347,9 @@ void eng_on_describe_reply(engine *e, erun *r, const hp_reply *rep);
  * reprocesses that builder's jobs as a start would. */
 void eng_builders_refresh(engine *e, uint64_t mask);
 bool eng_builders_poll(engine *e);
+
+/* The files no builder matches as JSON {count, examples} (new ref). */
+json_t *eng_unmatched_json(engine *e);
 
 /* bwatch.c: the builders' files, watched in live mode. */
 typedef struct bwatch bwatch;

@@ -325,6 +325,7 @@ static json_t *op_status(void *ud)
 	                    l->last_processing_ms >= 0 ? json_integer(l->last_processing_ms) : json_null());
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "fast_scan", json_boolean(l->fast_scan));
+	json_object_set_new(o, "unmatched", eng_unmatched_json(e));
 	return o;
 }
 

@@ -26,16 +26,18 @@ void eng_source_delete(engine *e, size_t si)
 	/* Jobs of builders no longer configured are not in memory: their
 	 * products go through the database. */
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(e->db->h,
-			       "SELECT p.platform, p.path, p.intermediate FROM products p JOIN jobs j ON p.job_id = j.id"
-			       " WHERE j.source_id = ?1",
-			       -1, &q, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        e->db->h,
+	        "SELECT p.platform, p.path, p.intermediate FROM products p JOIN jobs j ON p.job_id = j.id"
+	        " WHERE j.source_id = ?1",
+	        -1, &q, NULL) == SQLITE_OK) {
 		db_bind_int64(q, 1, s->id);
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			char f[KILN_PATH_MAX];
 			snprintf(f, sizeof f, "%s/%s/%s", e->cfg->cache,
-				 sqlite3_column_int(q, 2) ? "intermediate" : (const char *)sqlite3_column_text(q, 0),
-				 (const char *)sqlite3_column_text(q, 1));
+			         sqlite3_column_int(q, 2) ? "intermediate"
+			                                  : (const char *)sqlite3_column_text(q, 0),
+			         (const char *)sqlite3_column_text(q, 1));
 			if (unlink(f) == 0)
 				path_prune_empty_parents(f, e->cfg->cache);
 		}
@@ -89,7 +91,7 @@ static void write_source_row(engine *e, size_t si)
  * went), changed or unchanged. Returns the source's index, or NONE when the
  * file is not a source (no builder matches) or cannot be read. */
 static size_t reconcile_file(engine *e, uint32_t folder, const char *rel, const char *key, uint64_t size,
-			     int64_t mtime, bool hash_all)
+                             int64_t mtime, bool hash_all)
 {
 	char owner[KILN_PATH_MAX];
 	if (e->cfg->n_metadata && eng_is_sidecar(e, rel, key, owner, sizeof owner)) {
@@ -103,8 +105,13 @@ static size_t reconcile_file(engine *e, uint32_t folder, const char *rel, const 
 		return NONE;
 	}
 	uint64_t m = eng_match_builders(e, rel);
-	if (!m)
+	if (!m) {
+		if (e->unmatched < ENG_UNMATCHED_EXAMPLES)
+			e->unmatched_ex[e->unmatched] =
+			    arena_printf(e->ar, "%s/%s", e->cfg->folders[folder].path, rel);
+		e->unmatched++;
 		return NONE;
+	}
 	size_t si;
 	esource *s;
 	bool known = hmap_get(&e->src_by_key, key, &si);
@@ -185,12 +192,14 @@ void eng_source_settle(engine *e, size_t si)
 			 * through other builders: a loop, not a pipeline. */
 			char why[512];
 			if (s->chain_len >= MAX_CHAIN)
-				snprintf(why, sizeof why, "intermediate chain longer than %d steps at %s; stopped",
-					 MAX_CHAIN, s->rel);
-			else
 				snprintf(why, sizeof why,
-					 "loop: builder %s would process %s, an intermediate asset it helped make",
-					 e->b[bi].name, s->rel);
+				         "intermediate chain longer than %d steps at %s; stopped", MAX_CHAIN,
+				         s->rel);
+			else
+				snprintf(
+				    why, sizeof why,
+				    "loop: builder %s would process %s, an intermediate asset it helped make",
+				    e->b[bi].name, s->rel);
 			eng_analysis_fail(e, si, (int)bi, "failed", why);
 			continue;
 		}
@@ -217,14 +226,15 @@ static void drop_orphan_jobs(engine *e)
 	 * remove their products and rows through the database. */
 	sqlite3_stmt *q = NULL;
 	if (sqlite3_prepare_v2(e->db->h,
-			       "SELECT p.platform, p.path, p.intermediate FROM products p JOIN jobs j ON"
-			       " p.job_id = j.id JOIN builders b ON j.builder_id = b.id WHERE b.active = 0",
-			       -1, &q, NULL) == SQLITE_OK) {
+	                       "SELECT p.platform, p.path, p.intermediate FROM products p JOIN jobs j ON"
+	                       " p.job_id = j.id JOIN builders b ON j.builder_id = b.id WHERE b.active = 0",
+	                       -1, &q, NULL) == SQLITE_OK) {
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			char f[KILN_PATH_MAX];
 			snprintf(f, sizeof f, "%s/%s/%s", e->cfg->cache,
-				 sqlite3_column_int(q, 2) ? "intermediate" : (const char *)sqlite3_column_text(q, 0),
-				 (const char *)sqlite3_column_text(q, 1));
+			         sqlite3_column_int(q, 2) ? "intermediate"
+			                                  : (const char *)sqlite3_column_text(q, 0),
+			         (const char *)sqlite3_column_text(q, 1));
 			if (unlink(f) == 0)
 				path_prune_empty_parents(f, e->cfg->cache);
 		}
@@ -285,6 +295,42 @@ const scan_result *eng_files(engine *e)
 	return sr;
 }
 
+json_t *eng_unmatched_json(engine *e)
+{
+	json_t *ex = json_array();
+	for (size_t i = 0; i < e->unmatched && i < ENG_UNMATCHED_EXAMPLES; i++)
+		json_array_append_new(ex, json_string(e->unmatched_ex[i]));
+	return json_pack("{s:I, s:o}", "count", (json_int_t)e->unmatched, "examples", ex);
+}
+
+/* Says once a scan how many files no builder takes, with a few of them: a
+ * PNG dropped where only kiln-copy is registered does nothing, and this is
+ * where a user learns why. Kept in the database for kiln status. */
+static void report_unmatched(engine *e)
+{
+	json_t *o = eng_unmatched_json(e);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (e->unmatched) {
+		char ex[1024] = "";
+		size_t n = 0;
+		for (size_t i = 0; i < e->unmatched && i < ENG_UNMATCHED_EXAMPLES; i++)
+			n += (size_t)snprintf(ex + n, n < sizeof ex ? sizeof ex - n : 0, "%s%s",
+			                      i ? ", " : "", e->unmatched_ex[i]);
+		klog(KLOG_INFO,
+		     "scan: %zu file%s match%s no builder (%s%s); kiln.json's builders and patterns decide",
+		     e->unmatched, e->unmatched == 1 ? "" : "s", e->unmatched == 1 ? "es" : "", ex,
+		     e->unmatched > ENG_UNMATCHED_EXAMPLES ? ", ..." : "");
+	}
+	if (text) {
+		sqlite3_stmt *st = db_stmt_get(e->db, DBS_STATE_SET);
+		db_bind_text(st, 1, "unmatched");
+		db_bind_text(st, 2, text);
+		db_step_done(e->db, st);
+	}
+	free(text);
+	json_decref(o);
+}
+
 int eng_full_scan(engine *e)
 {
 	scan_result sr;
@@ -311,6 +357,7 @@ int eng_full_scan(engine *e)
 		e->src[si].on_disk = e->src[si].intermediate;
 	e->n_sidecars = 0;
 	hmap_free(&e->side_by_owner); /* keeps its case folding */
+	e->unmatched = 0;
 	eng_begin(e);
 	for (size_t i = 0; i < sr.n; i++) {
 		scan_file *f = &sr.files[i];
@@ -326,6 +373,7 @@ int eng_full_scan(engine *e)
 			e->st->sources++;
 	}
 	drop_orphan_jobs(e);
+	report_unmatched(e);
 	eng_maybe_commit(e, true);
 	/* The file list stays for wildcard dependencies, which may name files
 	 * that are no sources: when some exist, and in live mode. A first
@@ -350,8 +398,8 @@ int eng_full_scan(engine *e)
 
 /* Registers (or refreshes) the intermediate asset that product sub_id of job
  * ji just became, and sets it on its way to the builders that want it. */
-void eng_intermediate_landed(engine *e, size_t ji, const char *rel, uint32_t sub_id, uint64_t size, int64_t mtime,
-			     uint64_t hash)
+void eng_intermediate_landed(engine *e, size_t ji, const char *rel, uint32_t sub_id, uint64_t size,
+                             int64_t mtime, uint64_t hash)
 {
 	ejob *j = &e->jobs[ji];
 	esource *parent = &e->src[j->src];
@@ -446,7 +494,8 @@ void eng_path_changed(engine *e, uint32_t folder, const char *rel, bool dir)
 		size_t n = strlen(key);
 		for (size_t si = 0; si < e->n_src; si++) {
 			esource *s = &e->src[si];
-			if (s->on_disk && !s->intermediate && strncasecmp(s->rel, key, n) == 0 && s->rel[n] == '/')
+			if (s->on_disk && !s->intermediate && strncasecmp(s->rel, key, n) == 0 &&
+			    s->rel[n] == '/')
 				eng_path_changed(e, (uint32_t)s->folder, s->rel, false);
 		}
 		return;
@@ -477,7 +526,8 @@ void eng_path_changed(engine *e, uint32_t folder, const char *rel, bool dir)
 		size_t osi;
 		if (win >= 0)
 			reconcile_file(e, (uint32_t)win, rel, key, (uint64_t)st.st_size,
-				       (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, e->hash_all);
+			               (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+			               e->hash_all);
 		else
 			eng_sidecar_remove(e, owner);
 		if (hmap_get(&e->src_by_key, owner, &osi) && e->src[osi].on_disk)
@@ -492,8 +542,9 @@ void eng_path_changed(engine *e, uint32_t folder, const char *rel, bool dir)
 			eng_deps_changed_key(e, key);
 		return;
 	}
-	size_t si = reconcile_file(e, (uint32_t)win, rel, key, (uint64_t)st.st_size,
-				   (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, e->hash_all);
+	size_t si =
+	    reconcile_file(e, (uint32_t)win, rel, key, (uint64_t)st.st_size,
+	                   (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, e->hash_all);
 	if (si == NONE) {
 		/* not a source: maybe something depends on it as a plain file */
 		size_t old;

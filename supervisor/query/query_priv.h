@@ -105,6 +105,9 @@ int q_prepare(qctx *q, const char *sql, sqlite3_stmt **out);
 
 /* Reports a failed sqlite3_step() (src is its result): a filter that broke
  * prints its own message; anything else prints SQLite's. Returns Q_USAGE. */
+/* status.c: prints a status's "unmatched" object as a line, when it
+ * counts any file. */
+void q_print_unmatched(const json_t *unmatched);
 int q_step_failed(qctx *q, int src);
 
 /* Ends the statement *st whose last sqlite3_step() returned src: reports

@@ -4,6 +4,21 @@
 
 #include "query/query_priv.h"
 
+/* "unmatched 3 files match no builder: Assets/a.png, ..." */
+void q_print_unmatched(const json_t *u)
+{
+	json_int_t n = json_integer_value(json_object_get(u, "count"));
+	if (n <= 0)
+		return;
+	printf("  %-9s %lld file%s match%s no builder:", "unmatched", (long long)n, n == 1 ? "" : "s",
+	       n == 1 ? "es" : "");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(u, "examples"), i, v)
+	    printf("%s %s", i ? "," : "", json_string_value(v));
+	printf("%s\n", (size_t)n > json_array_size(json_object_get(u, "examples")) ? ", ..." : "");
+}
+
 int q_cmd_status(qctx *q, int argc, char **argv)
 {
 	static const char usage[] = "status [--json]";
@@ -14,6 +29,7 @@ int q_cmd_status(qctx *q, int argc, char **argv)
 	int64_t active = 0, remaining = 0, critical_left = 0, total = 0, failed = 0, requested = 0,
 	        sources = 0, products = 0;
 	char control[4200];
+	json_t *unmatched = NULL;
 
 	rc = q_parse_args(q, argc, argv, NULL, pos, 0, &n_pos, usage);
 	if (rc != 0)
@@ -29,7 +45,8 @@ int q_cmd_status(qctx *q, int argc, char **argv)
 		         "  AND status IN ('pending', 'processing')),"
 		         " (SELECT count(*) FROM jobs), (SELECT count(*) FROM jobs WHERE status = 'failed'),"
 		         " (SELECT count(*) FROM jobs WHERE requested != 0),"
-		         " (SELECT count(*) FROM sources), (SELECT count(*) FROM products)",
+		         " (SELECT count(*) FROM sources), (SELECT count(*) FROM products),"
+		         " (SELECT value FROM state WHERE key = 'unmatched')",
 		         &st)) != 0)
 			goto out;
 		if ((src = sqlite3_step(st)) != SQLITE_ROW) {
@@ -44,6 +61,8 @@ int q_cmd_status(qctx *q, int argc, char **argv)
 		requested = sqlite3_column_int64(st, 5);
 		sources = sqlite3_column_int64(st, 6);
 		products = sqlite3_column_int64(st, 7);
+		if (sqlite3_column_type(st, 8) == SQLITE_TEXT)
+			unmatched = json_loads((const char *)sqlite3_column_text(st, 8), 0, NULL);
 	}
 	snprintf(control, sizeof control, "%s/kiln.sock", q->cfg->cache);
 	if (!(o = json_object())) {
@@ -70,6 +89,9 @@ int q_cmd_status(qctx *q, int argc, char **argv)
 	q_set(o, "sources", json_integer(sources));
 	q_set(o, "products", json_integer(products));
 	q_set(o, "database", q->db ? q_jstr0(q->dbpath) : json_null());
+	/* What the last scan found that no builder takes (SPEC is silent;
+	 * issue 13: a user must learn why a dropped file does nothing). */
+	q_set(o, "unmatched", json_is_object(unmatched) ? json_incref(unmatched) : json_null());
 	if (q->json) {
 		rc = q_print_json(q, o);
 	} else {
@@ -83,8 +105,10 @@ int q_cmd_status(qctx *q, int argc, char **argv)
 		printf("  %-9s %lld\n", "sources", (long long)sources);
 		printf("  %-9s %lld\n", "products", (long long)products);
 		printf("  %-9s %s\n", "control", control);
+		q_print_unmatched(unmatched);
 	}
 out:
+	json_decref(unmatched);
 	sqlite3_finalize(st);
 	json_decref(o);
 	return rc;

@@ -220,7 +220,7 @@ static const char *const to_v1 =
     "ALTER TABLE sources DROP COLUMN intermediate;"
     "ALTER TABLE sources DROP COLUMN origin_job; ALTER TABLE sources DROP COLUMN chain;"
     "ALTER TABLE builders DROP COLUMN described_patterns;"
-    "ALTER TABLE jobs DROP COLUMN host; ALTER TABLE sources DROP COLUMN analysis_ms;"
+    "ALTER TABLE jobs DROP COLUMN host; ALTER TABLE sources DROP COLUMN analysis_ms; DROP TABLE state;"
     "PRAGMA user_version = 1;";
 
 /* A version 1 database holding one source, made from a current one. */
