@@ -310,6 +310,10 @@ static json_t *op_status(void *ud)
 	engine *e = ud;
 	live *l = e->live;
 	size_t remaining = runq_count(&e->q) + e->aq_total;
+	/* Sent to a host that has not begun them (it serves one at a time):
+	 * still pending. */
+	for (size_t i = 0; i < e->n_runs; i++)
+		remaining += e->runs[i].active && e->runs[i].kind == RUN_PROCESS && !e->runs[i].begun_ms;
 	for (size_t i = 0; i < e->waiting.n; i++)
 		remaining += e->jobs[e->waiting.items[i]].waiting;
 	json_t *o =

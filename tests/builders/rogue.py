@@ -13,7 +13,7 @@ purpose when a source's file name asks for it:
   *huge*      process_job: a 4 GiB length prefix
   *wrongtype* process_job: "products" is a string
   *escape*    process_job: a product path that leaves the temp dir
-  *absolute*  process_job: an absolute product path
+  *absolute*  process_job: a product named by its absolute path
   *missing*   process_job: lists a product that does not exist
   *noproduct* process_job: success with no products
   *fail*      process_job: result "failed"
@@ -222,7 +222,11 @@ def process_job(req):
     elif "escape" in name:
         product = "../../escaped.bin"
     elif "absolute" in name:
-        product = "/tmp/absolute.bin"
+        # A product that exists, named by its absolute path (inside the
+        # temp dir even): SPEC 5 rejects an absolute path all the same.
+        product = os.path.join(tmp, "absolute.bin")
+        with open(product, "wb") as g:
+            g.write(b"absolute")
     elif "missing" in name:
         product = "not-there.bin"
     else:

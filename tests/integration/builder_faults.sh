@@ -40,7 +40,7 @@ expect_eq "$(reason fail.rog)" "failed failed" "result failed"
 expect_eq "$(reason warn.rog)" "completed_warning -" "warning"
 expect_eq "$(reason error.rog)" "completed_error -" "error"
 expect_eq "$(sql "SELECT count(*) FROM jobs WHERE status = 'completed'")" 12 "completed"
-[ ! -e /tmp/absolute.bin.kiln-test ] || true
+[ -z "$(find "$P/Cache" -name absolute.bin)" ] || fail "a product named by an absolute path landed: $(find "$P/Cache" -name absolute.bin)"
 [ ! -e "$P/Cache/escaped.bin" ] && [ ! -e "$P/escaped.bin" ] || fail "an escaping product landed"
 expect_match "$ERR" 'segv\.rog.*reason=crashed' "failed jobs listed on stderr"
 

@@ -38,7 +38,13 @@ spec = importlib.util.spec_from_file_location("kiln_client", sys.argv[1])
 kc = importlib.util.module_from_spec(spec); spec.loader.exec_module(kc)
 c = kc.Client(sys.argv[2])
 sub = c.subscribe("product")
-time.sleep(0.3)
+# The save comes once kiln's PUB socket counts the subscriber (its pipe is
+# up), so the event cannot be sent before anyone listens.
+deadline = time.time() + 10
+while c.call("connections").get("subscribers", 0) < 1:
+    if time.time() > deadline:
+        sys.exit("kiln never counted the subscriber")
+    time.sleep(0.02)
 open(sys.argv[3], "w").write("a two\n")
 topic, body = sub.next(timeout=10)
 print(topic, body["event"], body["path"], body["asset_id"])
@@ -61,7 +67,10 @@ wait_for 10 '[ ! -e "$P/Cache/pc/new/deeper/d.txt" ]' || fail "deletion not proc
 step "compile jumps a long queue"
 for i in $(seq 1 120); do printf 'sleep 0.05\n' >"$P/Assets/q$(printf %03d $i).dep"; done
 printf 'plain\n' >"$P/Assets/zz-last.dep"
-sleep 0.3
+# Wait until the supervisor has the long queue (the saves are seen and their
+# jobs made), so that compile meets it.
+queued() { "$KILN_BIN/kiln" -p "$P" status --json 2>/dev/null | json_get 'd["jobs_remaining"] + d["jobs_active"]' 2>/dev/null || echo 0; }
+wait_for 20 '[ "$(queued)" -ge 30 ]' || fail "the 121 saves never made a queue: $(queued) jobs"
 START=$(date +%s%N)
 kiln compile "$P/Assets/zz-last.dep" --timeout 30
 END=$(date +%s%N)

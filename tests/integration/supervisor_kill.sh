@@ -17,6 +17,11 @@ for d in $(seq 1 10); do
 	for f in $(seq 1 40); do echo "file $d $f" >"$P/Assets/d$d/f$f.txt"; done
 done
 
+# The moments come from bash's RANDOM, seeded and said, so that a failure
+# can be run again with the same moments: KILN_TEST_SEED=N.
+SEED=${KILN_TEST_SEED:-$(($(date +%s%N) % 32768))}
+RANDOM=$SEED
+echo "random seed $SEED (KILN_TEST_SEED=$SEED repeats these moments)"
 step "kill the supervisor at random moments, five times"
 for round in 1 2 3 4 5; do
 	"$KILN_BIN/kiln" -p "$P" batch >/dev/null 2>&1 &

@@ -22,8 +22,12 @@
 #include <string.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <linux/landlock.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1201,6 +1205,50 @@ typedef struct layers {
 	int landlock_abi;
 } layers;
 
+/* What this machine allows, found by the test itself and not from the
+ * host's report, so that a host that says a layer is off when it could be
+ * on (or the reverse) fails the test instead of making it expect escapes:
+ * a user and network namespace as uid (with its id maps written, as the
+ * host does), and Landlock's ABI version. */
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static layers machine_layers(uid_t uid)
+{
+	layers out = {0};
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	out.landlock_abi = abi > 0 ? (int)abi : 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char map[64];
+		if (uid != geteuid() && (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0))
+			_exit(2);
+		/* setuid() made the process undumpable, which makes its /proc
+		 * files root's; the host, started by exec, is dumpable. */
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+		gid_t gid = getegid();
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
+			_exit(1);
+		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+		if (write_file("/proc/self/uid_map", map) != 0 ||
+		    write_file("/proc/self/setgroups", "deny") != 0)
+			_exit(1);
+		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+		_exit(write_file("/proc/self/gid_map", map) != 0);
+	}
+	int st = 0;
+	if (pid > 0 && waitpid(pid, &st, 0) == pid)
+		out.netns = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	return out;
+}
+
 /* Reads which layers the host turned on from its one "sandbox:" line. */
 static bool host_layers(const sup *s, layers *out)
 {
@@ -1234,17 +1282,17 @@ static bool connection_arrived(void)
 	return false;
 }
 
-/* Runs the env, net and writeout modes on host s and checks each layer the
- * host says is on (and that what a missing layer would block gets through,
- * so the checks can tell the difference). */
-static void check_isolation(sup *s, const char *label, const char *outside, uid_t uid)
+/* Runs the env, net and writeout modes on host s and checks that each layer
+ * the host must have (expect: from the machine, not from the host's report)
+ * holds, and that what a missing layer would block gets through, so the
+ * checks can tell the difference. */
+static void check_isolation(sup *s, const char *label, const char *outside, uid_t uid, const layers *expect)
 {
-	layers ly;
+	layers ly = *expect;
 	result r;
 	char job[PATH_MAX], self_ns[64] = "", want[64], inside[PATH_MAX + 16];
 	const hp_log *l;
 
-	CHECK(host_layers(s, &ly));
 	fprintf(stderr, "isolation %s: netns=%s landlock ABI %d\n", label, ly.netns ? "on" : "off",
 	        ly.landlock_abi);
 	ssize_t n = readlink("/proc/self/ns/net", self_ns, sizeof(self_ns) - 1);
@@ -1345,10 +1393,22 @@ static void test_isolation(void)
 		bool started = sup_start_ex(&s, cases[i].name, extra, cases[i].nobody);
 		CHECK(started);
 		if (started) {
-			check_isolation(&s, cases[i].name, outside, cases[i].nobody ? NOBODY : geteuid());
-			char *log = sup_log(&s);
+			uid_t uid = cases[i].nobody ? NOBODY : geteuid();
+			/* What the host must have: what the machine allows, less what
+			 * KILN_SANDBOX turns off. */
+			layers want = machine_layers(uid);
+			if (cases[i].value && strcmp(cases[i].value, "KILN_SANDBOX=none") == 0)
+				want = (layers){0};
+			if (cases[i].value && strcmp(cases[i].value, "KILN_SANDBOX=netns") == 0)
+				want.landlock_abi = 0;
+			if (cases[i].value && strcmp(cases[i].value, "KILN_SANDBOX=landlock") == 0)
+				want.netns = false;
 			layers ly;
-			host_layers(&s, &ly);
+			CHECK(host_layers(&s, &ly));
+			CHECK_EQ_INT(ly.netns, want.netns);
+			CHECK_EQ_INT(ly.landlock_abi, want.landlock_abi);
+			check_isolation(&s, cases[i].name, outside, uid, &want);
+			char *log = sup_log(&s);
 			/* A layer that is off is named once, with the reason. */
 			CHECK_EQ_INT(count_str(log, "WARN [host-7] sandbox: netns=off: "), ly.netns ? 0 : 1);
 			CHECK_EQ_INT(count_str(log, "WARN [host-7] sandbox: landlock=off: "),

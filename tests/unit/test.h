@@ -2,7 +2,9 @@
  *
  * CHECK(cond) records a failure with file and line and goes on; main() ends
  * with TEST_DONE(), which prints "N passed, N failed" and returns non-zero
- * when anything failed. */
+ * when anything failed, or when no check ran at all (a test that checked
+ * nothing proves nothing). A test that cannot run returns 77, which ctest
+ * reports as a skip. */
 #ifndef KILN_TEST_H
 #define KILN_TEST_H
 
@@ -62,7 +64,9 @@ static int test_passed_, test_failed_;
 #define TEST_DONE()                                                                   \
 	do {                                                                          \
 		printf("%d passed, %d failed\n", test_passed_, test_failed_);        \
-		return test_failed_ ? 1 : 0;                                          \
+		if (test_passed_ + test_failed_ == 0)                                 \
+			fprintf(stderr, "no check ran: that is a failure\n");       \
+		return test_failed_ || test_passed_ == 0 ? 1 : 0;                     \
 	} while (0)
 
 /* ---- helpers shared by tests that touch files, processes and time ---- */
