@@ -83,9 +83,23 @@ const jobRows = (page) => page.$$eval('#jobs-body tr', (rows) => rows.map((r) =>
       await page.waitForFunction(() => [...document.querySelectorAll('#log-body tr')].some((r) => /signal 11|Segmentation/.test(r.textContent)));
       const title = await page.textContent('#job-log-title');
       expect(/failed \(crashed\)/.test(title), `log title "${title}"`);
-      // A chosen line shows its context keys and values.
-      const withCtx = await page.$$eval('#log-body tr', (rows) => rows.length);
-      expect(withCtx > 0, 'no log lines');
+    });
+
+    await check('a chosen log line shows its context keys and values', async () => {
+      // noisy_warn.rog's builder logs "this is a warning" with {file: noisy_warn.rog}.
+      await page.fill('#jobs-filter', '^noisy_warn\\.rog$');
+      await page.waitForFunction(() => {
+        const rows = [...document.querySelectorAll('#jobs-body tr')];
+        return rows.length === 1 && rows[0].cells[1].textContent === 'noisy_warn.rog';
+      });
+      await page.click('#jobs-body tr:first-child');
+      await page.waitForFunction(() => [...document.querySelectorAll('#log-body tr')].some((r) => r.textContent.includes('this is a warning')));
+      expect(await page.$$eval('#ctx-body tr', (rows) => rows.length) === 0, 'context shown before a line was chosen');
+      await page.click('#log-body tr:has-text("this is a warning")');
+      await page.waitForFunction(() => document.querySelectorAll('#ctx-body tr').length > 0);
+      const kv = await page.$$eval('#ctx-body tr', (rows) => rows.map((r) => [r.cells[0].textContent, r.cells[1].textContent]));
+      expect(kv.length === 1 && kv[0][0] === 'file' && kv[0][1] === 'noisy_warn.rog', 'context rows: ' + JSON.stringify(kv));
+      await page.fill('#jobs-filter', '');
     });
 
     await check('the status menu narrows the list to failed jobs', async () => {
@@ -101,10 +115,14 @@ const jobRows = (page) => page.$$eval('#jobs-body tr', (rows) => rows.map((r) =>
     });
 
     await check('a regex filter narrows the list', async () => {
+      // The number of all jobs, from the page's own API; the list shows it
+      // once the cleared filter has taken effect.
+      const all = await page.evaluate(async () => (await (await fetch('/api/jobs?limit=1')).json()).total);
       await page.fill('#jobs-filter', '');
-      await page.waitForFunction(() => /of [\d,]+/.test(document.getElementById('jobs-range').textContent));
-      await page.waitForTimeout(500);
-      const all = await rangeTotal(page);
+      await page.waitForFunction((all) => {
+        const m = /of ([\d,]+)/.exec(document.getElementById('jobs-range').textContent);
+        return m && Number(m[1].replace(/,/g, '')) === all;
+      }, all);
       await page.fill('#jobs-filter', '^textures/set1[0-9]/');
       await page.waitForFunction((all) => {
         const m = /of ([\d,]+)/.exec(document.getElementById('jobs-range').textContent);
@@ -121,13 +139,21 @@ const jobRows = (page) => page.$$eval('#jobs-body tr', (rows) => rows.map((r) =>
     });
 
     await check('sorting by a column asks the database', async () => {
+      // The first rows of each order, from the API: the table shows them once
+      // the sorted page has come back.
+      const first = (order) => page.evaluate(async (order) =>
+        (await (await fetch('/api/jobs?sort=source&order=' + order + '&limit=1')).json()).jobs[0].source, order);
+      const shows = (src) => page.waitForFunction((src) => {
+        const r = document.querySelector('#jobs-body tr');
+        return r && r.cells[1].textContent === src;
+      }, src);
       await page.click('#jobs-table th[data-sort="source"]');
       await page.waitForFunction(() => document.querySelector('#jobs-table th[data-sort="source"]').className.includes('sorted-asc'));
-      await page.waitForTimeout(400);
+      await shows(await first('asc'));
       const asc = (await jobRows(page)).map((r) => r.source);
       await page.click('#jobs-table th[data-sort="source"]');
       await page.waitForFunction(() => document.querySelector('#jobs-table th[data-sort="source"]').className.includes('sorted-desc'));
-      await page.waitForTimeout(400);
+      await shows(await first('desc'));
       const desc = (await jobRows(page)).map((r) => r.source);
       expect(asc[0] !== desc[0], 'the first row did not change');
       expect([...asc].sort().join() === asc.join(), 'ascending page is not sorted');
@@ -187,10 +213,12 @@ const jobRows = (page) => page.$$eval('#jobs-body tr', (rows) => rows.map((r) =>
       await page.waitForFunction(() => /Reprocessing again\.rog: 1 job/.test(document.getElementById('flash').textContent));
       // The builder is asked again, and the row shows the new completion time
       // without a reload.
+      // The call log is a file of the test's: waited for as a condition,
+      // read every 100 ms, for at most 20 s.
       const t0 = Date.now();
       while (countCalls() <= before) {
         expect(Date.now() - t0 < 20000, 'the builder was not asked again within 20 s');
-        await page.waitForTimeout(100);
+        await new Promise((r) => setTimeout(r, 100));
       }
       await page.waitForFunction((old) => {
         const r = document.querySelector('#jobs-body tr');

@@ -33,6 +33,7 @@ for s in $(seq 1 25); do
 done
 echo "crash" >"$P/Assets/crash_segv.rog"
 echo "fine" >"$P/Assets/again.rog"
+echo "warns" >"$P/Assets/noisy_warn.rog"
 printf 'plain\n' >"$P/Assets/tex.dep"
 printf 'dep tex.dep\npathdep tex.dep.out\n' >"$P/Assets/level.dep"
 
