@@ -37,6 +37,7 @@ int mpscan_check(const uint8_t *buf, size_t len, char *err, size_t errsz)
 	uint64_t stack[MPSCAN_DEPTH_MAX + 1];
 	int depth = 1;
 	uint64_t pending = 1; /* objects still to read, at every level */
+	uint64_t objects = 0; /* read so far */
 	size_t pos = 0;
 
 	stack[0] = 1;
@@ -49,6 +50,11 @@ int mpscan_check(const uint8_t *buf, size_t len, char *err, size_t errsz)
 			goto truncated;
 		stack[depth - 1]--;
 		pending--;
+		if (++objects > MPSCAN_OBJECTS_MAX) {
+			set_err(err, errsz, "more than %llu MessagePack objects in one message",
+			        (unsigned long long)MPSCAN_OBJECTS_MAX);
+			return KILN_E_PROTO;
+		}
 		uint8_t b = buf[pos++];
 		size_t lenbytes = 0; /* size of a length or count field */
 		uint64_t skip = 0;   /* payload bytes after the header */

@@ -12,6 +12,7 @@ purpose when a source's file name asks for it:
   *garbage*   process_job: writes bytes that are no frame
   *huge*      process_job: a 4 GiB length prefix
   *wrongtype* process_job: "products" is a string
+  *nilbomb*   process_job: "products" is an array of 16 million nils (16 MiB)
   *escape*    process_job: a product path that leaves the temp dir
   *absolute*  process_job: a product named by its absolute path
   *missing*   process_job: lists a product that does not exist
@@ -173,6 +174,16 @@ def process_job(req):
         time.sleep(30)
     if "wrongtype" in name:
         send({"type": "process_job", "result": "success", "products": "oops"})
+        return
+    if "nilbomb" in name:
+        # 16 MiB of one-byte nils as "products": a frame under the 64 MiB
+        # limit that a decoder allocating per object would blow up.
+        n = 16 << 20
+        body = (b"\x83" + msgpack.packb("type") + msgpack.packb("process_job") + msgpack.packb("result")
+                + msgpack.packb("success") + msgpack.packb("products") + b"\xdd" + struct.pack(">I", n)
+                + b"\xc0" * n)
+        out.write(struct.pack(">I", len(body)) + body)
+        out.flush()
         return
     if "endless" in name:
         pad = "." * 1000

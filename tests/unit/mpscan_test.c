@@ -4,6 +4,7 @@
  * with its reason. */
 #include <msgpack.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kerr.h"
@@ -181,8 +182,48 @@ static void test_depth(void)
 	expect_scan(buf, n, NULL, __LINE__);
 }
 
+/* An array of n nils (array 32 header, then n bytes), in a malloc'd buffer. */
+static uint8_t *nils(uint64_t n, size_t *len)
+{
+	uint8_t *b = malloc((size_t)n + 5);
+	if (!b)
+		return NULL;
+	b[0] = 0xdd;
+	b[1] = (uint8_t)(n >> 24);
+	b[2] = (uint8_t)(n >> 16);
+	b[3] = (uint8_t)(n >> 8);
+	b[4] = (uint8_t)n;
+	memset(b + 5, 0xc0, (size_t)n);
+	*len = (size_t)n + 5;
+	return b;
+}
+
+/* A small frame of many one-byte objects would cost msgpack-c 24 bytes
+ * each: the count is bounded (the array counts as one object). */
+static void test_object_count(void)
+{
+	size_t len;
+	uint8_t *b = nils(MPSCAN_OBJECTS_MAX - 1, &len);
+	CHECK(b != NULL);
+	if (b)
+		expect_scan(b, len, NULL, __LINE__);
+	free(b);
+	b = nils(MPSCAN_OBJECTS_MAX, &len);
+	CHECK(b != NULL);
+	if (b)
+		expect_scan(b, len, "more than 4194304 MessagePack objects in one message", __LINE__);
+	free(b);
+	/* The frame of the issue: 16 million nils in 16 MiB. */
+	b = nils(16u << 20, &len);
+	CHECK(b != NULL);
+	if (b)
+		expect_scan(b, len, "more than 4194304 MessagePack objects", __LINE__);
+	free(b);
+}
+
 int main(void)
 {
+	test_object_count();
 	test_every_kind();
 	test_single_bytes();
 	test_bad_shapes();
