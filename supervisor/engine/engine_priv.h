@@ -38,9 +38,9 @@
 #define MAX_BUILDERS  64
 /* Products one job may make unless kiln.json says otherwise: far above what
  * a real builder makes, low enough that a runaway reply fails quickly. */
-#define ENG_MAX_PRODUCTS 100000
+#define ENG_MAX_PRODUCTS       100000
 #define ENG_UNMATCHED_EXAMPLES 5
-#define NONE             ((size_t)-1)
+#define NONE                   ((size_t)-1)
 
 enum { ST_PENDING, ST_PROCESSING, ST_COMPLETED, ST_WARNING, ST_ERROR, ST_FAILED };
 
@@ -435,6 +435,12 @@ void eng_job_consider(engine *e, size_t ji);
 void eng_jobs_of_consider(engine *e, size_t si, int bi);
 bool eng_job_dispatch(engine *e);
 void eng_on_process_reply(engine *e, erun *r, const hp_reply *rep);
+/* land.c: checks the products of a successful reply and lands them all, or
+ * none. Returns 0, or non-zero with *reason the job's failure reason
+ * (invalid_product, failed) and the cause in the job's log; the cache and
+ * the database are then as before the job. Strings go in a. */
+int eng_land(engine *e, erun *r, ejob *j, const msg_process_job_resp *resp, arena *a, const char **reason);
+
 void eng_process_begun(engine *e, erun *r);
 void eng_process_lost(engine *e, erun *r, const char *detail);
 void eng_process_requeue(engine *e, erun *r);
