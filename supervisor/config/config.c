@@ -55,8 +55,8 @@ static int check_top(ctx *x, const jp_value *top)
 	                                      "scan",     "metadata",  "control"};
 	const jp_member *m[K_N];
 	kiln_config *c = x->c;
-	const char *s = NULL;
-	int64_t n = 0;
+	const char *s;
+	int64_t n;
 
 	if (top->type != JP_OBJECT)
 		return CFG_FAILV(x, top, "kiln.json must hold one JSON object, %s", cfg_not_what(x, top));

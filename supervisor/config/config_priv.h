@@ -49,9 +49,19 @@ typedef struct ctx {
  * recorded already: the first problem found is the one reported. */
 void cfg_report(ctx *x, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* The parse's error, once one has been recorded: x->rc. That is never 0
+ * then, but the compiler cannot see it across cfg_report(); the fallback,
+ * never taken, lets it see that a failure path returns non-zero, so that it
+ * knows a failed checker's unset outputs are not read (GCC -O3 warned
+ * -Wmaybe-uninitialized about them). */
+static inline int cfg_rc(const ctx *x)
+{
+	return x->rc ? x->rc : KILN_E_CONFIG;
+}
+
 /* Reports a problem at LINE:COL, or at a value of the file, and yields the
- * parse's error (x->rc, the first one recorded). */
-#define CFG_FAIL(x, line, col, ...) (cfg_report((x), (line), (col), __VA_ARGS__), (x)->rc)
+ * parse's error. */
+#define CFG_FAIL(x, line, col, ...) (cfg_report((x), (line), (col), __VA_ARGS__), cfg_rc(x))
 #define CFG_FAILV(x, v, ...)        CFG_FAIL((x), (v)->line, (v)->col, __VA_ARGS__)
 
 /* Records that memory ran out ("FILE: out of memory") unless an error is

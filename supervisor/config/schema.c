@@ -160,7 +160,7 @@ int cfg_check_keys(ctx *x, const jp_value *obj, const char *where, const char *c
 /* "not 0", "not 1.5", "not a string": what the file held instead. */
 const char *cfg_not_what(ctx *x, const jp_value *v)
 {
-	const char *s = NULL;
+	const char *s;
 	if (v->type == JP_NUMBER && v->u.num.is_integer)
 		s = arena_printf(x->a, "not %lld", (long long)v->u.num.i);
 	else if (v->type == JP_NUMBER && v->u.num.d > -1e15 && v->u.num.d < 1e15 &&
@@ -225,7 +225,7 @@ int cfg_get_strings(ctx *x, const jp_value *v, const char *name, bool nonempty_i
 	if (!list)
 		return cfg_oom(x);
 	for (size_t i = 0; i < v->u.arr.n; i++) {
-		const char *s = NULL;
+		const char *s;
 		if (cfg_get_string(x, v->u.arr.items[i], cfg_item_name(x, name, i), nonempty_items, &s))
 			return x->rc;
 		list[i] = (char *)s;

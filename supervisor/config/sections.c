@@ -108,7 +108,7 @@ static int parse_folder(ctx *x, const jp_value *v, size_t idx, cfg_scan_folder *
 	static const char *const keys[] = {"path", "recursive", "order", "platforms"};
 	const jp_member *m[4];
 	const char *where = cfg_item_name(x, "scan_folders", idx);
-	const char *s = NULL;
+	const char *s;
 	int64_t order;
 	size_t dup, first;
 
@@ -290,8 +290,8 @@ static int parse_builder(ctx *x, const jp_value *v, size_t idx, cfg_builder *b)
 	                                   "timeout_s", "memory_mb", "persistent"};
 	const jp_member *m[6];
 	const char *where = cfg_item_name(x, "builders", idx);
-	const char *s = NULL;
-	int64_t n = 0;
+	const char *s;
+	int64_t n;
 
 	if (v->type != JP_OBJECT)
 		return CFG_FAILV(x, v, "%s must be an object such as {\"exec\": \"kiln-copy\"}, %s", where,
@@ -510,7 +510,7 @@ int cfg_parse_control(ctx *x, const jp_value *v)
 	static const char *const keys[] = {"tcp", "allow", "token"};
 	const jp_member *m[3];
 	cfg_control *cc = &x->c->control;
-	const char *s = NULL;
+	const char *s;
 
 	if (v->type != JP_OBJECT)
 		return CFG_FAILV(
