@@ -44,7 +44,7 @@ static void test_parse(void)
 {
 	static const uint8_t lo[4] = {127, 0, 0, 1}, ten[4] = {10}, any[16] = {0};
 	static const uint8_t lo6[16] = {[15] = 1}, fd[16] = {0xfd}, doc[16] = {0x20, 0x01, 0x0d, 0xb8};
-	static const uint8_t half[4] = {192, 168, 1, 128};
+	static const uint8_t half[4] = {192, 168, 1, 128}, c23[4] = {192, 168};
 	static const uint8_t mapped[16] = {[10] = 0xff, [11] = 0xff, [12] = 10};
 
 	/* A lone address is a network of one. */
@@ -54,6 +54,7 @@ static void test_parse(void)
 	expect_net("fd00::/8", 6, 8, fd, 16);
 	expect_net("2001:db8::/32", 6, 32, doc, 16);
 	expect_net("192.168.1.128/25", 4, 25, half, 4);
+	expect_net("192.168.0.0/23", 4, 23, c23, 4);
 	expect_net("0.0.0.0/0", 4, 0, any, 4);
 	expect_net("::/0", 6, 0, any, 16);
 	/* The mapped form is an IPv6 network like any other. */
@@ -78,6 +79,7 @@ static void test_parse(void)
 	expect_bad_net("10.0.0.0/33", "has a prefix length over 32");
 	expect_bad_net("::/129", "has a prefix length over 128");
 	expect_bad_net("10.0.0.1/31", "has address bits set beyond its prefix length");
+	expect_bad_net("192.168.1.0/23", "has address bits set beyond its prefix length");
 	expect_bad_net("fd00::1/64", "has address bits set beyond its prefix length");
 	expect_bad_net("0.0.0.1/0", "has address bits set beyond its prefix length");
 }
@@ -111,6 +113,8 @@ static void test_match(void)
 	    {"192.168.1.128/25", "192.168.1.255", true},
 	    {"192.168.1.128/25", "192.168.1.127", false},
 	    {"192.168.1.128/25", "192.168.2.128", false},
+	    {"192.168.0.0/23", "192.168.1.77", true},
+	    {"192.168.0.0/23", "192.168.2.77", false},
 	    {"f000::/4", "f000::", true},
 	    {"f000::/4", "fe80::1", true},
 	    {"f000::/4", "e000::", false},
