@@ -48,7 +48,7 @@ enum {
 	K_N
 };
 
-static int check_top(ctx *x, const jp_value *top)
+static int check_top(cfg_ctx *x, const jp_value *top)
 {
 	static const char *const keys[K_N] = {"project",  "platforms", "cache",  "scan_folders",
 	                                      "excludes", "builders",  "hosts",  "http",
@@ -202,7 +202,7 @@ int config_parse(const char *text, size_t len, const char *file, const char *roo
 	char rootbuf[KILN_PATH_MAX], selfbuf[KILN_PATH_MAX], filebuf[KILN_PATH_MAX];
 	jp_value *top = NULL;
 	jp_error jerr;
-	ctx x = {0};
+	cfg_ctx x = {0};
 	int rc;
 
 	*out = NULL;

@@ -1,4 +1,5 @@
-/* config_priv.h: what the config_*.c pieces share; not for other modules.
+/* config_priv.h: what the files of supervisor/config/ share; not for other
+ * modules, which include config/config.h.
  *
  * config.c parses the whole file and checks its top-level keys, schema.c
  * holds the parse context's error reporting and the value checkers,
@@ -30,7 +31,7 @@
 
 /* The state of one parse. The strings it points to belong to the caller of
  * config_parse (file, root, self_dir, err) or to the arena. */
-typedef struct ctx {
+typedef struct cfg_ctx {
 	arena *a;
 	const char *file; /* for messages */
 	const char *root; /* absolute, normalised */
@@ -41,20 +42,20 @@ typedef struct ctx {
 	kiln_config *c;
 	const jp_value *cache_v;    /* the "cache" value, when given */
 	const jp_value **folder_pv; /* each folder's "path" value, in file order */
-} ctx;
+} cfg_ctx;
 
 /* ---- errors (schema.c) ---- */
 
 /* Records "FILE:LINE:COL: message" as the parse's error unless one is
  * recorded already: the first problem found is the one reported. */
-void cfg_report(ctx *x, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void cfg_report(cfg_ctx *x, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The parse's error, once one has been recorded: x->rc. That is never 0
  * then, but the compiler cannot see it across cfg_report(); the fallback,
  * never taken, lets it see that a failure path returns non-zero, so that it
  * knows a failed checker's unset outputs are not read (GCC -O3 warned
  * -Wmaybe-uninitialized about them). */
-static inline int cfg_rc(const ctx *x)
+static inline int cfg_rc(const cfg_ctx *x)
 {
 	return x->rc ? x->rc : KILN_E_CONFIG;
 }
@@ -66,62 +67,63 @@ static inline int cfg_rc(const ctx *x)
 
 /* Records that memory ran out ("FILE: out of memory") unless an error is
  * recorded already, and returns the parse's error. */
-int cfg_oom(ctx *x);
+int cfg_oom(cfg_ctx *x);
 
 /* ---- value checkers (schema.c) ---- */
 
 /* Quotes a string from the file for a message: escaped, and cut short when
  * long. The result is in the arena (or a static stand-in when it is full). */
-const char *cfg_quote(ctx *x, const char *s);
+const char *cfg_quote(cfg_ctx *x, const char *s);
 
 /* "not 0", "not 1.5", "not a string": what the file held instead. */
-const char *cfg_not_what(ctx *x, const jp_value *v);
+const char *cfg_not_what(cfg_ctx *x, const jp_value *v);
 
 /* "name[i]" and "where.key" for messages, in the arena (or name and key
  * themselves when it is full). */
-const char *cfg_item_name(ctx *x, const char *name, size_t i);
-const char *cfg_sub(ctx *x, const char *where, const char *key);
+const char *cfg_item_name(cfg_ctx *x, const char *name, size_t i);
+const char *cfg_sub(cfg_ctx *x, const char *where, const char *key);
 
 /* Checks every key of obj against allowed, with "did you mean" for a near
  * miss, and fills found[i] with the member for allowed[i], or NULL. where
  * names obj in messages. */
-int cfg_check_keys(ctx *x, const jp_value *obj, const char *where, const char *const *allowed,
+int cfg_check_keys(cfg_ctx *x, const jp_value *obj, const char *where, const char *const *allowed,
                    size_t n_allowed, const jp_member **found);
 
 /* A value of one type into *out (which then points into the tree); name
- * names it in messages. get_int takes only integers from lo to hi. */
-int cfg_get_string(ctx *x, const jp_value *v, const char *name, bool nonempty, const char **out);
-int cfg_get_bool(ctx *x, const jp_value *v, const char *name, bool *out);
-int cfg_get_int(ctx *x, const jp_value *v, const char *name, int64_t lo, int64_t hi, int64_t *out);
+ * names it in messages. cfg_get_int takes only integers from lo to hi. */
+int cfg_get_string(cfg_ctx *x, const jp_value *v, const char *name, bool nonempty, const char **out);
+int cfg_get_bool(cfg_ctx *x, const jp_value *v, const char *name, bool *out);
+int cfg_get_int(cfg_ctx *x, const jp_value *v, const char *name, int64_t lo, int64_t hi, int64_t *out);
 
 /* An array of strings into a NULL-terminated array in the arena. */
-int cfg_get_strings(ctx *x, const jp_value *v, const char *name, bool nonempty_items, char ***out, size_t *n);
+int cfg_get_strings(cfg_ctx *x, const jp_value *v, const char *name, bool nonempty_items, char ***out,
+                    size_t *n);
 
 /* Finds the string of s[0..n) that repeats an earlier one, earliest in the
  * list. Sets *dup and *first to its index and the index of the earlier copy,
  * or *dup to n. */
-int cfg_find_dup(ctx *x, char *const *s, size_t n, size_t *dup, size_t *first);
+int cfg_find_dup(cfg_ctx *x, char *const *s, size_t n, size_t *dup, size_t *first);
 
 /* x->root + p, normalised, into the arena; v is where a too long path is
  * reported. */
-int cfg_resolve(ctx *x, const jp_value *v, const char *p, char **out);
+int cfg_resolve(cfg_ctx *x, const jp_value *v, const char *p, char **out);
 
 /* ---- sections (sections.c) ---- */
 
 /* Each checks one value of the top-level object and fills its part of x->c.
  * cfg_parse_folders needs the project's platforms set first. */
-int cfg_parse_platforms(ctx *x, const jp_value *v);
-int cfg_parse_folders(ctx *x, const jp_value *v);
-int cfg_parse_excludes(ctx *x, const jp_value *v);
-int cfg_parse_builders(ctx *x, const jp_value *v);
-int cfg_parse_metadata(ctx *x, const jp_value *v);
-int cfg_parse_control(ctx *x, const jp_value *v);
+int cfg_parse_platforms(cfg_ctx *x, const jp_value *v);
+int cfg_parse_folders(cfg_ctx *x, const jp_value *v);
+int cfg_parse_excludes(cfg_ctx *x, const jp_value *v);
+int cfg_parse_builders(cfg_ctx *x, const jp_value *v);
+int cfg_parse_metadata(cfg_ctx *x, const jp_value *v);
+int cfg_parse_control(cfg_ctx *x, const jp_value *v);
 
-/* The defaults of sections the file leaves out: the scan folder "Assets"
- * (which must exist; top is where that is reported), and the loopback
- * addresses as control.allow. */
-int cfg_default_folders(ctx *x, const jp_value *top);
-int cfg_default_control(ctx *x);
+/* The defaults of what the file leaves out: the scan folder "Assets" (which
+ * must exist; top is where that is reported), and the loopback addresses as
+ * control.allow (unless the file gave an allow list). */
+int cfg_default_folders(cfg_ctx *x, const jp_value *top);
+int cfg_default_control(cfg_ctx *x);
 
 /* ---- addresses (addr.c) ---- */
 

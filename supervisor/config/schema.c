@@ -15,7 +15,7 @@
 #include "config/config_priv.h"
 #include "path.h"
 
-void cfg_report(ctx *x, int line, int col, const char *fmt, ...)
+void cfg_report(cfg_ctx *x, int line, int col, const char *fmt, ...)
 {
 	if (x->rc == 0) {
 		x->rc = KILN_E_CONFIG;
@@ -31,7 +31,7 @@ void cfg_report(ctx *x, int line, int col, const char *fmt, ...)
 	}
 }
 
-int cfg_oom(ctx *x)
+int cfg_oom(cfg_ctx *x)
 {
 	if (x->rc == 0) {
 		x->rc = -ENOMEM;
@@ -43,7 +43,7 @@ int cfg_oom(ctx *x)
 
 /* Quotes a string from the file for a message: escapes what would garble
  * a terminal and cuts long ones short, at a UTF-8 character boundary. */
-const char *cfg_quote(ctx *x, const char *s)
+const char *cfg_quote(cfg_ctx *x, const char *s)
 {
 	enum { SHOWN = 60 };
 	char buf[SHOWN * 4 + 8];
@@ -115,7 +115,7 @@ static int edit_distance(const char *a, const char *b)
 /* Checks every key of obj against allowed (in document order, so the first
  * wrong key in the file is the one reported) and fills found[i] with the
  * member for allowed[i], or NULL. where names obj in messages. */
-int cfg_check_keys(ctx *x, const jp_value *obj, const char *where, const char *const *allowed,
+int cfg_check_keys(cfg_ctx *x, const jp_value *obj, const char *where, const char *const *allowed,
                    size_t n_allowed, const jp_member **found)
 {
 	for (size_t i = 0; i < n_allowed; i++)
@@ -158,7 +158,7 @@ int cfg_check_keys(ctx *x, const jp_value *obj, const char *where, const char *c
 }
 
 /* "not 0", "not 1.5", "not a string": what the file held instead. */
-const char *cfg_not_what(ctx *x, const jp_value *v)
+const char *cfg_not_what(cfg_ctx *x, const jp_value *v)
 {
 	const char *s;
 	if (v->type == JP_NUMBER && v->u.num.is_integer)
@@ -176,7 +176,7 @@ const char *cfg_not_what(ctx *x, const jp_value *v)
 	return s ? s : "not that";
 }
 
-int cfg_get_string(ctx *x, const jp_value *v, const char *name, bool nonempty, const char **out)
+int cfg_get_string(cfg_ctx *x, const jp_value *v, const char *name, bool nonempty, const char **out)
 {
 	if (v->type != JP_STRING)
 		return CFG_FAILV(x, v, "%s must be a string, %s", name, cfg_not_what(x, v));
@@ -186,7 +186,7 @@ int cfg_get_string(ctx *x, const jp_value *v, const char *name, bool nonempty, c
 	return 0;
 }
 
-int cfg_get_bool(ctx *x, const jp_value *v, const char *name, bool *out)
+int cfg_get_bool(cfg_ctx *x, const jp_value *v, const char *name, bool *out)
 {
 	if (v->type != JP_BOOL)
 		return CFG_FAILV(x, v, "%s must be true or false, %s", name, cfg_not_what(x, v));
@@ -194,7 +194,7 @@ int cfg_get_bool(ctx *x, const jp_value *v, const char *name, bool *out)
 	return 0;
 }
 
-int cfg_get_int(ctx *x, const jp_value *v, const char *name, int64_t lo, int64_t hi, int64_t *out)
+int cfg_get_int(cfg_ctx *x, const jp_value *v, const char *name, int64_t lo, int64_t hi, int64_t *out)
 {
 	if (v->type != JP_NUMBER || !v->u.num.is_integer || v->u.num.i < lo || v->u.num.i > hi)
 		return CFG_FAILV(x, v, "%s must be an integer from %lld to %lld, %s", name, (long long)lo,
@@ -203,20 +203,21 @@ int cfg_get_int(ctx *x, const jp_value *v, const char *name, int64_t lo, int64_t
 	return 0;
 }
 
-const char *cfg_item_name(ctx *x, const char *name, size_t i)
+const char *cfg_item_name(cfg_ctx *x, const char *name, size_t i)
 {
 	const char *s = arena_printf(x->a, "%s[%zu]", name, i);
 	return s ? s : name;
 }
 
-const char *cfg_sub(ctx *x, const char *where, const char *key)
+const char *cfg_sub(cfg_ctx *x, const char *where, const char *key)
 {
 	const char *s = arena_printf(x->a, "%s.%s", where, key);
 	return s ? s : key;
 }
 
 /* An array of strings into a NULL-terminated arena array. */
-int cfg_get_strings(ctx *x, const jp_value *v, const char *name, bool nonempty_items, char ***out, size_t *n)
+int cfg_get_strings(cfg_ctx *x, const jp_value *v, const char *name, bool nonempty_items, char ***out,
+                    size_t *n)
 {
 	char **list;
 	if (v->type != JP_ARRAY)
@@ -253,7 +254,7 @@ static int cmp_keyed(const void *a, const void *b)
 /* Finds the string of s[0..n) that repeats an earlier one, earliest in the
  * list, in O(n log n): a hostile file may hold a very long list. Sets *dup
  * and *first to its index and the index of the earlier copy, or *dup to n. */
-int cfg_find_dup(ctx *x, char *const *s, size_t n, size_t *dup, size_t *first)
+int cfg_find_dup(cfg_ctx *x, char *const *s, size_t n, size_t *dup, size_t *first)
 {
 	keyed *k;
 	*dup = n;
@@ -280,7 +281,7 @@ int cfg_find_dup(ctx *x, char *const *s, size_t n, size_t *dup, size_t *first)
 }
 
 /* root + p, normalised, into the arena. */
-int cfg_resolve(ctx *x, const jp_value *v, const char *p, char **out)
+int cfg_resolve(cfg_ctx *x, const jp_value *v, const char *p, char **out)
 {
 	char joined[KILN_PATH_MAX], norm[KILN_PATH_MAX];
 	if (path_join(joined, sizeof joined, x->root, p) || path_normalize(joined, norm, sizeof norm))

@@ -38,7 +38,7 @@ static bool is_ext_char(char c)
 
 /* ---- platforms ---- */
 
-int cfg_parse_platforms(ctx *x, const jp_value *v)
+int cfg_parse_platforms(cfg_ctx *x, const jp_value *v)
 {
 	/* Cache/<platform>/ sits beside these folders of the cache (SPEC 6). */
 	static const char *const reserved[] = {"intermediate", "logs", "tmp"};
@@ -88,7 +88,7 @@ static bool is_platform(const kiln_config *c, const char *p)
 
 /* ---- scan_folders ---- */
 
-static int check_folder_exists(ctx *x, const jp_value *v, const cfg_scan_folder *f)
+static int check_folder_exists(cfg_ctx *x, const jp_value *v, const cfg_scan_folder *f)
 {
 	struct stat st;
 	if (stat(f->abs, &st) != 0) {
@@ -103,7 +103,7 @@ static int check_folder_exists(ctx *x, const jp_value *v, const cfg_scan_folder 
 	return 0;
 }
 
-static int parse_folder(ctx *x, const jp_value *v, size_t idx, cfg_scan_folder *f)
+static int parse_folder(cfg_ctx *x, const jp_value *v, size_t idx, cfg_scan_folder *f)
 {
 	static const char *const keys[] = {"path", "recursive", "order", "platforms"};
 	const jp_member *m[4];
@@ -171,7 +171,7 @@ static int cmp_ordered(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
-int cfg_parse_folders(ctx *x, const jp_value *v)
+int cfg_parse_folders(cfg_ctx *x, const jp_value *v)
 {
 	kiln_config *c = x->c;
 	cfg_scan_folder *tmp;
@@ -214,7 +214,7 @@ int cfg_parse_folders(ctx *x, const jp_value *v)
 	return 0;
 }
 
-int cfg_default_folders(ctx *x, const jp_value *top)
+int cfg_default_folders(cfg_ctx *x, const jp_value *top)
 {
 	kiln_config *c = x->c;
 	cfg_scan_folder *f = arena_alloc(x->a, sizeof *f);
@@ -239,7 +239,7 @@ int cfg_default_folders(ctx *x, const jp_value *top)
 
 /* ---- excludes ---- */
 
-int cfg_parse_excludes(ctx *x, const jp_value *v)
+int cfg_parse_excludes(cfg_ctx *x, const jp_value *v)
 {
 	kiln_config *c = x->c;
 	if (cfg_get_strings(x, v, "excludes", false, &c->excludes, &c->n_excludes))
@@ -264,7 +264,7 @@ int cfg_parse_excludes(ctx *x, const jp_value *v)
 
 /* ---- builders ---- */
 
-static int check_exec(ctx *x, const jp_value *v, const cfg_builder *b)
+static int check_exec(cfg_ctx *x, const jp_value *v, const cfg_builder *b)
 {
 	struct stat st;
 	if (stat(b->exec_abs, &st) != 0) {
@@ -284,7 +284,7 @@ static int check_exec(ctx *x, const jp_value *v, const cfg_builder *b)
 	return 0;
 }
 
-static int parse_builder(ctx *x, const jp_value *v, size_t idx, cfg_builder *b)
+static int parse_builder(cfg_ctx *x, const jp_value *v, size_t idx, cfg_builder *b)
 {
 	static const char *const keys[] = {"exec",      "args",      "patterns",
 	                                   "timeout_s", "memory_mb", "persistent"};
@@ -371,7 +371,7 @@ static int parse_builder(ctx *x, const jp_value *v, size_t idx, cfg_builder *b)
  * uuid); with other arguments it may well not be. Length prefixes keep
  * ("a b") and ("a", "b") apart. Built in one allocation: a hostile file may
  * hold very many args. */
-static char *builder_ident(ctx *x, const cfg_builder *b)
+static char *builder_ident(cfg_ctx *x, const cfg_builder *b)
 {
 	size_t total = 0, o = 0;
 	char *id;
@@ -388,7 +388,7 @@ static char *builder_ident(ctx *x, const cfg_builder *b)
 	return id;
 }
 
-int cfg_parse_builders(ctx *x, const jp_value *v)
+int cfg_parse_builders(cfg_ctx *x, const jp_value *v)
 {
 	kiln_config *c = x->c;
 	char **ident;
@@ -425,7 +425,7 @@ int cfg_parse_builders(ctx *x, const jp_value *v)
 
 /* ---- metadata ---- */
 
-int cfg_parse_metadata(ctx *x, const jp_value *v)
+int cfg_parse_metadata(cfg_ctx *x, const jp_value *v)
 {
 	kiln_config *c = x->c;
 	const jp_member *dm, *fm;
@@ -505,7 +505,7 @@ int cfg_parse_metadata(ctx *x, const jp_value *v)
 
 /* ---- control ---- */
 
-int cfg_parse_control(ctx *x, const jp_value *v)
+int cfg_parse_control(cfg_ctx *x, const jp_value *v)
 {
 	static const char *const keys[] = {"tcp", "allow", "token"};
 	const jp_member *m[3];
@@ -570,7 +570,7 @@ int cfg_parse_control(ctx *x, const jp_value *v)
 	return 0;
 }
 
-int cfg_default_control(ctx *x)
+int cfg_default_control(cfg_ctx *x)
 {
 	static const char *const loopback[] = {"127.0.0.1", "::1"};
 	cfg_control *cc = &x->c->control;
