@@ -2,6 +2,8 @@
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
  *        -Icommon -Isupervisor tests/fuzz/config_fuzz.c supervisor/config/config.c
+ *        supervisor/config/schema.c supervisor/config/sections.c
+ *        supervisor/config/addr.c supervisor/config/project.c supervisor/config/init.c
  *        common/jsonpos.c common/arena.c common/kerr.c common/path.c
  *        common/pattern.c $(pkg-config --libs libpcre2-8)
  *

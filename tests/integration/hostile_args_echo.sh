@@ -4,9 +4,10 @@
 # argument raw: an ESC sequence in it reaches the terminal as is (kiln asset
 # $'a\x1b[2J' clears the screen), a newline splits the message, and a
 # 100,000-character argument is echoed whole (100,076 bytes of stderr).
-# config.c already quotes values with escapes and a cut at 60 characters;
-# the query messages should do the same. kiln job ' 1' is also taken as job
-# 1 while '1 ' is refused (strtoll skips leading blanks).
+# supervisor/config/schema.c (cfg_quote) already quotes values with
+# escapes and a cut at 60 characters; the query messages should do the
+# same. kiln job ' 1' is also taken as job 1 while '1 ' is refused (strtoll
+# skips leading blanks).
 set -e
 . "$(dirname "$0")/../integration/lib.sh"
 write_config <<JSON

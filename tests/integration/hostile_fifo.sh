@@ -1,7 +1,7 @@
 # (fixed; was pending): a FIFO where kiln expects a file makes kiln hang
 # forever, and SIGINT/SIGTERM cannot stop it (see hostile_signals.sh).
 #  1. kiln -p DIR jobs with DIR/kiln.json a FIFO: config_load
-#     (supervisor/config/config.c) open()s it O_RDONLY before checking S_ISREG, and
+#     (supervisor/config/project.c) open()s it O_RDONLY before checking S_ISREG, and
 #     open blocks in wait_for_partner until a writer comes. Without -p the
 #     FIFO is skipped (config_find_root checks S_ISREG). Expected: exit 2,
 #     "kiln.json: not a regular file", at once.

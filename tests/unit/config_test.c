@@ -98,6 +98,51 @@ static void expect_err_in(const char *dir, const char *text, int line, int col, 
 #define EXPECT_ERR2(text, line, col, part, part2)                                                            \
 	expect_err_in(root, (text), (line), (col), (part), (part2), __LINE__)
 
+/* Expects text to load in the project root. Returns the config, which the
+ * caller frees (config_free), or NULL after saying why it did not load. */
+static kiln_config *parse_ok_at(const char *text, int caller_line)
+{
+	char err[1024] = "";
+	kiln_config *c = NULL;
+	int rc = parse_in(root, text, &c, err, sizeof err);
+
+	if (rc)
+		fprintf(stderr, "config_test.c:%d: want a config, got %d: %s\n", caller_line, rc, err);
+	CHECK_EQ_INT(rc, 0);
+	return c;
+}
+
+/* The same for dir/kiln.json on disk, through config_load. */
+static kiln_config *load_ok_at(const char *dir, int caller_line)
+{
+	char err[1024] = "";
+	kiln_config *c = NULL;
+	int rc = config_load(dir, selfdir, &c, err, sizeof err);
+
+	if (rc)
+		fprintf(stderr, "config_test.c:%d: want %s/kiln.json to load, got %d: %s\n", caller_line, dir,
+		        rc, err);
+	CHECK_EQ_INT(rc, 0);
+	return c;
+}
+
+#define PARSE_OK(text) parse_ok_at((text), __LINE__)
+#define LOAD_OK(dir)   load_ok_at((dir), __LINE__)
+
+/* Reads up to size bytes of path into buf; returns how many (0 when it
+ * cannot be read). */
+static size_t read_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, size, f);
+	fclose(f);
+	return n;
+}
+
 static void test_full_file(void)
 {
 	const char *text =
@@ -124,15 +169,11 @@ static void test_full_file(void)
 	    "  \"scan\": \"hash\",\n"
 	    "  \"metadata\": {\"AssetInfo\": [\"FBX\", \"gltf\"], \"meta\": [\"png\"]}\n"
 	    "}\n";
-	char err[1024] = "", p[600];
-	kiln_config *c = NULL;
-	int rc = parse_in(root, text, &c, err, sizeof err);
+	char p[600];
+	kiln_config *c = PARSE_OK(text);
 
-	CHECK_EQ_INT(rc, 0);
-	if (rc) {
-		fprintf(stderr, "full file: %s\n", err);
+	if (!c)
 		return;
-	}
 	snprintf(p, sizeof p, "%s/kiln.json", root);
 	CHECK_EQ_STR(c->file, p);
 	CHECK_EQ_STR(c->root, root);
@@ -230,15 +271,11 @@ static void test_full_file(void)
 
 static void test_defaults(void)
 {
-	char err[1024] = "", p[600];
-	kiln_config *c = NULL;
-	int rc = parse_in(root, "{}", &c, err, sizeof err);
+	char p[600];
+	kiln_config *c = PARSE_OK("{}");
 
-	CHECK_EQ_INT(rc, 0);
-	if (rc) {
-		fprintf(stderr, "defaults: %s\n", err);
+	if (!c)
 		return;
-	}
 	CHECK_EQ_STR(c->project, path_basename(root));
 	CHECK_EQ_INT(c->n_platforms, 1);
 	CHECK_EQ_STR(c->platforms[0], "pc");
@@ -262,12 +299,9 @@ static void test_defaults(void)
 	config_free(c);
 
 	/* A builder's own defaults, and "fast". */
-	c = NULL;
-	rc = parse_in(
-	    root, "{\"builders\": [{\"exec\": \"kiln-copy\"}], \"scan\": \"fast\", \"http\": \"[::1]:8080\"}",
-	    &c, err, sizeof err);
-	CHECK_EQ_INT(rc, 0);
-	if (rc == 0) {
+	c = PARSE_OK(
+	    "{\"builders\": [{\"exec\": \"kiln-copy\"}], \"scan\": \"fast\", \"http\": \"[::1]:8080\"}");
+	if (c) {
 		CHECK_EQ_INT(c->builders[0].timeout_s, 600);
 		CHECK_EQ_INT(c->builders[0].memory_mb, 4096);
 		CHECK(c->builders[0].persistent);
@@ -278,14 +312,10 @@ static void test_defaults(void)
 	config_free(c);
 
 	/* The limits themselves are allowed. */
-	c = NULL;
-	rc = parse_in(
-	    root,
+	c = PARSE_OK(
 	    "{\"hosts\": 256, \"builders\": [{\"exec\": \"kiln-copy\", \"timeout_s\": 86400, \"memory_mb\": "
-	    "16}, {\"exec\": \"kiln-copy\", \"args\": [\"x\"], \"timeout_s\": 1, \"memory_mb\": 1048576}]}",
-	    &c, err, sizeof err);
-	CHECK_EQ_INT(rc, 0);
-	if (rc == 0) {
+	    "16}, {\"exec\": \"kiln-copy\", \"args\": [\"x\"], \"timeout_s\": 1, \"memory_mb\": 1048576}]}");
+	if (c) {
 		CHECK_EQ_INT(c->hosts, 256);
 		CHECK_EQ_INT(c->builders[0].timeout_s, 86400);
 		CHECK_EQ_INT(c->builders[0].memory_mb, 16);
@@ -497,15 +527,10 @@ static void test_builders(void)
 	EXPECT_ERR("{\"builders\": [\"kiln-copy\"]}", 1, 15, "builders[0] must be an object");
 
 	/* Same program, different args: two builders. */
-	kiln_config *c = NULL;
-	char err[1024];
-	int rc = parse_in(
-	    root,
+	kiln_config *c = PARSE_OK(
 	    "{\"builders\": [{\"exec\": \"kiln-copy\", \"args\": [\"a b\"]}, {\"exec\": \"kiln-copy\", "
-	    "\"args\": [\"a\", \"b\"]}]}",
-	    &c, err, sizeof err);
-	CHECK_EQ_INT(rc, 0);
-	if (rc == 0)
+	    "\"args\": [\"a\", \"b\"]}]}");
+	if (c)
 		CHECK_EQ_INT(c->n_builders, 2);
 	config_free(c);
 }
@@ -525,9 +550,8 @@ static void test_load(void)
 
 	write_file(root, "kiln.json",
 	           "{\n  \"project\": \"loaded\",\n  \"builders\": [{\"exec\": \"kiln-copy\"}]\n}\n", 0644);
-	rc = config_load(root, selfdir, &c, err, sizeof err);
-	CHECK_EQ_INT(rc, 0);
-	if (rc == 0) {
+	c = LOAD_OK(root);
+	if (c) {
 		snprintf(p, sizeof p, "%s/kiln.json", root);
 		CHECK_EQ_STR(c->file, p);
 		CHECK_EQ_STR(c->project, "loaded");
@@ -549,9 +573,8 @@ static void test_load(void)
 	char cwd[600];
 	if (getcwd(cwd, sizeof cwd) && chdir(root) == 0) {
 		write_file(root, "kiln.json", "{}", 0644);
-		rc = config_load(".", selfdir, &c, err, sizeof err);
-		CHECK_EQ_INT(rc, 0);
-		if (rc == 0)
+		c = LOAD_OK(".");
+		if (c)
 			CHECK_EQ_STR(c->root, root);
 		config_free(c);
 		c = NULL;
@@ -614,11 +637,10 @@ static void test_find_root(void)
 static void test_init(void)
 {
 	char dir[600], err[1024] = "", p[700], before[4096], after[4096];
-	kiln_config *c = NULL;
+	kiln_config *c;
 	struct stat st;
 	int rc;
-	FILE *f;
-	size_t nb = 0, na = 0;
+	size_t nb, na;
 
 	snprintf(dir, sizeof dir, "%s/new project", bare);
 	rc = config_init_project(dir, err, sizeof err);
@@ -626,9 +648,8 @@ static void test_init(void)
 	snprintf(p, sizeof p, "%s/Assets", dir);
 	CHECK(stat(p, &st) == 0 && S_ISDIR(st.st_mode));
 	/* It loads cleanly, and is what the brief says it is. */
-	rc = config_load(dir, selfdir, &c, err, sizeof err);
-	CHECK_EQ_INT(rc, 0);
-	if (rc == 0) {
+	c = LOAD_OK(dir);
+	if (c) {
 		CHECK_EQ_STR(c->project, "new project");
 		CHECK_EQ_INT(c->n_folders, 1);
 		CHECK_EQ_STR(c->folders[0].path, "Assets");
@@ -637,26 +658,16 @@ static void test_init(void)
 		CHECK(c->builders[0].internal);
 		CHECK_EQ_STR(c->platforms[0], "pc");
 		CHECK(c->n_excludes > 0);
-	} else {
-		fprintf(stderr, "init: %s\n", err);
 	}
 	config_free(c);
 
 	snprintf(p, sizeof p, "%s/kiln.json", dir);
-	f = fopen(p, "r");
-	if (f) {
-		nb = fread(before, 1, sizeof before, f);
-		fclose(f);
-	}
+	nb = read_file(p, before, sizeof before);
 	/* A second init refuses, and leaves the file as it was. */
 	rc = config_init_project(dir, err, sizeof err);
 	CHECK_EQ_INT(rc, -EEXIST);
 	CHECK(strstr(err, "already exists") != NULL);
-	f = fopen(p, "r");
-	if (f) {
-		na = fread(after, 1, sizeof after, f);
-		fclose(f);
-	}
+	na = read_file(p, after, sizeof after);
 	CHECK(nb > 0 && nb == na && memcmp(before, after, nb) == 0);
 	/* Nothing else is left behind. */
 	snprintf(p, sizeof p, "%s/.kiln.json.init", dir);
@@ -666,9 +677,8 @@ static void test_init(void)
 	snprintf(dir, sizeof dir, "%s/we\"ird\\name", bare);
 	rc = config_init_project(dir, err, sizeof err);
 	CHECK_EQ_INT(rc, 0);
-	rc = config_load(dir, selfdir, &c, err, sizeof err);
-	CHECK_EQ_INT(rc, 0);
-	if (rc == 0)
+	c = LOAD_OK(dir);
+	if (c)
 		CHECK_EQ_STR(c->project, "we\"ird\\name");
 	config_free(c);
 }
@@ -676,11 +686,10 @@ static void test_init(void)
 /* The control key: TCP for the control API, its allow list and token. */
 static void test_control(void)
 {
-	char err[1024] = "";
-	kiln_config *c = NULL;
+	kiln_config *c;
 
 	/* Left out: no TCP, the loopback addresses are the allow list. */
-	CHECK_EQ_INT(parse_in(root, "{}", &c, err, sizeof err), 0);
+	c = PARSE_OK("{}");
 	if (c) {
 		CHECK(c->control.tcp == NULL);
 		CHECK(c->control.token == NULL);
@@ -693,13 +702,9 @@ static void test_control(void)
 		CHECK_EQ_INT(c->control.allow_nets[1].family, 6);
 	}
 	config_free(c);
-	c = NULL;
 
-	CHECK_EQ_INT(parse_in(root,
-	                      "{\"control\": {\"tcp\": \"127.0.0.1:45645\", \"allow\": [\"127.0.0.1\", "
-	                      "\"10.0.0.0/8\", \"fd00::/8\"], \"token\": \"s3cret\"}}",
-	                      &c, err, sizeof err),
-	             0);
+	c = PARSE_OK("{\"control\": {\"tcp\": \"127.0.0.1:45645\", \"allow\": [\"127.0.0.1\", "
+	             "\"10.0.0.0/8\", \"fd00::/8\"], \"token\": \"s3cret\"}}");
 	if (c) {
 		static const uint8_t ten[4] = {10, 200, 3, 4}, eleven[4] = {11, 0, 0, 1};
 		static const uint8_t lo[4] = {127, 0, 0, 1}, lo2[4] = {127, 0, 0, 2};
@@ -722,34 +727,17 @@ static void test_control(void)
 		CHECK(!config_cidr_match(&c->control.allow_nets[2], 6, fe));
 	}
 	config_free(c);
-	c = NULL;
 
 	/* "" is off, like http; a token without tcp is kept and unused. */
-	CHECK_EQ_INT(parse_in(root, "{\"control\": {\"tcp\": \"\", \"token\": \"t\"}}", &c, err, sizeof err),
-	             0);
+	c = PARSE_OK("{\"control\": {\"tcp\": \"\", \"token\": \"t\"}}");
 	if (c) {
 		CHECK(c->control.tcp == NULL);
 		CHECK_EQ_STR(c->control.token, "t");
 	}
 	config_free(c);
-	c = NULL;
 
-	/* Odd prefix lengths that are still exact. */
-	{
-		cfg_cidr n;
-		const char *why = NULL;
-		CHECK_EQ_INT(config_parse_cidr("192.168.0.0/23", &n, &why), 0);
-		CHECK_EQ_INT(config_parse_cidr("0.0.0.0/0", &n, &why), 0);
-		CHECK_EQ_INT(n.prefix, 0);
-		CHECK_EQ_INT(config_parse_cidr("192.168.1.0/23", &n, &why), KILN_E_CONFIG);
-		CHECK(why && strstr(why, "beyond its prefix"));
-		uint8_t a[4] = {192, 168, 1, 77};
-		CHECK_EQ_INT(config_parse_cidr("192.168.0.0/23", &n, &why), 0);
-		CHECK(config_cidr_match(&n, 4, a));
-		a[2] = 2;
-		CHECK(!config_cidr_match(&n, 4, a));
-	}
-
+	/* Addresses on their own (odd prefix lengths, matching) are checked
+	 * in config_addr_test.c. */
 	EXPECT_ERR("{\"control\": true}", 1, 13, "control must be an object");
 	EXPECT_ERR("{\"control\": {\"tpc\": \"127.0.0.1:1\"}}", 1, 14,
 	           "unknown key \"tpc\" in control; did you mean \"tcp\"?");
