@@ -48,8 +48,8 @@ san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-fra
 # target_srcs NAME: the sources a target links, beside its own file.
 target_srcs() {
 	case $1 in
-	frame) echo "$common $root/common/frame.c $root/common/msg.c $root/common/hostproto.c" ;;
-	config) echo "$common $root/supervisor/config.c $root/supervisor/jsonpos.c $root/common/path.c $root/common/pattern.c" ;;
+	frame) echo "$common $root/common/frame.c $root/common/msg.c $root/common/mpscan.c $root/common/mpread.c $root/common/mpwrite.c $root/common/hostproto.c" ;;
+	config) echo "$common $(ls $root/supervisor/config/*.c) $root/common/jsonpos.c $root/common/path.c $root/common/pattern.c $root/common/utf8.c $root/common/hex.c" ;;
 	*) return 1 ;;
 	esac
 }
