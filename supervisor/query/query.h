@@ -12,8 +12,8 @@
  * stdout; plain text otherwise):
  *   jobs [--filter RE] [--status S,...] [--sort COL]
  *   job ID
- *   assets [--filter RE]          asset PATH|UUID
- *   products [--filter RE]        product PATH|ASSET_ID [--platform P]
+ *   assets [--filter RE]          asset PATH|UUID [--depth N|all]
+ *   products [--filter RE]        product PATH|ASSET_ID [--platform P] [--depth N|all]
  *   builders [--all]
  *   status
  *   reprocess PATH|UUID...
@@ -22,6 +22,14 @@
  * inside SQLite through a REGEXP function. A filter of `jobs` that is exactly
  * a status word filters on the status instead. A regex that runs into its
  * limit aborts the listing ("filter: regex hit its match limit", exit 2).
+ *
+ * `asset` and `product` list dependencies out and in (deps.c says how they
+ * resolve: a product's on its own platform, as the asset catalog does).
+ * --depth N follows them N levels deep as a tree, each entry holding its
+ * own under the same key (1, the default, lists the direct ones; 0 or all
+ * every level, up to 32); an entry that is its own ancestor is marked
+ * "cycle": true instead of followed, and a tree stops at 1000 entries, the
+ * document then saying "truncated": true.
  *
  * A source given as PATH may be absolute, relative to the current directory,
  * relative to the project root or relative to its scan folder; a UUID is
