@@ -31,11 +31,11 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 	/* Parameters as q_tree_read() binds them; ?5 is set for --dir: a
 	 * folder tree shows sources from scan folders only, intermediate
 	 * assets have a tree of their own (products --platform intermediate
-	 * --dir). */
+	 * --dir). The filter matches the path or the uuid. */
 	static const char base[] =
 	    "SELECT substr(path, ?3) AS rest, uuid, path, scan_folder, size FROM sources"
 	    " WHERE (?1 IS NULL OR (path >= ?1 AND path < ?2))"
-	    " AND (?4 IS NULL OR path REGEXP ?4) AND (?5 IS NULL OR intermediate = 0)";
+	    " AND (?4 IS NULL OR path REGEXP ?4 OR uuid REGEXP ?4) AND (?5 IS NULL OR intermediate = 0)";
 	qtree tr = {0};
 	const char *limit = NULL, *offset = NULL;
 	const qopt opts[] = {{"--filter", true, &tr.filter, NULL},

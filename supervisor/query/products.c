@@ -73,11 +73,18 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 	                            {"SIZE", "size", NULL},         {"SOURCE", "source", NULL}};
 	static const qlisting listing = {"products", cols, 6};
 	/* The filter matches the product's path or its source's path, so
-	 * "textures/" finds products by either name. Parameters as
-	 * q_tree_read() binds them, the platform as ?5. */
+	 * "textures/" finds products by either name, or its ids: the source's
+	 * uuid and the asset id as the listing writes it (query_asset_id()),
+	 * so that an id copied from anywhere finds its products. Names come
+	 * first: SQLite stops at the first term that matches, and every
+	 * REGEXP call of the command draws on the one time budget. Parameters
+	 * as q_tree_read() binds them, the platform as ?5. */
 	static const char where_p[] = " WHERE (?1 IS NULL OR (p.path >= ?1 AND p.path < ?2))"
 	                              " AND (?5 IS NULL OR p.platform = ?5)";
-	static const char where_s[] = " AND (p.path REGEXP ?4 OR s.path REGEXP ?4)";
+	static const char where_s[] =
+	    " AND (p.path REGEXP ?4 OR s.path REGEXP ?4 OR s.uuid REGEXP ?4"
+	    " OR ('{' || s.uuid || '}:' || printf('%x', CASE WHEN p.sub_id BETWEEN -2147483648 AND 4294967295"
+	    " THEN p.sub_id & 4294967295 ELSE p.sub_id END)) REGEXP ?4)";
 	static const char join_s[] = " JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id";
 	qtree tr = {0};
 	const char *limit = NULL, *offset = NULL;

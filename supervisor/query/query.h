@@ -19,9 +19,15 @@
  *   reprocess PATH|UUID...
  *
  * Filters are PCRE2 regexes with kiln's match and depth limits, evaluated
- * inside SQLite through a REGEXP function. A filter of `jobs` that is exactly
- * a status word filters on the status instead. A regex that runs into its
- * limit aborts the listing ("filter: regex hit its match limit", exit 2).
+ * inside SQLite through a REGEXP function, and they match ids as well as
+ * paths: `jobs` the source's path or uuid (not the job id, which `job ID`
+ * finds), `assets` the path or uuid, `products` the product's path, its
+ * source's path, the source's uuid or the asset id "{uuid}:subid". Ids
+ * are lowercase, as listed; (?i) makes a regex ignore case. A filter of
+ * `jobs` that is exactly a status word filters on the status instead. A
+ * regex that runs into its limit aborts the listing ("filter: regex hit its
+ * match limit", exit 2), as does a listing whose regex calls take more than
+ * 1.5 s in all, however many columns each row tries.
  *
  * `asset` and `product` list dependencies out and in (deps.c says how they
  * resolve: a product's on its own platform, as the asset catalog does).

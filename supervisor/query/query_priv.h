@@ -33,7 +33,7 @@ typedef struct qctx {
 	/* Set by the REGEXP function when it aborts a statement, so that the
 	 * caller can tell a bad filter (usage) from a database failure. */
 	int regex_rc;
-	int64_t regex_started; /* ms (monotonic) of the statement's first match */
+	int64_t regex_started; /* ms (monotonic) of the command's first match */
 	char regex_err[512];
 	/* query_json(): the document is kept in doc instead of printed, and
 	 * error messages go to err (joined by "; ") instead of stderr. json

@@ -673,6 +673,72 @@ static void test_products(const kiln_config *cfg)
 	CHECK(strstr(out_buf, "models/b.mesh") != NULL);
 }
 
+/* How many rows cmd --filter filter lists (its total with --limit). */
+static long long listed(const kiln_config *cfg, const char *cmd, const char *filter, const char *limit)
+{
+	json_t *v = limit ? ask(cfg, 0, cmd, "--filter", filter, "--limit", limit, NULL)
+	                  : ask(cfg, 0, cmd, "--filter", filter, NULL);
+	long long n = limit ? jint(v, "total") : (long long)json_array_size(v);
+	json_decref(v);
+	return n;
+}
+
+/* The key of the one row cmd --filter filter lists, or "(not one row)". */
+static const char *only_row(const kiln_config *cfg, const char *cmd, const char *filter, const char *key)
+{
+	static char buf[300];
+	json_t *v = ask(cfg, 0, cmd, "--filter", filter, NULL);
+	snprintf(buf, sizeof buf, "%s",
+	         json_array_size(v) == 1 && jstr(json_array_get(v, 0), key) ? jstr(json_array_get(v, 0), key)
+	                                                                    : "(not one row)");
+	json_decref(v);
+	return buf;
+}
+
+/* --filter matches ids as well as paths (issue 13, item 5): a product's
+ * source uuid and asset id, a source's uuid, a job's source uuid, through
+ * query_json() as the dashboard's search asks, paged or not. */
+static void test_filter_ids(const kiln_config *cfg)
+{
+	char prefix[9], upper[9], re[80];
+	json_t *v;
+
+	snprintf(prefix, sizeof prefix, "%.8s", uuid_a);
+	for (int i = 0; i < 9; i++)
+		upper[i] = (prefix[i] >= 'a' && prefix[i] <= 'f') ? (char)(prefix[i] - 'a' + 'A') : prefix[i];
+	CHECK_EQ_INT(listed(cfg, "products", prefix, NULL), 2);
+	CHECK_EQ_INT(listed(cfg, "products", prefix, "10"), 2);
+	snprintf(re, sizeof re, "^%s$", uuid_a);
+	CHECK_EQ_INT(listed(cfg, "products", re, NULL), 2);
+	snprintf(re, sizeof re, "^\\{%s\\}:1a$", uuid_evil);
+	CHECK_EQ_STR(only_row(cfg, "products", re, "path"), "evil.bin");
+	/* An asset id pasted as it is: its braces are no quantifier. */
+	snprintf(re, sizeof re, "{%s}:1a", uuid_evil);
+	CHECK_EQ_STR(only_row(cfg, "products", re, "path"), "evil.bin");
+	/* A sub id stored sign-extended reads as the listing writes it. */
+	snprintf(re, sizeof re, "^\\{%s\\}:ffffffff$", uuid_a);
+	CHECK_EQ_STR(only_row(cfg, "products", re, "path"), "textures/a.meta");
+	/* Ids are lowercase; (?i) ignores case. */
+	CHECK_EQ_INT(listed(cfg, "products", upper, NULL), 0);
+	snprintf(re, sizeof re, "(?i)%s", upper);
+	CHECK_EQ_INT(listed(cfg, "products", re, NULL), 2);
+
+	CHECK_EQ_STR(only_row(cfg, "assets", uuid_b, "source"), "models/b.fbx");
+	CHECK_EQ_INT(listed(cfg, "assets", prefix, "10"), 1);
+
+	v = ask(cfg, 0, "jobs", "--filter", prefix, NULL);
+	CHECK_EQ_INT(json_array_size(v), 2);
+	CHECK(by_id(v, 1) && by_id(v, 2));
+	json_decref(v);
+	CHECK_EQ_INT(listed(cfg, "jobs", prefix, "10"), 2);
+	/* Not the job id: kiln job ID finds that. */
+	CHECK_EQ_INT(listed(cfg, "jobs", "^4$", NULL), 0);
+
+	/* More columns, the same limits. */
+	CHECK_EQ_INT(run(cfg, "products", "--filter", "(a+)+$", NULL), 2);
+	CHECK(strstr(err_buf, "filter: regex hit its match limit") != NULL);
+}
+
 static void test_builders_status(const kiln_config *cfg)
 {
 	json_t *v, *b, *m;
@@ -1088,6 +1154,7 @@ int main(void)
 	test_job(&cfg);
 	test_assets(&cfg);
 	test_products(&cfg);
+	test_filter_ids(&cfg);
 	test_builders_status(&cfg);
 	test_reprocess(&cfg);
 
