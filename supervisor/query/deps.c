@@ -21,8 +21,9 @@
  * however often it appears, and its entries are kept for the next time; an
  * entry that is its own ancestor is marked "cycle" instead of followed. A
  * tree holds at most Q_TREE_MAX entries, a walk at most G_NODES_MAX nodes,
- * and each read is cut at what is left of the tree (a LIMIT), so what a
- * walk reads is bounded whatever the shape of the graph. What a node
+ * and each read stops stepping once it has what is left of the tree (and
+ * one more, to tell that there is more), so what a walk reads is bounded
+ * whatever the shape of the graph. What a node
  * depends on is read with look-ups on indexes, one node at a time. What
  * depends on it is not: dependency paths are stored as builders wrote them
  * and compared in lowercase, which no index of the schema serves, so those
@@ -102,19 +103,18 @@ struct qgraph {
 
 /* ---- the nodes of a walk ---- */
 
-/* Makes room in *v (of *cap elements of size each) for element n. Returns
- * 0 or -ENOMEM. */
-static int grow(void *v, size_t *cap, size_t n, size_t size)
+/* Makes room in v (an array of *cap elements of size each) for element n:
+ * returns v, or v moved to room for twice as many, or NULL (v unchanged)
+ * when out of memory. */
+static void *grow(void *v, size_t *cap, size_t n, size_t size)
 {
 	if (n < *cap)
-		return 0;
+		return v;
 	size_t nc = *cap ? *cap * 2 : 16;
-	void *nv = realloc(*(void **)v, nc * size);
-	if (!nv)
-		return -ENOMEM;
-	*(void **)v = nv;
-	*cap = nc;
-	return 0;
+	void *nv = realloc(v, nc * size);
+	if (nv)
+		*cap = nc;
+	return nv;
 }
 
 /* The node of id, *idx (OUT): the one already there (*fresh false), or a
@@ -129,8 +129,10 @@ static int g_add(qgraph *g, int64_t id, size_t *idx, bool *fresh)
 	}
 	if (g->tree && g->n >= G_NODES_MAX)
 		return G_NO_ROOM;
-	if (grow(&g->nodes, &g->cap, g->n, sizeof *g->nodes) != 0)
+	gnode *nodes = grow(g->nodes, &g->cap, g->n, sizeof *nodes);
+	if (!nodes)
 		return -ENOMEM;
+	g->nodes = nodes;
 	memset(&g->nodes[g->n], 0, sizeof g->nodes[g->n]);
 	g->nodes[g->n].id = id;
 	if (id != 0 && hmap_put_int(&g->ids, id, g->n) != 0)
@@ -150,8 +152,10 @@ static int g_link(qgraph *g, size_t parent, size_t kid)
 	if (g->nodes[kid].seen_by == parent + 1 || (p->n_kids && p->kids[p->n_kids - 1] == kid))
 		return 0;
 	g->nodes[kid].seen_by = parent + 1;
-	if (grow(&p->kids, &p->cap_kids, p->n_kids, sizeof *p->kids) != 0)
+	size_t *kids = grow(p->kids, &p->cap_kids, p->n_kids, sizeof *kids);
+	if (!kids)
 		return -ENOMEM;
+	p->kids = kids;
 	p->kids[p->n_kids++] = kid;
 	return 0;
 }
@@ -200,12 +204,11 @@ static bool g_full(const qgraph *g, size_t i, int64_t limit)
 	return limit >= 0 && (int64_t)g->nodes[i].n_kids >= limit;
 }
 
-/* Reads the entries of node i, cut at what is left of the tree; for a kind
- * that reads in batches, those of the nodes waiting to be read too. */
-static int g_read(qgraph *g, size_t i)
+/* Reads the entries of node i, at most limit (-1 for all); for a kind that
+ * reads in batches, those of the nodes waiting to be read too. */
+static int g_read(qgraph *g, size_t i, int64_t limit)
 {
 	size_t t[G_BATCH], n = 0;
-	int64_t limit = g->tree ? (int64_t)(Q_TREE_MAX - g->entries) + 1 : -1;
 
 	t[n++] = i;
 	g->nodes[i].read = true;
@@ -257,7 +260,8 @@ static int g_render(qgraph *g, size_t i, int level, int64_t *path, json_t *arr)
 		}
 		if (level >= g->depth.levels && !g->depth.all)
 			continue;
-		if (!g->nodes[c].read && (rc = g_read(g, c)) != 0)
+		/* No more than the tree can still show, and one to tell. */
+		if (!g->nodes[c].read && (rc = g_read(g, c, (int64_t)(Q_TREE_MAX - g->entries) + 1)) != 0)
 			return rc;
 		bool more = g->nodes[c].partial;
 		if (level < g->depth.levels) {
@@ -322,9 +326,11 @@ static int g_walk(qctx *q, const gkind *kind, const qdepth *d, int64_t id, json_
 	if ((rc = kind->node(&g, g.st[0], 0, &root)) != 0)
 		goto out;
 	sqlite3_reset(g.st[0]);
+	/* All of the root's, so that unmet and source_dependencies are
+	 * whole at any depth (a tree still holds at most G_NODES_MAX). */
 	g.unmet = unmet;
 	g.srcdeps = srcdeps;
-	rc = g_read(&g, root);
+	rc = g_read(&g, root, -1);
 	g.unmet = g.srcdeps = NULL;
 	if (rc != 0)
 		goto out;
@@ -397,8 +403,10 @@ static int keys_add(gkeys *k, char kind, const char *s, bool lower, size_t node,
 	char *key = NULL;
 	if (!s)
 		return 0;
-	if (grow(&k->v, &k->cap, k->n, sizeof *k->v) != 0)
+	gkey *v = grow(k->v, &k->cap, k->n, sizeof *v);
+	if (!v)
 		return -ENOMEM;
+	k->v = v;
 	if (asprintf(&key, "%c%s", kind, s) < 0)
 		return -ENOMEM;
 	if (lower)
@@ -531,7 +539,7 @@ enum { PO_ROOT, PO_DEPS, PO_ASSET, PO_PATH, PO_SOURCE, PO_SOURCE_PRODUCTS };
 static const char *const product_out_sql[] = {
     [PO_ROOT] = P_ROOT,
     [PO_DEPS] = "SELECT dep_asset_id, dep_path, dep_kind FROM product_deps WHERE product_id = ?1"
-                " ORDER BY rowid LIMIT ?2",
+                " ORDER BY rowid",
     /* A sub id may have been stored sign-extended (?3). */
     [PO_ASSET] =
         "SELECT " P_COLS " FROM sources s CROSS JOIN jobs j ON j.source_id = s.id"
@@ -543,7 +551,7 @@ static const char *const product_out_sql[] = {
     [PO_SOURCE_PRODUCTS] =
         "SELECT " P_COLS " FROM jobs j CROSS JOIN products p ON p.job_id = j.id"
         " CROSS JOIN sources s ON s.id = j.source_id WHERE j.source_id = ?1 AND p.platform = ?2"
-        " AND p.id != ?3 ORDER BY p.sub_id, p.id LIMIT ?4",
+        " AND p.id != ?3 ORDER BY p.sub_id, p.id",
 };
 
 /* The products on platform ?4 whose dependencies name one of a batch (see
@@ -671,7 +679,6 @@ static int out_source(qgraph *g, size_t i, const char *dpath, int64_t limit)
 	sqlite3_reset(st);
 	db_bind_text(sp, 2, g->nodes[i].platform);
 	sqlite3_bind_int64(sp, 3, g->nodes[i].id);
-	sqlite3_bind_int64(sp, 4, limit);
 	return g_link_rows(g, sp, 0, i, limit);
 }
 
@@ -722,7 +729,6 @@ static int product_out(qgraph *g, const size_t *t, size_t n, int64_t limit)
 	for (size_t k = 0; k < n && rc == 0; k++) {
 		size_t i = t[k];
 		sqlite3_bind_int64(st, 1, g->nodes[i].id);
-		sqlite3_bind_int64(st, 2, limit);
 		while (g_next(g, st, i, limit, rc, &src)) {
 			const char *aid = (const char *)sqlite3_column_text(st, 0);
 			const char *dpath = (const char *)sqlite3_column_text(st, 1);
@@ -819,7 +825,7 @@ enum { SO_ROOT, SO_DEPS, SO_FIND, SO_FIND_ABS, SO_PRODUCT_DEPS };
 
 static const char *const source_out_sql[] = {
     [SO_ROOT] = S_ROOT,
-    [SO_DEPS] = "SELECT dep_path, dep_uuid FROM source_deps WHERE source_id = ?1 ORDER BY rowid LIMIT ?2",
+    [SO_DEPS] = "SELECT dep_path, dep_uuid FROM source_deps WHERE source_id = ?1 ORDER BY rowid",
     /* A relative path as stored (?1), or any path with the same UUID (?2),
      * which does not depend on case. */
     [SO_FIND] = "SELECT " S_COLS " FROM sources s WHERE s.path = ?1 OR s.uuid = ?2"
@@ -833,7 +839,7 @@ static const char *const source_out_sql[] = {
                         " ON d.product_id = p.id"
                         " LEFT JOIN sources s2 ON lower(s2.path) = lower(d.dep_path)"
                         " WHERE j.source_id = ?1 AND d.dep_kind = 'source_path' AND d.dep_asset_id IS NULL"
-                        " GROUP BY lower(d.dep_path) ORDER BY lower(d.dep_path) LIMIT ?2",
+                        " GROUP BY lower(d.dep_path) ORDER BY lower(d.dep_path)",
 };
 
 /* The sources that name one of a batch (see source_keys()): in their
@@ -947,7 +953,6 @@ static int source_out(qgraph *g, const size_t *t, size_t n, int64_t limit)
 		int64_t sid = g->nodes[i].id;
 		sqlite3_stmt *st = g->st[SO_DEPS];
 		sqlite3_bind_int64(st, 1, sid);
-		sqlite3_bind_int64(st, 2, limit);
 		while (g_next(g, st, i, limit, rc, &src))
 			rc = out_source_dep(g, i, (const char *)sqlite3_column_text(st, 0),
 			                    (const char *)sqlite3_column_text(st, 1));
@@ -956,7 +961,6 @@ static int source_out(qgraph *g, const size_t *t, size_t n, int64_t limit)
 
 		st = g->st[SO_PRODUCT_DEPS];
 		sqlite3_bind_int64(st, 1, sid);
-		sqlite3_bind_int64(st, 2, limit);
 		while (g_next(g, st, i, limit, rc, &src)) {
 			if (sqlite3_column_type(st, 1) == SQLITE_NULL)
 				rc = unknown_source(g, i, (const char *)sqlite3_column_text(st, 0));

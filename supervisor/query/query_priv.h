@@ -308,10 +308,10 @@ void q_bind_dep_path(sqlite3_stmt *find, const char *dep_path);
 
 /* How far --depth follows dependencies: the deepest tree (also what
  * "--depth 0" and "--depth all" give), and the most entries one tree holds.
- * Every entry costs a few statements, each with a LIMIT, and everything is
- * read once however often it appears, so these two bound what a walk over
- * any graph (a cyclic one, or one where everything depends on everything)
- * reads and prints. */
+ * Every entry costs a few statements, each read stops at what the tree can
+ * still show, and everything is read once however often it appears, so
+ * these two bound what a walk over any graph (a cyclic one, or one where
+ * everything depends on everything) reads and prints. */
 #define Q_DEPTH_MAX 32
 #define Q_TREE_MAX  1000
 

@@ -924,6 +924,20 @@ static void fill_graph_db(const kiln_config *cfg)
 	exec_sql(db, "INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind)"
 	             " SELECT id, printf('" ID(
 	                 11) ":%x', sub_id / 20), NULL, 'asset' FROM products WHERE job_id = 15");
+	/* 1,100 dependencies that name nothing, then one on target.png. */
+	exec_sql(db, "INSERT INTO sources(id, uuid, scan_folder, path, size, mtime_ns, hash) VALUES"
+	             " (13, '" UUID(13) "', '/x', 'many.dep', 1, 0, 1), (14, '" UUID(
+	                 14) "', '/x', 'target.png', 1, 0, 1)");
+	exec_sql(db,
+	         "INSERT INTO jobs(id, source_id, builder_id, job_key, platform, status)"
+	         " VALUES (16, 13, 1, 'refs', 'pc', 'completed'), (17, 14, 1, 'refs', 'pc', 'completed')");
+	exec_sql(db, "INSERT INTO products(id, job_id, sub_id, platform, path, size, hash)"
+	             " VALUES (14, 16, 0, 'pc', 'many.out', 1, 1), (15, 17, 0, 'pc', 'target.dds', 1, 1)");
+	exec_sql(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1099)"
+	             " INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind)"
+	             " SELECT 14, NULL, printf('gone/%04d.png', i), 'source_path' FROM n");
+	exec_sql(db, "INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind)"
+	             " VALUES (14, NULL, 'target.png', 'source_path')");
 	/* The chain: c00 -> c01 -> ... -> c39, by source path. */
 	exec_sql(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 39)"
 	             " INSERT INTO sources(id, uuid, scan_folder, path, size, mtime_ns, hash)"
@@ -1039,6 +1053,13 @@ static void test_deps_tree(const kiln_config *cfg)
 	v = ask(cfg, 0, "product", "pc/hub.dds", "--depth", "2", NULL);
 	CHECK_EQ_INT(json_array_size(json_object_get(v, "dependants")), 1000);
 	CHECK(json_is_true(json_object_get(v, "truncated")));
+	json_decref(v);
+
+	/* What a tree leaves unmet is all of it, and an entry after 1,100
+	 * that name nothing is still found. */
+	v = ask(cfg, 0, "product", "pc/many.out", "--depth", "2", NULL);
+	CHECK_EQ_STR(paths(json_object_get(v, "dependencies")), "pc/target.dds");
+	CHECK_EQ_INT(json_array_size(json_object_get(v, "unmet")), 1100);
 	json_decref(v);
 
 	/* A tree whose reads find more than it can show holds what it shows
