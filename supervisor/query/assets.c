@@ -1,11 +1,11 @@
 /* assets.c: `kiln assets` and `kiln asset`. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kerr.h"
 #include "query/query_priv.h"
-#include "uuid.h"
 
 /* ---- kiln assets ---- */
 
@@ -31,11 +31,11 @@ int q_cmd_assets(qctx *q, int argc, char **argv)
 	/* Parameters as q_tree_read() binds them; ?5 is set for --dir: a
 	 * folder tree shows sources from scan folders only, intermediate
 	 * assets have a tree of their own (products --platform intermediate
-	 * --dir). */
+	 * --dir). The filter matches the path or the uuid. */
 	static const char base[] =
 	    "SELECT substr(path, ?3) AS rest, uuid, path, scan_folder, size FROM sources"
 	    " WHERE (?1 IS NULL OR (path >= ?1 AND path < ?2))"
-	    " AND (?4 IS NULL OR path REGEXP ?4) AND (?5 IS NULL OR intermediate = 0)";
+	    " AND (?4 IS NULL OR path REGEXP ?4 OR uuid REGEXP ?4) AND (?5 IS NULL OR intermediate = 0)";
 	qtree tr = {0};
 	const char *limit = NULL, *offset = NULL;
 	const qopt opts[] = {{"--filter", true, &tr.filter, NULL},
@@ -71,32 +71,10 @@ out:
 
 /* ---- kiln asset ---- */
 
-/* The path of the source a source_deps row names (by UUID or by path), or
- * the dependency as written when no source matches. */
-static json_t *dep_source_name(qctx *q, sqlite3_stmt *find, const char *dep_path, const char *dep_uuid)
+/* An entry of a dependency tree of sources as text. */
+static void print_dep_source(json_t *e)
 {
-	kuuid u;
-	char us[37];
-	int src;
-	json_t *r = NULL;
-
-	sqlite3_reset(find);
-	sqlite3_clear_bindings(find);
-	if (dep_uuid && uuid_parse(dep_uuid, &u) == 0) {
-		uuid_format(&u, us);
-		db_bind_text(find, 2, us);
-	} else if (dep_path) {
-		q_bind_dep_path(find, dep_path);
-	}
-	src = sqlite3_step(find);
-	if (src == SQLITE_ROW)
-		r = q_jcol_str(find, 0);
-	else if (src != SQLITE_DONE)
-		(void)q_step_failed(q, src);
-	sqlite3_reset(find);
-	if (!r)
-		r = q_jstr0(dep_path ? dep_path : dep_uuid);
-	return r;
+	printf("%s", q_text(e, "source", NULL, 0));
 }
 
 static void print_asset_text(json_t *o)
@@ -112,10 +90,19 @@ static void print_asset_text(json_t *o)
 	static const qlabel lists[] = {{"depends on", "depends_on"}, {"depended on by", "depended_on_by"}};
 	for (size_t l = 0; l < 2; l++) {
 		json_t *arr = json_object_get(o, lists[l].key);
+		if (json_is_object(json_array_get(arr, 0))) {
+			/* A tree (--depth): one source a line, indented. */
+			printf("  %s\n", lists[l].label);
+			q_print_deps(arr, lists[l].key, 4, print_dep_source);
+			continue;
+		}
 		printf("  %-15s %s", lists[l].label, json_array_size(arr) ? "" : "-");
 		json_array_foreach(arr, i, v) printf("%s%s", i ? ", " : "", json_string_value(v));
 		printf("\n");
 	}
+	if (json_is_true(json_object_get(o, "truncated")))
+		printf("  (cut short: a tree lists at most %d entries, %d levels deep)\n", Q_TREE_MAX,
+		       Q_DEPTH_MAX);
 	json_t *files = json_object_get(o, "product_files");
 	printf("products (%zu):\n", json_array_size(files));
 	json_array_foreach(files, i, v)
@@ -180,18 +167,23 @@ static int asset_list(qctx *q, json_t *o, const char *key, const char *sql, int6
 
 int q_cmd_asset(qctx *q, int argc, char **argv)
 {
-	static const char usage[] = "asset PATH|UUID [--json]";
+	static const char usage[] = "asset PATH|UUID [--depth N|all] [--json]";
+	const char *depth_arg = NULL;
+	const qopt opts[] = {{"--depth", true, &depth_arg, NULL}, {NULL, false, NULL, NULL}};
 	const char *arg;
 	int rc, src;
 	int64_t sid = 0;
-	sqlite3_stmt *st = NULL, *find = NULL;
+	sqlite3_stmt *st = NULL;
 	json_t *o = NULL, *arr, *v;
-	char *uuid = NULL, *path = NULL, *abs = NULL;
+	char *uuid = NULL;
 	bool failed = false;
 	size_t i;
+	qdepth depth;
 
-	if ((rc = q_parse_one(q, argc, argv, NULL, "asset", usage, &arg)) != 0)
+	if ((rc = q_parse_one(q, argc, argv, opts, "asset", usage, &arg)) != 0)
 		return rc < 0 ? Q_OK : rc;
+	if ((rc = q_parse_depth(q, depth_arg, &depth)) != 0)
+		return rc;
 	if ((rc = q_open(q, true)) != 0)
 		return rc;
 	if (!q->db) {
@@ -222,12 +214,8 @@ int q_cmd_asset(qctx *q, int argc, char **argv)
 	q_set(o, "scan_folder", q_jcol_str(st, 2));
 	q_set(o, "size", q_jcol_int(st, 3));
 	q_set(o, "hash", q_jcol_hex64(st, 4));
-	uuid = strdup((const char *)sqlite3_column_text(st, 0));
-	path = strdup((const char *)sqlite3_column_text(st, 1));
-	if (!uuid || !path || asprintf(&abs, "%s/%s", sqlite3_column_text(st, 2), path) < 0) {
-		abs = NULL;
+	if (!(uuid = strdup((const char *)sqlite3_column_text(st, 0))))
 		goto oom;
-	}
 	sqlite3_finalize(st);
 	st = NULL;
 
@@ -257,37 +245,11 @@ int q_cmd_asset(qctx *q, int argc, char **argv)
 	if ((rc = q_finish(q, &st, src)) != 0)
 		goto out;
 
-	/* Dependencies out: each names a source by UUID or by path. */
-	if ((rc = q_prepare(
-	         q,
-	         "SELECT path FROM sources WHERE path = ?1 OR uuid = ?2 OR scan_folder || '/' || path = ?1"
-	         " ORDER BY path = ?1 DESC LIMIT 1",
-	         &find)) != 0 ||
-	    (rc = asset_list(q, o, "depends_on",
-	                     "SELECT dep_path, dep_uuid FROM source_deps WHERE source_id = ?1 ORDER BY rowid",
-	                     sid, &arr, &st)) != 0)
+	if ((rc = q_source_deps(q, o, sid, &depth)) != 0) {
+		if (rc == -ENOMEM)
+			goto oom;
 		goto out;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		q_add_unique(arr, dep_source_name(q, find, (const char *)sqlite3_column_text(st, 0),
-		                                  (const char *)sqlite3_column_text(st, 1)));
 	}
-	if ((rc = q_finish(q, &st, src)) != 0)
-		goto out;
-
-	/* Dependencies in: sources whose dependencies name this one. */
-	if ((rc = asset_list(q, o, "depended_on_by",
-	                     "SELECT DISTINCT s.path FROM source_deps d JOIN sources s ON s.id = d.source_id"
-	                     " WHERE d.source_id != ?1 AND (lower(trim(d.dep_uuid, '{}')) = ?2"
-	                     " OR lower(d.dep_path) = lower(?3) OR d.dep_path = ?4) ORDER BY s.path",
-	                     sid, &arr, &st)) != 0)
-		goto out;
-	db_bind_text(st, 2, uuid);
-	db_bind_text(st, 3, path);
-	db_bind_text(st, 4, abs);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW)
-		q_add_unique(arr, q_jcol_str(st, 0));
-	if ((rc = q_finish(q, &st, src)) != 0)
-		goto out;
 
 	/* Its jobs; the asset failed when one of them did. */
 	if ((rc = asset_list(q, o, "jobs",
@@ -306,10 +268,7 @@ oom:
 	rc = q_oom(q);
 out:
 	free(uuid);
-	free(path);
-	free(abs);
 	sqlite3_finalize(st);
-	sqlite3_finalize(find);
 	json_decref(o);
 	return rc;
 }

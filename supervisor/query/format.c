@@ -1,12 +1,16 @@
-/* format.c: asset ids, times and durations written for people and for
- * JSON. */
+/* format.c: asset ids (written and read back), times and durations written
+ * for people and for JSON. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kerr.h"
 #include "query/query.h"
 #include "query/query_priv.h"
+#include "uuid.h"
 
 int query_asset_id(const char *uuid, int64_t sub_id, char *out, size_t outsz)
 {
@@ -60,4 +64,31 @@ void q_fmt_duration(int64_t ms, char *out, size_t outsz)
 		snprintf(out, outsz, "%.1f s", (double)ms / 1000.0);
 	else
 		snprintf(out, outsz, "%" PRId64 " min %02" PRId64 " s", ms / 60000, (ms / 1000) % 60);
+}
+
+int q_parse_asset_id(const char *s, char uuid[37], uint64_t *sub)
+{
+	const char *colon = strrchr(s, ':');
+	char head[40];
+	kuuid u;
+	char *end = NULL;
+	size_t n;
+
+	if (!colon)
+		return KILN_E_PROTO;
+	n = (size_t)(colon - s);
+	if (n >= sizeof head)
+		return KILN_E_PROTO;
+	memcpy(head, s, n);
+	head[n] = '\0';
+	if (uuid_parse(head, &u) != 0)
+		return KILN_E_PROTO;
+	if (!colon[1] || colon[1] == '-' || colon[1] == '+')
+		return KILN_E_PROTO;
+	errno = 0;
+	*sub = strtoull(colon + 1, &end, 16);
+	if (errno != 0 || *end != '\0')
+		return KILN_E_PROTO;
+	uuid_format(&u, uuid);
+	return 0;
 }

@@ -239,12 +239,16 @@ int q_cmd_jobs(qctx *q, int argc, char **argv)
 		goto out;
 	if (q->db) {
 		/* The conditions name the source only for a regex, so that a
-		 * count or a page that needs no source reads jobs alone. */
+		 * count or a page that needs no source reads jobs alone. A
+		 * regex matches the source's path or its uuid, not the job id:
+		 * ids are short decimals that a filter such as "12" (meant for
+		 * textures/set12/) would match by the hundred, and kiln job ID
+		 * finds a job by its id. */
 		char where[300];
 		snprintf(where, sizeof where,
 		         " WHERE (?1 IS NULL OR instr(?1, ',' || j.status || ',') > 0)"
 		         " AND (?2 IS NULL OR j.status = ?2)%s",
-		         regex ? " AND s.path REGEXP ?3" : "");
+		         regex ? " AND (s.path REGEXP ?3 OR s.uuid REGEXP ?3)" : "");
 		const char *join_s = " JOIN sources s ON s.id = j.source_id";
 		if (!pg.on) {
 			snprintf(sql, sizeof sql, "%s%s%s", JOB_SELECT, where, order);

@@ -9,7 +9,6 @@
 #include "path.h"
 #include "query/query.h"
 #include "query/query_priv.h"
-#include "uuid.h"
 
 #define PRODUCT_SELECT                                                                                       \
 	"SELECT p.id, s.uuid, p.sub_id, p.path, p.platform, s.path, p.job_id, p.asset_type, p.size, "        \
@@ -74,11 +73,18 @@ int q_cmd_products(qctx *q, int argc, char **argv)
 	                            {"SIZE", "size", NULL},         {"SOURCE", "source", NULL}};
 	static const qlisting listing = {"products", cols, 6};
 	/* The filter matches the product's path or its source's path, so
-	 * "textures/" finds products by either name. Parameters as
-	 * q_tree_read() binds them, the platform as ?5. */
+	 * "textures/" finds products by either name, or its ids: the source's
+	 * uuid and the asset id as the listing writes it (query_asset_id()),
+	 * so that an id copied from anywhere finds its products. Names come
+	 * first: SQLite stops at the first term that matches, and every
+	 * REGEXP call of the command draws on the one time budget. Parameters
+	 * as q_tree_read() binds them, the platform as ?5. */
 	static const char where_p[] = " WHERE (?1 IS NULL OR (p.path >= ?1 AND p.path < ?2))"
 	                              " AND (?5 IS NULL OR p.platform = ?5)";
-	static const char where_s[] = " AND (p.path REGEXP ?4 OR s.path REGEXP ?4)";
+	static const char where_s[] =
+	    " AND (p.path REGEXP ?4 OR s.path REGEXP ?4 OR s.uuid REGEXP ?4"
+	    " OR ('{' || s.uuid || '}:' || printf('%x', CASE WHEN p.sub_id BETWEEN -2147483648 AND 4294967295"
+	    " THEN p.sub_id & 4294967295 ELSE p.sub_id END)) REGEXP ?4)";
 	static const char join_s[] = " JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id";
 	qtree tr = {0};
 	const char *limit = NULL, *offset = NULL;
@@ -130,35 +136,6 @@ out:
 
 /* ---- kiln product ---- */
 
-/* Splits "{uuid}:hex" (braces optional) into the canonical uuid and the
- * sub id. Returns 0 or KILN_E_PROTO. */
-static int parse_asset_id(const char *s, char uuid[37], uint64_t *sub)
-{
-	const char *colon = strrchr(s, ':');
-	char head[40];
-	kuuid u;
-	char *end = NULL;
-	size_t n;
-
-	if (!colon)
-		return KILN_E_PROTO;
-	n = (size_t)(colon - s);
-	if (n >= sizeof head)
-		return KILN_E_PROTO;
-	memcpy(head, s, n);
-	head[n] = '\0';
-	if (uuid_parse(head, &u) != 0)
-		return KILN_E_PROTO;
-	if (!colon[1] || colon[1] == '-' || colon[1] == '+')
-		return KILN_E_PROTO;
-	errno = 0;
-	*sub = strtoull(colon + 1, &end, 16);
-	if (errno != 0 || *end != '\0')
-		return KILN_E_PROTO;
-	uuid_format(&u, uuid);
-	return 0;
-}
-
 /* Rank of a platform in the project's list (unknown ones last), to choose
  * among the copies of one asset when no --platform was given. */
 static size_t platform_rank(const kiln_config *cfg, const char *p)
@@ -182,7 +159,7 @@ static int resolve_product(qctx *q, const char *arg, const char *platform, int64
 	size_t best = SIZE_MAX;
 	bool best_exact = false, found = false;
 
-	if (parse_asset_id(arg, uuid, &sub) == 0) {
+	if (q_parse_asset_id(arg, uuid, &sub) == 0) {
 		if ((rc =
 		         q_prepare(q,
 		                   "SELECT p.id, p.platform, 0 FROM products p JOIN jobs j ON j.id = p.job_id"
@@ -243,175 +220,16 @@ static int resolve_product(qctx *q, const char *arg, const char *platform, int64
 	return rc;
 }
 
-/* Fills dependencies, unmet and source_dependencies of product o (row id
- * pid, on platform plat). */
-static int product_deps_out(qctx *q, json_t *o, int64_t pid, const char *plat)
+/* An entry of dependencies or dependants as text: its asset id, and where
+ * the product is ("-" for an asset id that names none). */
+static void print_dep_name(json_t *e)
 {
-	sqlite3_stmt *st = NULL, *by_path = NULL, *src_find = NULL, *src_products = NULL;
-	json_t *deps = json_array(), *unmet = json_array(), *srcdeps = json_array();
-	int rc = 0, src;
-
-	q_set(o, "dependencies", deps);
-	q_set(o, "unmet", unmet);
-	q_set(o, "source_dependencies", srcdeps);
-	if (!deps || !unmet || !srcdeps)
-		return -ENOMEM;
-	if ((rc = q_prepare(q,
-	                    "SELECT dep_asset_id, dep_path, dep_kind FROM product_deps WHERE product_id = ?1"
-	                    " ORDER BY rowid",
-	                    &st)) != 0 ||
-	    (rc = q_prepare(
-	         q,
-	         "SELECT s.uuid, p.sub_id FROM products p JOIN jobs j ON j.id = p.job_id"
-	         " JOIN sources s ON s.id = j.source_id WHERE p.path = ?1 ORDER BY p.platform = ?2 DESC,"
-	         " p.platform LIMIT 1",
-	         &by_path)) != 0 ||
-	    (rc = q_prepare(q,
-	                    "SELECT id, path FROM sources WHERE path = ?1 OR uuid = ?2 OR scan_folder || '/' "
-	                    "|| path = ?1"
-	                    " ORDER BY path = ?1 DESC LIMIT 1",
-	                    &src_find)) != 0 ||
-	    (rc = q_prepare(q,
-	                    "SELECT DISTINCT s.uuid, p.sub_id FROM products p JOIN jobs j ON j.id = p.job_id"
-	                    " JOIN sources s ON s.id = j.source_id WHERE j.source_id = ?1 AND p.platform = ?2"
-	                    " ORDER BY p.sub_id",
-	                    &src_products)) != 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, pid);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *aid = (const char *)sqlite3_column_text(st, 0);
-		const char *dpath = (const char *)sqlite3_column_text(st, 1);
-		const char *kind = (const char *)sqlite3_column_text(st, 2);
-		char uuid[37], buf[64], norm[KILN_PATH_MAX];
-		uint64_t sub;
-		int s2;
-
-		if (aid) {
-			/* Written back in the one canonical form when it parses. */
-			if (parse_asset_id(aid, uuid, &sub) == 0 &&
-			    query_asset_id(uuid, (int64_t)sub, buf, sizeof buf) == 0)
-				q_add_unique(deps, json_string(buf));
-			else
-				q_add_unique(deps, q_jstr0(aid));
-			continue;
-		}
-		if (!dpath)
-			continue;
-		if (kind && strcmp(kind, "source_path") == 0) {
-			sqlite3_reset(src_find);
-			sqlite3_clear_bindings(src_find);
-			q_bind_dep_path(src_find, dpath);
-			s2 = sqlite3_step(src_find);
-			if (s2 == SQLITE_ROW) {
-				int64_t sid = sqlite3_column_int64(src_find, 0);
-				q_add_unique(srcdeps, q_jcol_str(src_find, 1));
-				sqlite3_reset(src_products);
-				sqlite3_bind_int64(src_products, 1, sid);
-				db_bind_text(src_products, 2, plat);
-				while ((s2 = sqlite3_step(src_products)) == SQLITE_ROW)
-					q_add_unique(
-					    deps,
-					    q_jasset_id((const char *)sqlite3_column_text(src_products, 0),
-					                sqlite3_column_int64(src_products, 1)));
-				sqlite3_reset(src_products);
-			} else if (s2 == SQLITE_DONE) {
-				q_add_unique(unmet, q_jstr0(dpath));
-			}
-			sqlite3_reset(src_find);
-			if (s2 != SQLITE_DONE && s2 != SQLITE_ROW) {
-				rc = q_step_failed(q, s2);
-				goto out;
-			}
-			continue;
-		}
-		/* A product path: relative to Cache/<platform>/, lowercase; a
-		 * leading "<platform>/" of this product's platform is allowed. */
-		bool met = false;
-		if (dpath[0] != '/' && path_normalize(dpath, norm, sizeof norm) == 0) {
-			size_t pl = strlen(plat);
-			path_lower(norm);
-			const char *tries[2] = {norm, NULL};
-			if (strncmp(norm, plat, pl) == 0 && norm[pl] == '/')
-				tries[1] = norm + pl + 1;
-			for (int i = 0; i < 2 && tries[i] && !met; i++) {
-				sqlite3_reset(by_path);
-				db_bind_text(by_path, 1, tries[i]);
-				db_bind_text(by_path, 2, plat);
-				s2 = sqlite3_step(by_path);
-				if (s2 == SQLITE_ROW) {
-					q_add_unique(
-					    deps, q_jasset_id((const char *)sqlite3_column_text(by_path, 0),
-					                      sqlite3_column_int64(by_path, 1)));
-					met = true;
-				}
-				sqlite3_reset(by_path);
-				if (s2 != SQLITE_DONE && s2 != SQLITE_ROW) {
-					rc = q_step_failed(q, s2);
-					goto out;
-				}
-			}
-		}
-		if (!met)
-			q_add_unique(unmet, q_jstr0(dpath));
-	}
-	if (src != SQLITE_DONE)
-		rc = q_step_failed(q, src);
-out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(by_path);
-	sqlite3_finalize(src_find);
-	sqlite3_finalize(src_products);
-	return rc;
-}
-
-/* Fills dependants: products whose dependencies name this one, by asset id
- * or by product path. */
-static int product_deps_in(qctx *q, json_t *o, int64_t pid, const char *uuid, int64_t sub, const char *plat,
-                           const char *path)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *arr = json_array();
-	char aid[64], *bare = NULL, *ppath = NULL;
-	int rc, src;
-
-	q_set(o, "dependants", arr);
-	if (!arr || query_asset_id(uuid, sub, aid, sizeof aid) != 0)
-		return -ENOMEM;
-	/* "{uuid}:x" and "uuid:x" are the same id. */
-	char *close = strchr(aid, '}');
-	if (asprintf(&bare, "%.*s%s", (int)(close - aid - 1), aid + 1, close + 1) < 0)
-		bare = NULL;
-	if (asprintf(&ppath, "%s/%s", plat, path) < 0)
-		ppath = NULL;
-	if (!bare || !ppath) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = q_prepare(
-	         q,
-	         "SELECT DISTINCT s.uuid, p.sub_id FROM product_deps d JOIN products p ON p.id = d.product_id"
-	         " JOIN jobs j ON j.id = p.job_id JOIN sources s ON s.id = j.source_id"
-	         " WHERE d.product_id != ?1 AND (lower(d.dep_asset_id) = ?2 OR lower(d.dep_asset_id) = ?3"
-	         " OR (d.dep_asset_id IS NULL AND d.dep_kind = 'product_path'"
-	         " AND (lower(d.dep_path) = ?4 OR lower(d.dep_path) = ?5)))"
-	         " ORDER BY s.uuid, p.sub_id",
-	         &st)) != 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, pid);
-	db_bind_text(st, 2, aid);
-	db_bind_text(st, 3, bare);
-	db_bind_text(st, 4, path);
-	db_bind_text(st, 5, ppath);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(
-		    arr, q_jasset_id((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1)));
-	if (src != SQLITE_DONE)
-		rc = q_step_failed(q, src);
-out:
-	free(bare);
-	free(ppath);
-	sqlite3_finalize(st);
-	return rc;
+	const char *path = json_string_value(json_object_get(e, "path"));
+	printf("%s  ", q_text(e, "asset_id", NULL, 0));
+	if (path)
+		printf("%s/%s", q_text(e, "platform", NULL, 0), path);
+	else
+		printf("-");
 }
 
 static void print_product_text(json_t *o)
@@ -450,25 +268,35 @@ static void print_product_text(json_t *o)
 			printf("  %s\n", lists[l].label);
 		else
 			printf("  %-13s -\n", lists[l].label);
-		json_array_foreach(arr, i, v) printf("    %s\n", json_string_value(v));
+		if (l < 2)
+			q_print_deps(arr, lists[l].key, 4, print_dep_name);
+		else
+			json_array_foreach(arr, i, v) printf("    %s\n", json_string_value(v));
 	}
+	if (json_is_true(json_object_get(o, "truncated")))
+		printf("  (cut short: a tree lists at most %d entries, %d levels deep)\n", Q_TREE_MAX,
+		       Q_DEPTH_MAX);
 }
 
 int q_cmd_product(qctx *q, int argc, char **argv)
 {
-	static const char usage[] = "product PATH|ASSET_ID [--platform P] [--json]";
-	const char *platform = NULL;
-	const qopt opts[] = {{"--platform", true, &platform, NULL}, {NULL, false, NULL, NULL}};
+	static const char usage[] = "product PATH|ASSET_ID [--platform P] [--depth N|all] [--json]";
+	const char *platform = NULL, *depth_arg = NULL;
+	const qopt opts[] = {{"--platform", true, &platform, NULL},
+	                     {"--depth", true, &depth_arg, NULL},
+	                     {NULL, false, NULL, NULL}};
 	const char *arg;
 	int rc, src;
 	int64_t pid = 0;
 	sqlite3_stmt *st = NULL;
 	json_t *o = NULL;
-	char *uuid = NULL, *plat = NULL, *path = NULL;
 	bool failed = false;
+	qdepth depth;
 
 	if ((rc = q_parse_one(q, argc, argv, opts, "product", usage, &arg)) != 0)
 		return rc < 0 ? Q_OK : rc;
+	if ((rc = q_parse_depth(q, depth_arg, &depth)) != 0)
+		return rc;
 	if ((rc = q_open(q, true)) != 0)
 		return rc;
 	if (!q->db) {
@@ -497,17 +325,10 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 		goto oom;
 	q_set(o, "job_status", q_jcol_str(st, PC_STATUS));
 	failed = q_is_failed((const char *)sqlite3_column_text(st, PC_STATUS));
-	const char *u = (const char *)sqlite3_column_text(st, PC_UUID);
-	const char *pl = (const char *)sqlite3_column_text(st, PC_PLATFORM);
-	const char *pa = (const char *)sqlite3_column_text(st, PC_PATH);
-	int64_t sub = sqlite3_column_int64(st, PC_SUB_ID);
-	if (!u || !pl || !pa || !(uuid = strdup(u)) || !(plat = strdup(pl)) || !(path = strdup(pa)))
-		goto oom;
 	sqlite3_finalize(st);
 	st = NULL;
 
-	if ((rc = product_deps_out(q, o, pid, plat)) != 0 ||
-	    (rc = product_deps_in(q, o, pid, uuid, sub, plat, path)) != 0) {
+	if ((rc = q_product_deps(q, o, pid, &depth)) != 0) {
 		if (rc == -ENOMEM)
 			goto oom;
 		goto out;
@@ -517,9 +338,6 @@ int q_cmd_product(qctx *q, int argc, char **argv)
 oom:
 	rc = q_oom(q);
 out:
-	free(uuid);
-	free(plat);
-	free(path);
 	sqlite3_finalize(st);
 	json_decref(o);
 	return rc;

@@ -12,16 +12,30 @@
  * stdout; plain text otherwise):
  *   jobs [--filter RE] [--status S,...] [--sort COL]
  *   job ID
- *   assets [--filter RE]          asset PATH|UUID
- *   products [--filter RE]        product PATH|ASSET_ID [--platform P]
+ *   assets [--filter RE]          asset PATH|UUID [--depth N|all]
+ *   products [--filter RE]        product PATH|ASSET_ID [--platform P] [--depth N|all]
  *   builders [--all]
  *   status
  *   reprocess PATH|UUID...
  *
  * Filters are PCRE2 regexes with kiln's match and depth limits, evaluated
- * inside SQLite through a REGEXP function. A filter of `jobs` that is exactly
- * a status word filters on the status instead. A regex that runs into its
- * limit aborts the listing ("filter: regex hit its match limit", exit 2).
+ * inside SQLite through a REGEXP function, and they match ids as well as
+ * paths: `jobs` the source's path or uuid (not the job id, which `job ID`
+ * finds), `assets` the path or uuid, `products` the product's path, its
+ * source's path, the source's uuid or the asset id "{uuid}:subid". Ids
+ * are lowercase, as listed; (?i) makes a regex ignore case. A filter of
+ * `jobs` that is exactly a status word filters on the status instead. A
+ * regex that runs into its limit aborts the listing ("filter: regex hit its
+ * match limit", exit 2), as does a listing whose regex calls take more than
+ * 1.5 s in all, however many columns each row tries.
+ *
+ * `asset` and `product` list dependencies out and in (deps.c says how they
+ * resolve: a product's on its own platform, as the asset catalog does).
+ * --depth N follows them N levels deep as a tree, each entry holding its
+ * own under the same key (1, the default, lists the direct ones; 0 or all
+ * every level, up to 32); an entry that is its own ancestor is marked
+ * "cycle": true instead of followed, and a tree stops at 1000 entries, the
+ * document then saying "truncated": true.
  *
  * A source given as PATH may be absolute, relative to the current directory,
  * relative to the project root or relative to its scan folder; a UUID is

@@ -33,7 +33,7 @@ typedef struct qctx {
 	/* Set by the REGEXP function when it aborts a statement, so that the
 	 * caller can tell a bad filter (usage) from a database failure. */
 	int regex_rc;
-	int64_t regex_started; /* ms (monotonic) of the statement's first match */
+	int64_t regex_started; /* ms (monotonic) of the command's first match */
 	char regex_err[512];
 	/* query_json(): the document is kept in doc instead of printed, and
 	 * error messages go to err (joined by "; ") instead of stderr. json
@@ -123,6 +123,11 @@ int q_check_regex(qctx *q, const char *re);
 
 /* Formats a duration in ms for people: "850 ms", "12.3 s", "4 min 05 s". */
 void q_fmt_duration(int64_t ms, char *out, size_t outsz);
+
+/* Splits an asset id "{uuid}:hex" (braces optional, any case) into the
+ * canonical uuid (OUT, lowercase) and the sub id *sub (OUT). Returns 0 or
+ * KILN_E_PROTO. */
+int q_parse_asset_id(const char *s, char uuid[37], uint64_t *sub);
 
 /* ---- json.c ---- */
 
@@ -301,6 +306,57 @@ int q_resolve_source(qctx *q, const char *arg, int64_t *source_id);
  * ?2 the UUID a source at that path has (a UUID does not depend on case,
  * so it finds the source however the dependency spells it). */
 void q_bind_dep_path(sqlite3_stmt *find, const char *dep_path);
+
+/* ---- deps.c ---- */
+
+/* How far --depth follows dependencies: the deepest tree (also what
+ * "--depth 0" and "--depth all" give), and the most entries one tree holds.
+ * Every entry costs a few statements, each read stops at what the tree can
+ * still show, and everything is read once however often it appears, so
+ * these two bound what a walk over any graph (a cyclic one, or one where
+ * everything depends on everything) reads and prints. */
+#define Q_DEPTH_MAX 32
+#define Q_TREE_MAX  1000
+
+/* How deep a command follows dependencies: levels 1 (the direct ones, the
+ * default) to Q_DEPTH_MAX; all for as deep as they go, up to Q_DEPTH_MAX,
+ * where an entry with more below it is marked "truncated". */
+typedef struct qdepth {
+	int levels;
+	bool all;
+} qdepth;
+
+/* Checks the value of --depth (NULL for the default, 1): a number from 1 to
+ * Q_DEPTH_MAX, or 0 or "all". Returns 0 with *d set, or Q_USAGE after
+ * printing why. */
+int q_parse_depth(qctx *q, const char *s, qdepth *d);
+
+/* Fills the dependency lists of the product with row id pid into o:
+ * "dependencies", "unmet", "source_dependencies" and "dependants", each
+ * entry of the first and last {asset_id, platform, path, source} (path,
+ * platform and source null for an asset id that names no product on the
+ * product's platform). With d->levels above 1 every entry of those two
+ * lists also holds its own entries under the same key, down to d->levels,
+ * except an entry that is its own ancestor, marked "cycle": true instead;
+ * o gets "truncated": true when a tree was cut at Q_TREE_MAX entries or
+ * at Q_DEPTH_MAX levels. Returns 0, -ENOMEM, or Q_USAGE after printing
+ * why. */
+int q_product_deps(qctx *q, json_t *o, int64_t pid, const qdepth *d);
+
+/* Fills "depends_on" and "depended_on_by" of the source with row id sid
+ * into o: the sources its create_jobs named and those its products name by
+ * source path, and the sources that name it either way. At depth 1 each
+ * entry is the source's path (a dependency that names no source: as
+ * written); deeper, each is {source, uuid} (uuid null for no source) with
+ * its own entries under the same key, marked as q_product_deps() marks
+ * them. Returns as q_product_deps() does. */
+int q_source_deps(qctx *q, json_t *o, int64_t sid, const qdepth *d);
+
+/* Prints a dependency list arr of a command's text form, one entry a line
+ * indented by indent spaces, written by name (without the newline), then
+ * "(cycle)" or "(truncated)" when so marked, and below each entry its own
+ * entries under key, two spaces further in. */
+void q_print_deps(json_t *arr, const char *key, int indent, void (*name)(json_t *e));
 
 /* Commands: jobs and job in jobs.c, assets and asset in assets.c, products
  * and product in products.c; builders.c, status.c and reprocess.c. */

@@ -1,6 +1,11 @@
 /* query_test.c: the read-only commands against a small database built by
  * hand: JSON shapes and values, filters by regex and by status, a runaway
- * regex, sorting, lookups by path and UUID, exit codes, and reprocess. */
+ * regex, sorting, lookups by path and UUID, exit codes, and reprocess; and
+ * on a second database the dependency graph of `kiln product` and `kiln
+ * asset`: dependencies by source path (found in any case, on the product's
+ * own platform) both ways, entries that name their asset id and path, trees
+ * with --depth, a cycle that ends, and the caps on wide and deep graphs,
+ * through query_json() as the dashboard and the control API read them. */
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -23,18 +28,27 @@ static char err_buf[1 << 16];
 
 /* Runs query_run with a NULL-terminated argument list, capturing stdout and
  * stderr into out_buf and err_buf. */
+/* Collects the NULL-terminated arguments of ap into argv (at most 31);
+ * returns how many. */
+static int collect_args(va_list ap, char *argv[32])
+{
+	int argc = 0;
+	for (char *a; argc < 31 && (a = va_arg(ap, char *)) != NULL;)
+		argv[argc++] = a;
+	argv[argc] = NULL;
+	return argc;
+}
+
 static int run(const kiln_config *cfg, ...)
 {
 	char *argv[32];
-	int argc = 0, rc;
+	int argc, rc;
 	char outp[300], errp[300];
 	va_list ap;
 
 	va_start(ap, cfg);
-	for (char *a; argc < 31 && (a = va_arg(ap, char *)) != NULL;)
-		argv[argc++] = a;
+	argc = collect_args(ap, argv);
 	va_end(ap);
-	argv[argc] = NULL;
 
 	snprintf(outp, sizeof outp, "%s/out.txt", tmpdir);
 	snprintf(errp, sizeof errp, "%s/err.txt", tmpdir);
@@ -97,6 +111,87 @@ static bool has_str(json_t *arr, const char *s)
 	json_array_foreach(arr, i,
 	                   v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) return true;
 	return false;
+}
+
+/* True when arr holds a dependency entry {asset_id, path, ...} with this
+ * asset id and path (SPEC section 4: each entry names both). */
+static bool has_dep(json_t *arr, const char *asset_id, const char *path)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		const char *a = json_string_value(json_object_get(v, "asset_id"));
+		const char *p = json_string_value(json_object_get(v, "path"));
+		if (a && p && strcmp(a, asset_id) == 0 && strcmp(p, path) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* UUIDs by number for the dependency graph, so that ids read back are
+ * easy to write here. */
+#define UUID(n) "00000000-0000-5000-8000-0000000000" #n
+#define ID(n)   "{" UUID(n) "}"
+
+/* Runs one command through query_json() with a NULL-terminated argument
+ * list; checks its exit code and returns its document (NULL for none). */
+static json_t *ask(const kiln_config *cfg, int want_rc, ...)
+{
+	char *argv[32], err[1024];
+	json_t *doc = NULL;
+	va_list ap;
+
+	va_start(ap, want_rc);
+	int argc = collect_args(ap, argv);
+	va_end(ap);
+	int rc = query_json(cfg, argc, argv, &doc, err, sizeof err);
+	if (rc != want_rc)
+		fprintf(stderr, "%s %s: exit %d, expected %d (%s)\n", argv[0], argc > 1 ? argv[1] : "", rc,
+		        want_rc, err);
+	CHECK_EQ_INT(rc, want_rc);
+	return doc;
+}
+
+/* Entry i of list key of o. */
+static json_t *entry(json_t *o, const char *key, size_t i)
+{
+	return json_array_get(json_object_get(o, key), i);
+}
+
+/* The paths of the entries of arr (products: "platform/path"; sources: the
+ * source, or the string itself), joined by spaces. */
+static const char *paths(json_t *arr)
+{
+	static char buf[4096];
+	size_t i, o = 0;
+	json_t *v;
+	buf[0] = '\0';
+	json_array_foreach(arr, i, v)
+	{
+		char one[600];
+		if (json_is_string(v))
+			snprintf(one, sizeof one, "%s", json_string_value(v));
+		else if (jstr(v, "asset_id"))
+			snprintf(one, sizeof one, "%s/%s", jstr(v, "platform") ? jstr(v, "platform") : "-",
+			         jstr(v, "path") ? jstr(v, "path") : "-");
+		else
+			snprintf(one, sizeof one, "%s", jstr(v, "source") ? jstr(v, "source") : "-");
+		o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", i ? " " : "", one);
+		if (o >= sizeof buf)
+			break;
+	}
+	return buf;
+}
+
+/* How many entries the tree arr holds, its nested lists under key
+ * included. */
+static size_t count_entries(json_t *arr, const char *key)
+{
+	size_t i, n = 0;
+	json_t *v;
+	json_array_foreach(arr, i, v) n += 1 + count_entries(json_object_get(v, key), key);
+	return n;
 }
 
 static double now(void)
@@ -546,19 +641,19 @@ static void test_products(const kiln_config *cfg)
 	CHECK_EQ_STR(jstr(v, "asset_id"), id);
 	CHECK_EQ_STR(jstr(v, "built_at"), "2026-11-21T19:43:58.123Z");
 	CHECK_EQ_STR(jstr(v, "job_key"), "copy");
-	CHECK(has_str(json_object_get(v, "dependencies"), id_evil));
+	CHECK(has_dep(json_object_get(v, "dependencies"), id_evil, "evil.bin"));
 	/* Named by asset id and by path: one dependency, listed once. */
 	CHECK_EQ_INT(json_array_size(json_object_get(v, "dependencies")), 1);
 	CHECK(has_str(json_object_get(v, "unmet"), "models/b.mesh"));
 	CHECK_EQ_INT(json_array_size(json_object_get(v, "unmet")), 1);
-	CHECK(has_str(json_object_get(v, "dependants"), id_evil));
+	CHECK(has_dep(json_object_get(v, "dependants"), id_evil, "evil.bin"));
 	json_decref(v);
 
 	/* By asset id, and by path relative to Cache/<platform>/. */
 	CHECK_EQ_INT(run(cfg, "product", id_evil, "--json", NULL), 0);
 	v = out_json();
 	CHECK_EQ_STR(jstr(v, "path"), "evil.bin");
-	CHECK(has_str(json_object_get(v, "dependants"), id));
+	CHECK(has_dep(json_object_get(v, "dependants"), id, "textures/a.dds"));
 	json_decref(v);
 	snprintf(id, sizeof id, "%s:FFFFFFFF", uuid_a);
 	CHECK_EQ_INT(run(cfg, "product", id, "--json", NULL), 0);
@@ -576,6 +671,72 @@ static void test_products(const kiln_config *cfg)
 	CHECK_EQ_INT(run(cfg, "product", "pc/none.bin", NULL), 1);
 	CHECK_EQ_INT(run(cfg, "product", "textures/a.dds", NULL), 0);
 	CHECK(strstr(out_buf, "models/b.mesh") != NULL);
+}
+
+/* How many rows cmd --filter filter lists (its total with --limit). */
+static long long listed(const kiln_config *cfg, const char *cmd, const char *filter, const char *limit)
+{
+	json_t *v = limit ? ask(cfg, 0, cmd, "--filter", filter, "--limit", limit, NULL)
+	                  : ask(cfg, 0, cmd, "--filter", filter, NULL);
+	long long n = limit ? jint(v, "total") : (long long)json_array_size(v);
+	json_decref(v);
+	return n;
+}
+
+/* The key of the one row cmd --filter filter lists, or "(not one row)". */
+static const char *only_row(const kiln_config *cfg, const char *cmd, const char *filter, const char *key)
+{
+	static char buf[300];
+	json_t *v = ask(cfg, 0, cmd, "--filter", filter, NULL);
+	snprintf(buf, sizeof buf, "%s",
+	         json_array_size(v) == 1 && jstr(json_array_get(v, 0), key) ? jstr(json_array_get(v, 0), key)
+	                                                                    : "(not one row)");
+	json_decref(v);
+	return buf;
+}
+
+/* --filter matches ids as well as paths (issue 13, item 5): a product's
+ * source uuid and asset id, a source's uuid, a job's source uuid, through
+ * query_json() as the dashboard's search asks, paged or not. */
+static void test_filter_ids(const kiln_config *cfg)
+{
+	char prefix[9], upper[9], re[80];
+	json_t *v;
+
+	snprintf(prefix, sizeof prefix, "%.8s", uuid_a);
+	for (int i = 0; i < 9; i++)
+		upper[i] = (prefix[i] >= 'a' && prefix[i] <= 'f') ? (char)(prefix[i] - 'a' + 'A') : prefix[i];
+	CHECK_EQ_INT(listed(cfg, "products", prefix, NULL), 2);
+	CHECK_EQ_INT(listed(cfg, "products", prefix, "10"), 2);
+	snprintf(re, sizeof re, "^%s$", uuid_a);
+	CHECK_EQ_INT(listed(cfg, "products", re, NULL), 2);
+	snprintf(re, sizeof re, "^\\{%s\\}:1a$", uuid_evil);
+	CHECK_EQ_STR(only_row(cfg, "products", re, "path"), "evil.bin");
+	/* An asset id pasted as it is: its braces are no quantifier. */
+	snprintf(re, sizeof re, "{%s}:1a", uuid_evil);
+	CHECK_EQ_STR(only_row(cfg, "products", re, "path"), "evil.bin");
+	/* A sub id stored sign-extended reads as the listing writes it. */
+	snprintf(re, sizeof re, "^\\{%s\\}:ffffffff$", uuid_a);
+	CHECK_EQ_STR(only_row(cfg, "products", re, "path"), "textures/a.meta");
+	/* Ids are lowercase; (?i) ignores case. */
+	CHECK_EQ_INT(listed(cfg, "products", upper, NULL), 0);
+	snprintf(re, sizeof re, "(?i)%s", upper);
+	CHECK_EQ_INT(listed(cfg, "products", re, NULL), 2);
+
+	CHECK_EQ_STR(only_row(cfg, "assets", uuid_b, "source"), "models/b.fbx");
+	CHECK_EQ_INT(listed(cfg, "assets", prefix, "10"), 1);
+
+	v = ask(cfg, 0, "jobs", "--filter", prefix, NULL);
+	CHECK_EQ_INT(json_array_size(v), 2);
+	CHECK(by_id(v, 1) && by_id(v, 2));
+	json_decref(v);
+	CHECK_EQ_INT(listed(cfg, "jobs", prefix, "10"), 2);
+	/* Not the job id: kiln job ID finds that. */
+	CHECK_EQ_INT(listed(cfg, "jobs", "^4$", NULL), 0);
+
+	/* More columns, the same limits. */
+	CHECK_EQ_INT(run(cfg, "products", "--filter", "(a+)+$", NULL), 2);
+	CHECK(strstr(err_buf, "filter: regex hit its match limit") != NULL);
 }
 
 static void test_builders_status(const kiln_config *cfg)
@@ -665,6 +826,324 @@ static void test_reprocess(const kiln_config *cfg)
 	CHECK_EQ_INT(requested_count(cfg), 3);
 }
 
+/* ---- the dependency graph ---- */
+
+/* A level naming a model and a texture by source path (the way kiln-refs
+ * names them), a model naming its texture in another case, two sources
+ * whose products name each other, one source that names the sky by
+ * create_jobs, a hub that 1,100 products depend on, a hub of 300 with 20
+ * dependants each, and a chain of 40. */
+static void fill_graph_db(const kiln_config *cfg)
+{
+	kdb *db = NULL;
+	char err[512], path[512], *sql;
+
+	snprintf(path, sizeof path, "%s/assetdb.sqlite", cfg->cache);
+	CHECK_EQ_INT(db_open(path, false, &db, err, sizeof err), 0);
+	if (!db)
+		return;
+	exec_sql(db, "INSERT INTO builders(id, exec, name, uuid, version) VALUES"
+	             " (1, 'kiln-refs', 'refs', '11111111-1111-5111-8111-111111111111', '1')");
+	sql = sqlite3_mprintf(
+	    "INSERT INTO sources(id, uuid, scan_folder, path, size, mtime_ns, hash) VALUES"
+	    " (1, '" UUID(
+	        01) "', '%q/Assets', 'levels/level1.xml', 1, 0, 1),"
+	            " (2, '" UUID(
+	                02) "', '%q/Assets', 'models/crate.obj', 1, 0, 1),"
+	                    " (3, '" UUID(
+	                        03) "', '%q/Assets', 'textures/Crate.png', 1, 0, 1),"
+	                            " (4, '" UUID(
+	                                04) "', '%q/Assets', 'textures/sky.jpg', 1, 0, 1),"
+	                                    " (5, '" UUID(
+	                                        05) "', '%q/Assets', 'loop/a.dep', 1, 0, 1),"
+	                                            " (6, '" UUID(
+	                                                06) "', '%q/Assets', 'loop/b.dep', 1, 0, 1),"
+	                                                    " (7, '" UUID(
+	                                                        07) "', '%q/Assets', 'other.txt', 1, 0, 1),"
+	                                                            " (8, '" UUID(
+	                                                                08) "', '%q/Assets', 'fan.dep', 1, "
+	                                                                    "0, 1),"
+	                                                                    " (9, '" UUID(
+	                                                                        09) "', '%q/Assets', "
+	                                                                            "'hub.png', 1, 0, 1)",
+	    cfg->root, cfg->root, cfg->root, cfg->root, cfg->root, cfg->root, cfg->root, cfg->root,
+	    cfg->root);
+	exec_sql(db, sql);
+	sqlite3_free(sql);
+	exec_sql(db, "INSERT INTO jobs(id, source_id, builder_id, job_key, platform, status) VALUES"
+	             " (1, 1, 1, 'refs', 'pc', 'completed'), (2, 1, 1, 'refs', 'linux', 'completed'),"
+	             " (3, 2, 1, 'refs', 'pc', 'completed'), (4, 2, 1, 'refs', 'linux', 'completed'),"
+	             " (5, 3, 1, 'refs', 'pc', 'completed'), (6, 3, 1, 'refs', 'linux', 'completed'),"
+	             " (7, 4, 1, 'refs', 'pc', 'completed'), (8, 5, 1, 'refs', 'pc', 'completed'),"
+	             " (9, 6, 1, 'refs', 'pc', 'completed'), (10, 7, 1, 'refs', 'pc', 'completed'),"
+	             " (11, 8, 1, 'refs', 'pc', 'completed'), (12, 9, 1, 'refs', 'pc', 'completed')");
+	exec_sql(
+	    db, "INSERT INTO products(id, job_id, sub_id, platform, path, size, hash) VALUES"
+	        " (1, 1, 0, 'pc', 'levels/level1.xml', 1, 1), (2, 2, 0, 'linux', 'levels/level1.xml', 1, 1),"
+	        " (3, 3, 0, 'pc', 'models/crate.mesh', 1, 1), (4, 3, 1, 'pc', 'models/crate.meta', 1, 1),"
+	        " (5, 4, 0, 'linux', 'models/crate.mesh', 1, 1), (6, 5, 0, 'pc', 'textures/crate.dds', 1, 1),"
+	        " (7, 6, 0, 'linux', 'textures/crate.ktx', 1, 1), (8, 7, 0, 'pc', 'textures/sky.dds', 1, 1),"
+	        " (9, 8, 0, 'pc', 'loop/a.out', 1, 1), (10, 9, 0, 'pc', 'loop/b.out', 1, 1),"
+	        " (11, 10, 0, 'pc', 'other.txt', 1, 1), (12, 12, 0, 'pc', 'hub.dds', 1, 1)");
+	exec_sql(
+	    db, "INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind) VALUES"
+	        " (1, NULL, 'models/crate.obj', 'source_path'), (1, NULL, 'textures/sky.jpg', 'source_path'),"
+	        " (1, NULL, 'missing/none.png', 'source_path'),"
+	        " (2, NULL, 'models/crate.obj', 'source_path'),"
+	        " (3, NULL, 'textures/crate.png', 'source_path'),"
+	        " (5, NULL, 'textures/crate.png', 'source_path'),"
+	        " (9, NULL, 'loop/b.dep', 'source_path'), (10, NULL, 'loop/a.dep', 'source_path'),"
+	        " (11, '" ID(04) ":0', NULL, 'asset'), (11, NULL, 'pc/Textures/Sky.dds', 'product_path')");
+	exec_sql(db, "INSERT INTO source_deps(source_id, builder_id, dep_path, dep_uuid) VALUES"
+	             " (7, 1, 'textures/sky.jpg', NULL)");
+	/* The fan: 1,100 products of one job, each depending on hub.png. */
+	exec_sql(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1099)"
+	             " INSERT INTO products(id, job_id, sub_id, platform, path, size, hash)"
+	             " SELECT 1000 + i, 11, i, 'pc', printf('fan/%04d.out', i), 1, 1 FROM n");
+	exec_sql(db, "INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind)"
+	             " SELECT id, NULL, 'hub.png', 'source_path' FROM products WHERE job_id = 11");
+	/* A wider fan: 300 products on hub2.png, each with 20 dependants of
+	 * its own by asset id, 6,300 products in all. */
+	exec_sql(db, "INSERT INTO sources(id, uuid, scan_folder, path, size, mtime_ns, hash) VALUES"
+	             " (10, '" UUID(10) "', '/x', 'hub2.png', 1, 0, 1), (11, '" UUID(
+	                 11) "', '/x', 'fan2.dep', 1, 0, 1),"
+	                     " (12, '" UUID(12) "', '/x', 'leaf.dep', 1, 0, 1)");
+	exec_sql(db, "INSERT INTO jobs(id, source_id, builder_id, job_key, platform, status) VALUES"
+	             " (13, 10, 1, 'refs', 'pc', 'completed'), (14, 11, 1, 'refs', 'pc', 'completed'),"
+	             " (15, 12, 1, 'refs', 'pc', 'completed')");
+	exec_sql(db, "INSERT INTO products(id, job_id, sub_id, platform, path, size, hash)"
+	             " VALUES (13, 13, 0, 'pc', 'hub2.dds', 1, 1)");
+	exec_sql(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299)"
+	             " INSERT INTO products(id, job_id, sub_id, platform, path, size, hash)"
+	             " SELECT 3000 + i, 14, i, 'pc', printf('fan2/%03d.out', i), 1, 1 FROM n");
+	exec_sql(db, "INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind)"
+	             " SELECT id, NULL, 'hub2.png', 'source_path' FROM products WHERE job_id = 14");
+	exec_sql(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 5999)"
+	             " INSERT INTO products(id, job_id, sub_id, platform, path, size, hash)"
+	             " SELECT 10000 + i, 15, i, 'pc', printf('leaf/%05d.out', i), 1, 1 FROM n");
+	exec_sql(db, "INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind)"
+	             " SELECT id, printf('" ID(
+	                 11) ":%x', sub_id / 20), NULL, 'asset' FROM products WHERE job_id = 15");
+	/* 1,100 dependencies that name nothing, then one on target.png. */
+	exec_sql(db, "INSERT INTO sources(id, uuid, scan_folder, path, size, mtime_ns, hash) VALUES"
+	             " (13, '" UUID(13) "', '/x', 'many.dep', 1, 0, 1), (14, '" UUID(
+	                 14) "', '/x', 'target.png', 1, 0, 1)");
+	exec_sql(db,
+	         "INSERT INTO jobs(id, source_id, builder_id, job_key, platform, status)"
+	         " VALUES (16, 13, 1, 'refs', 'pc', 'completed'), (17, 14, 1, 'refs', 'pc', 'completed')");
+	exec_sql(db, "INSERT INTO products(id, job_id, sub_id, platform, path, size, hash)"
+	             " VALUES (14, 16, 0, 'pc', 'many.out', 1, 1), (15, 17, 0, 'pc', 'target.dds', 1, 1)");
+	exec_sql(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1099)"
+	             " INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind)"
+	             " SELECT 14, NULL, printf('gone/%04d.png', i), 'source_path' FROM n");
+	exec_sql(db, "INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind)"
+	             " VALUES (14, NULL, 'target.png', 'source_path')");
+	/* The chain: c00 -> c01 -> ... -> c39, by source path. */
+	exec_sql(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 39)"
+	             " INSERT INTO sources(id, uuid, scan_folder, path, size, mtime_ns, hash)"
+	             " SELECT 100 + i, printf('00000000-0000-5000-8000-0000000001%02d', i), '/x',"
+	             " printf('chain/c%02d.dep', i), 1, 0, 1 FROM n");
+	exec_sql(db, "INSERT INTO jobs(id, source_id, builder_id, job_key, platform, status)"
+	             " SELECT id, id, 1, 'refs', 'pc', 'completed' FROM sources WHERE id >= 100");
+	exec_sql(
+	    db,
+	    "INSERT INTO products(id, job_id, sub_id, platform, path, size, hash)"
+	    " SELECT id, id, 0, 'pc', printf('chain/c%02d.out', id - 100), 1, 1 FROM jobs WHERE id >= 100");
+	exec_sql(db, "INSERT INTO product_deps(product_id, dep_asset_id, dep_path, dep_kind)"
+	             " SELECT id, NULL, printf('chain/c%02d.dep', id - 99), 'source_path' FROM products"
+	             " WHERE id >= 100 AND id < 139");
+	db_close(db);
+}
+
+/* Each list of an answer at depth 1, as paths(): by source path every
+ * product of the source on the product's platform (a source path in
+ * another case than the source's finds it), what names no source unmet;
+ * dependants by source path, asset id and product path, each once, on the
+ * product's platform only (linux/levels/level1.xml names the sky's source
+ * too, but has no sky to depend on); sources named by source path or by
+ * create_jobs, both ways. */
+static void test_deps_lists(const kiln_config *cfg)
+{
+	static const struct {
+		const char *cmd, *arg, *key, *want;
+	} lists[] = {
+	    {"product", "pc/levels/level1.xml", "dependencies",
+	     "pc/models/crate.mesh pc/models/crate.meta pc/textures/sky.dds"},
+	    {"product", "pc/levels/level1.xml", "unmet", "missing/none.png"},
+	    {"product", "pc/levels/level1.xml", "source_dependencies", "models/crate.obj textures/sky.jpg"},
+	    {"product", "pc/levels/level1.xml", "dependants", ""},
+	    {"product", "linux/levels/level1.xml", "dependencies", "linux/models/crate.mesh"},
+	    {"product", "linux/models/crate.mesh", "dependencies", "linux/textures/crate.ktx"},
+	    {"product", "linux/models/crate.mesh", "dependants", "linux/levels/level1.xml"},
+	    {"product", "pc/textures/sky.dds", "dependants", "pc/levels/level1.xml pc/other.txt"},
+	    {"product", "pc/other.txt", "dependencies", "pc/textures/sky.dds"},
+	    {"product", "pc/textures/crate.dds", "dependants", "pc/models/crate.mesh"},
+	    {"asset", "textures/sky.jpg", "depended_on_by", "levels/level1.xml other.txt"},
+	    {"asset", "textures/Crate.png", "depended_on_by", "models/crate.obj"},
+	    {"asset", "levels/level1.xml", "depends_on",
+	     "missing/none.png models/crate.obj textures/sky.jpg"},
+	    {"asset", "other.txt", "depends_on", "textures/sky.jpg"},
+	};
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		json_t *v = ask(cfg, 0, lists[i].cmd, lists[i].arg, NULL);
+		const char *got = paths(json_object_get(v, lists[i].key));
+		if (strcmp(got, lists[i].want) != 0)
+			fprintf(stderr, "%s %s: %s\n", lists[i].cmd, lists[i].arg, lists[i].key);
+		CHECK_EQ_STR(got, lists[i].want);
+		json_decref(v);
+	}
+
+	/* Each entry names its asset id and path; nothing nested at depth 1,
+	 * and nothing cut (1,100 dependants). */
+	json_t *v = ask(cfg, 0, "product", "pc/levels/level1.xml", NULL);
+	json_t *e = entry(v, "dependencies", 0);
+	CHECK_EQ_STR(jstr(e, "asset_id"), ID(02) ":0");
+	CHECK_EQ_STR(jstr(e, "platform"), "pc");
+	CHECK_EQ_STR(jstr(e, "path"), "models/crate.mesh");
+	CHECK_EQ_STR(jstr(e, "source"), "models/crate.obj");
+	CHECK(json_object_get(e, "dependencies") == NULL);
+	CHECK_EQ_STR(jstr(entry(v, "dependencies", 1), "asset_id"), ID(02) ":1");
+	json_decref(v);
+	v = ask(cfg, 0, "product", "pc/hub.dds", NULL);
+	CHECK_EQ_INT(json_array_size(json_object_get(v, "dependants")), 1100);
+	CHECK(json_object_get(v, "truncated") == NULL);
+	json_decref(v);
+}
+
+static void test_deps_tree(const kiln_config *cfg)
+{
+	json_t *v, *e;
+
+	v = ask(cfg, 0, "product", "pc/levels/level1.xml", "--depth", "3", NULL);
+	e = entry(v, "dependencies", 0);
+	CHECK_EQ_STR(jstr(e, "path"), "models/crate.mesh");
+	CHECK_EQ_STR(paths(json_object_get(e, "dependencies")), "pc/textures/crate.dds");
+	/* Level 2 is followed once more; level 3 is the last. */
+	json_t *tex = entry(e, "dependencies", 0);
+	CHECK(json_is_array(json_object_get(tex, "dependencies")) &&
+	      json_array_size(json_object_get(tex, "dependencies")) == 0);
+	CHECK(json_is_array(json_object_get(entry(v, "dependencies", 1), "dependencies")));
+	CHECK_EQ_STR(paths(json_object_get(v, "unmet")), "missing/none.png");
+	json_decref(v);
+
+	/* Dependants the same way up. */
+	v = ask(cfg, 0, "product", "pc/textures/crate.dds", "--depth", "2", NULL);
+	e = entry(v, "dependants", 0);
+	CHECK_EQ_STR(jstr(e, "path"), "models/crate.mesh");
+	CHECK_EQ_STR(paths(json_object_get(e, "dependants")), "pc/levels/level1.xml");
+	CHECK(json_object_get(entry(e, "dependants", 0), "dependants") == NULL);
+	json_decref(v);
+
+	/* A cycle ends: the entry that is its own ancestor is marked. */
+	v = ask(cfg, 0, "product", "pc/loop/a.out", "--depth", "all", NULL);
+	e = entry(v, "dependencies", 0);
+	CHECK_EQ_STR(jstr(e, "path"), "loop/b.out");
+	json_t *back = entry(e, "dependencies", 0);
+	CHECK_EQ_STR(jstr(back, "path"), "loop/a.out");
+	CHECK(json_is_true(json_object_get(back, "cycle")));
+	CHECK(json_object_get(back, "dependencies") == NULL);
+	CHECK_EQ_INT(json_array_size(json_object_get(e, "dependencies")), 1);
+	CHECK(json_object_get(v, "truncated") == NULL);
+	e = entry(v, "dependants", 0);
+	CHECK_EQ_STR(jstr(e, "path"), "loop/b.out");
+	CHECK(json_is_true(json_object_get(entry(e, "dependants", 0), "cycle")));
+	json_decref(v);
+
+	/* A wide tree stops at Q_TREE_MAX entries. */
+	v = ask(cfg, 0, "product", "pc/hub.dds", "--depth", "2", NULL);
+	CHECK_EQ_INT(json_array_size(json_object_get(v, "dependants")), 1000);
+	CHECK(json_is_true(json_object_get(v, "truncated")));
+	json_decref(v);
+
+	/* What a tree leaves unmet is all of it, and an entry after 1,100
+	 * that name nothing is still found. */
+	v = ask(cfg, 0, "product", "pc/many.out", "--depth", "2", NULL);
+	CHECK_EQ_STR(paths(json_object_get(v, "dependencies")), "pc/target.dds");
+	CHECK_EQ_INT(json_array_size(json_object_get(v, "unmet")), 1100);
+	json_decref(v);
+
+	/* A tree whose reads find more than it can show holds what it shows
+	 * and no more. */
+	v = ask(cfg, 0, "product", "pc/hub2.dds", "--depth", "3", NULL);
+	CHECK(json_is_true(json_object_get(v, "truncated")));
+	CHECK_EQ_INT(count_entries(json_object_get(v, "dependants"), "dependants"), 1000);
+	e = entry(v, "dependants", 0);
+	CHECK_EQ_STR(jstr(e, "path"), "fan2/000.out");
+	CHECK_EQ_INT(json_array_size(json_object_get(e, "dependants")), 20);
+	CHECK_EQ_STR(jstr(entry(e, "dependants", 19), "path"), "leaf/00019.out");
+	CHECK(json_is_array(json_object_get(entry(e, "dependants", 0), "dependants")));
+	json_decref(v);
+
+	/* A deep one at Q_DEPTH_MAX levels: the last entry says there is
+	 * more; asked for exactly that depth, nothing is cut. */
+	v = ask(cfg, 0, "product", "pc/chain/c00.out", "--depth", "0", NULL);
+	e = entry(v, "dependencies", 0);
+	for (int level = 1; level < 32 && e; level++)
+		e = entry(e, "dependencies", 0);
+	CHECK_EQ_STR(jstr(e, "path"), "chain/c32.out");
+	CHECK(json_is_true(json_object_get(e, "truncated")));
+	CHECK(json_object_get(e, "dependencies") == NULL);
+	CHECK(json_is_true(json_object_get(v, "truncated")));
+	json_decref(v);
+	v = ask(cfg, 0, "product", "pc/chain/c00.out", "--depth", "32", NULL);
+	CHECK(json_object_get(v, "truncated") == NULL);
+	json_decref(v);
+	v = ask(cfg, 0, "product", "pc/chain/c39.out", "--depth", "all", NULL);
+	e = entry(v, "dependants", 0);
+	CHECK_EQ_STR(jstr(e, "path"), "chain/c38.out");
+	json_decref(v);
+
+	/* --depth takes 0, all, or 1 to 32. */
+	const char *bad[] = {"33", "-1", "x", "", "2x", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		v = ask(cfg, 2, "product", "pc/hub.dds", "--depth", bad[i], NULL);
+		CHECK(v == NULL);
+	}
+	v = ask(cfg, 2, "asset", "hub.png", "--depth", "33", NULL);
+	CHECK(v == NULL);
+}
+
+static void test_deps_asset_tree(const kiln_config *cfg)
+{
+	json_t *v, *e;
+
+	/* As a tree: objects, with their own entries. */
+	v = ask(cfg, 0, "asset", "levels/level1.xml", "--depth", "2", NULL);
+	e = entry(v, "depends_on", 0);
+	CHECK_EQ_STR(jstr(e, "source"), "missing/none.png");
+	CHECK(json_is_null(json_object_get(e, "uuid")) && !json_object_get(e, "depends_on"));
+	e = entry(v, "depends_on", 1);
+	CHECK_EQ_STR(jstr(e, "source"), "models/crate.obj");
+	CHECK_EQ_STR(jstr(e, "uuid"), UUID(02));
+	CHECK_EQ_STR(paths(json_object_get(e, "depends_on")), "textures/Crate.png");
+	CHECK(!json_object_get(entry(e, "depends_on", 0), "depends_on"));
+	json_decref(v);
+	v = ask(cfg, 0, "asset", "loop/b.dep", "--depth", "all", NULL);
+	e = entry(v, "depended_on_by", 0);
+	CHECK_EQ_STR(jstr(e, "source"), "loop/a.dep");
+	CHECK(json_is_true(json_object_get(entry(e, "depended_on_by", 0), "cycle")));
+	json_decref(v);
+	v = ask(cfg, 0, "asset", "chain/c00.dep", "--depth", "all", NULL);
+	CHECK(json_is_true(json_object_get(v, "truncated")));
+	json_decref(v);
+}
+
+static void test_deps_text(const kiln_config *cfg)
+{
+	CHECK_EQ_INT(run(cfg, "product", "pc/loop/a.out", "--depth", "all", NULL), 0);
+	CHECK(strstr(out_buf, "  dependencies\n    " ID(06) ":0  pc/loop/b.out\n      " ID(
+	                          05) ":0  pc/loop/a.out  (cycle)\n") != NULL);
+	CHECK_EQ_INT(run(cfg, "asset", "levels/level1.xml", "--depth", "2", NULL), 0);
+	CHECK(
+	    strstr(out_buf,
+	           "  depends on\n    missing/none.png\n    models/crate.obj\n      textures/Crate.png\n") !=
+	    NULL);
+	CHECK_EQ_INT(run(cfg, "asset", "textures/sky.jpg", NULL), 0);
+	CHECK(strstr(out_buf, "  depended on by  levels/level1.xml, other.txt\n") != NULL);
+	CHECK_EQ_INT(run(cfg, "product", "pc/hub.dds", "--depth", "2", NULL), 0);
+	CHECK(strstr(out_buf, "(cut short: a tree lists at most 1000 entries, 32 levels deep)") != NULL);
+}
+
 int main(void)
 {
 	char root[300], cache[320], assets[320];
@@ -696,8 +1175,24 @@ int main(void)
 	test_job(&cfg);
 	test_assets(&cfg);
 	test_products(&cfg);
+	test_filter_ids(&cfg);
 	test_builders_status(&cfg);
 	test_reprocess(&cfg);
+
+	/* The dependency graph has a project of its own. */
+	kiln_config gcfg = cfg;
+	char groot[300], gcache[320];
+	snprintf(groot, sizeof groot, "%s/graph", tmpdir);
+	snprintf(gcache, sizeof gcache, "%s/Cache", groot);
+	mkdir(groot, 0755);
+	mkdir(gcache, 0755);
+	gcfg.root = groot;
+	gcfg.cache = gcache;
+	fill_graph_db(&gcfg);
+	test_deps_lists(&gcfg);
+	test_deps_tree(&gcfg);
+	test_deps_asset_tree(&gcfg);
+	test_deps_text(&gcfg);
 
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

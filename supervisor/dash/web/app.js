@@ -440,6 +440,15 @@ function listOf(items, render, empty) {
   return el('ul', {}, items.map((x) => el('li', {}, render(x))));
 }
 
+// An entry of a product's dependencies or dependants, {asset_id, platform,
+// path, source}: a link to that product, or the bare id when it names no
+// product on this platform (path null).
+function depLink(d) {
+  if (!d.path) return el('span', { class: 'dim' }, d.asset_id);
+  return [link(d.platform + '/' + d.path, () => showProduct(d.asset_id, d.platform), d.asset_id),
+    el('span', { class: 'dim' }, '  ' + d.asset_id)];
+}
+
 function renderAssetDetail() {
   const box = $('asset-detail');
   const d = S.assets.detail;
@@ -468,9 +477,9 @@ function renderAssetDetail() {
         ['job', link(`job ${r.job_id} (${statusText(r.job_status)})`, () => gotoJob(r.job_id, r.source))],
         ['source', link(r.source, () => showAsset({ uuid: r.source_uuid }))], ['intermediate', r.intermediate ? 'yes' : 'no']]),
       el('h3', {}, 'Dependencies'),
-      listOf(r.dependencies, (a) => link(a, () => showProduct(a, r.platform))),
+      listOf(r.dependencies, depLink),
       el('h3', {}, 'Depended on by'),
-      listOf(r.dependants, (a) => link(a, () => showProduct(a, r.platform))),
+      listOf(r.dependants, depLink),
       el('h3', {}, 'Unmet dependencies'),
       listOf(r.unmet, (p) => el('span', { class: 'st-failed' }, p)),
       el('h3', {}, 'Source dependencies'),
