@@ -433,7 +433,8 @@ static int write_scene(kb_ctx *ctx, const msg_process_job_req *req, const struct
 	}
 	rc = path_mkdirs_for(abs, 0755);
 	if (rc == 0)
-		rc = mesh_scene_write(abs, s, req->source_file, info->scale, prods, n_written, &st);
+		rc = mesh_scene_write(abs, s, req->source_file, req->full_path, info->scale, prods, n_written,
+		                      &st);
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc) {
@@ -500,39 +501,40 @@ static int is_triangles(const struct aiMesh *m)
 
 /* A second import for a file that assimp's validation refused, when the
  * refusal is about something kiln-mesh can take; NULL in every other case,
- * and the caller reports the first import's reason. assimp 5.2 builds a point cloud (a
- * PLY or OBJ of vertices alone) as a mesh without faces, which its
- * validation rejects; and some importers (BVH, OpenGEX) leave a scene
- * without meshes unmarked as incomplete, which it rejects too. So the file
- * is read again without post-processing and accepted when:
- * - every mesh is a point cloud: vertices and no faces at all. Such a
- *   scene is used unvalidated (*unvalidated = 1) and not post-processed;
- *   count_prims, geo and scene.c read it defensively.
- * - it has no mesh but cameras, lights or animations: it is then marked
- *   incomplete and validated after all. A scene with nothing at all (an
- *   OBJ read as UTF-16 garbage comes out so) stays refused. */
-static const struct aiScene *import_fallback(const char *path, struct aiPropertyStore *props,
-                                             int *unvalidated)
+ * and the caller reports the first import's reason. assimp 5.2 builds a
+ * point cloud (a PLY or OBJ of vertices alone) as a mesh without faces,
+ * which its validation rejects; and some importers (BVH, OpenGEX) leave a
+ * scene without meshes unmarked as incomplete, which it rejects too. So
+ * the file is read again without post-processing and accepted when every
+ * mesh is a point cloud (vertices and no faces at all), or when it has no
+ * mesh but cameras, lights or animations. A scene with nothing at all (an
+ * OBJ read as UTF-16 garbage comes out so) stays refused.
+ *
+ * The scene is used unvalidated and is not post-processed: count_prims,
+ * geo and scene.c read it defensively. It is not validated after all
+ * either, because assimp 5.2's aiApplyPostProcessing, when its validation
+ * fails, frees the scene and then releases it once more, which crashes
+ * (OpenGEX/light_issue1262.ogex does it). */
+static const struct aiScene *import_fallback(const char *path, struct aiPropertyStore *props)
 {
 	const struct aiScene *s = aiImportFileExWithProperties(path, 0, NULL, props);
-	*unvalidated = 0;
 	if (!s)
 		return NULL;
-	if (s->mNumMeshes == 0 && !s->mMeshes && (s->mNumCameras || s->mNumLights || s->mNumAnimations)) {
-		((struct aiScene *)s)->mFlags |= AI_SCENE_FLAGS_INCOMPLETE;
-		/* On failure aiApplyPostProcessing has already released it. */
-		return aiApplyPostProcessing(s, aiProcess_ValidateDataStructure);
+	int ok;
+	if (s->mNumMeshes == 0) {
+		ok = (s->mCameras && s->mNumCameras) || (s->mLights && s->mNumLights) ||
+		     (s->mAnimations && s->mNumAnimations);
+	} else {
+		ok = s->mMeshes != NULL;
+		for (unsigned i = 0; ok && i < s->mNumMeshes; i++) {
+			const struct aiMesh *m = s->mMeshes[i];
+			ok = m && m->mNumFaces == 0 && m->mNumVertices && m->mVertices;
+		}
 	}
-	int clouds = s->mNumMeshes > 0 && s->mMeshes;
-	for (unsigned i = 0; clouds && i < s->mNumMeshes; i++) {
-		const struct aiMesh *m = s->mMeshes[i];
-		clouds = m && m->mNumFaces == 0 && m->mNumVertices && m->mVertices;
-	}
-	if (!clouds) {
+	if (!ok) {
 		aiReleaseImport(s);
 		return NULL;
 	}
-	*unvalidated = 1;
 	return s;
 }
 
@@ -633,15 +635,16 @@ int mesh_process(kb_ctx *ctx, const msg_process_job_req *req, msg_process_job_re
 		/* assimp's validation says "Validation failed: ..."; only such a
 		 * refusal is worth a second reading. */
 		if (strncmp(err, "Validation failed", 17) == 0)
-			s = import_fallback(req->full_path, props, &unvalidated);
+			s = import_fallback(req->full_path, props);
 		if (!s) {
 			kb_log(ctx, MSG_LEVEL_ERROR, "cannot import %s: %s", req->source_file, err);
 			goto out;
 		}
+		unvalidated = 1;
 		kb_log(ctx, MSG_LEVEL_INFO, "%s: read again after assimp refused it (%.200s): %s",
 		       req->source_file, err,
-		       unvalidated ? "its meshes are point clouds without faces"
-		                   : "it holds no mesh, and the rest of it is valid");
+		       s->mNumMeshes ? "its meshes are point clouds without faces"
+		                     : "it holds no mesh, but cameras, lights or animations");
 	}
 
 	/* Decide the next passes from what the file holds. */

@@ -32,6 +32,7 @@ int mesh_scene_path(const char *source_file, char *out, size_t outsz)
 typedef struct sw {
 	FILE *f;
 	const struct aiScene *s;
+	const char *source_file, *full_path;
 	float scale;
 	const mesh_scene_product *prods;
 	size_t n_meshes;
@@ -175,6 +176,10 @@ static void write_node(sw *w, const struct aiNode *nd, int64_t parent, int depth
 	int64_t self = (int64_t)w->n_nodes++;
 	size_t nl;
 	const char *name = ai_str(&nd->mName, &nl);
+	if (parent < 0 && w->full_path && nl == strlen(w->full_path) && memcmp(name, w->full_path, nl) == 0) {
+		name = w->source_file;
+		nl = strlen(name);
+	}
 
 	/* The first node of a name is the one a camera or light of that name
 	 * belongs to (assimp ties them by name). */
@@ -324,11 +329,18 @@ static int write_animation(sw *w, size_t i, const char *sep)
 	return 1;
 }
 
-int mesh_scene_write(const char *path, const struct aiScene *s, const char *source_file, float scale,
-                     const mesh_scene_product *prods, size_t n_prods, mesh_scene_stats *st)
+int mesh_scene_write(const char *path, const struct aiScene *s, const char *source_file,
+                     const char *full_path, float scale, const mesh_scene_product *prods, size_t n_prods,
+                     mesh_scene_stats *st)
 {
 	size_t n_meshes = s->mMeshes ? s->mNumMeshes : 0;
-	sw w = {.s = s, .scale = scale, .prods = prods, .n_meshes = n_meshes, .st = st};
+	sw w = {.s = s,
+	        .source_file = source_file,
+	        .full_path = full_path,
+	        .scale = scale,
+	        .prods = prods,
+	        .n_meshes = n_meshes,
+	        .st = st};
 	int rc = 0;
 
 	memset(st, 0, sizeof *st);

@@ -62,13 +62,18 @@ typedef struct mesh_scene_stats {
  * folder X/, do not share a scene. Returns 0 or KILN_E_TOOBIG. */
 int mesh_scene_path(const char *source_file, char *out, size_t outsz);
 
-/* Writes the scene of s to path (created or truncated, mode 0644). scale
+/* Writes the scene of s to path (created or truncated, mode 0644).
+ * source_file is the model's path in its scan folder, full_path its
+ * absolute path: a root node named with the latter (the OpenGEX importer
+ * names it so) is written with the former's name, so that the product does
+ * not depend on where the scan folder lies. scale
  * is the sidecar's, applied to what is a length (node translations, camera
  * and light positions, clip planes), so that the scene fits the scaled
  * meshes. prods (n_prods entries) are the mesh products written, listed at
  * the nodes that reference their mesh. *st (OUT) is filled. Returns 0,
  * -ENOMEM or -errno; a failed write removes the partial file. */
-int mesh_scene_write(const char *path, const struct aiScene *s, const char *source_file, float scale,
-                     const mesh_scene_product *prods, size_t n_prods, mesh_scene_stats *st);
+int mesh_scene_write(const char *path, const struct aiScene *s, const char *source_file,
+                     const char *full_path, float scale, const mesh_scene_product *prods, size_t n_prods,
+                     mesh_scene_stats *st);
 
 #endif

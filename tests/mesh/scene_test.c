@@ -2,7 +2,8 @@
  * here: Collada scenes of cameras and lights or of an animation clip (once
  * failures, "no meshes"), the sidecar's scale applied to the scene, the mesh
  * products placed at their nodes, names that need escaping or are not
- * UTF-8, and an empty scene, which still fails. The JSON is read back with
+ * UTF-8, an OpenGEX scene that assimp's validation refuses for want of a
+ * mesh, and an empty scene, which still fails. The JSON is read back with
  * kiln's strict parser (jsonpos), which refuses invalid UTF-8. */
 #include <math.h>
 #include <stdio.h>
@@ -291,6 +292,31 @@ static void test_names(void)
 	arena_free(a);
 }
 
+/* OpenGEX light objects and no geometry: assimp's validation wants a mesh
+ * (the importer does not mark the scene incomplete), so the builder reads
+ * the file again and writes the scene unvalidated. Validating that scene
+ * after all crashed assimp 5.2. The importer names the root node with the
+ * file's absolute path, which the product gives as the source path. */
+static void test_unmarked(void)
+{
+	arena *a = arena_new();
+	msg_process_job_resp r;
+	job_write("o/lamps.ogex", "LightObject (type = \"infinite\") {\n"
+	                          "    Param (attrib = \"intensity\") { float { 3.0 } }\n"
+	                          "    Color (attrib = \"light\") { float[3] { { 0.7, 1.0, 0.1 } } }\n"
+	                          "}\n"
+	                          "LightObject (type = \"point\") {\n"
+	                          "    Param (attrib = \"intensity\") { float { 0.5 } }\n"
+	                          "}\n");
+	CHECK_EQ_INT(job_run("o/lamps.ogex", "ogex", a, &r, 0), MSG_RESULT_SUCCESS);
+	CHECK(strstr(job_log, "read again after assimp refused it (Validation failed: ") != NULL);
+	const jp_value *sc = load_scene("ogex", &r, a);
+	CHECK_EQ_INT(len(get(sc, "lights")), 2);
+	CHECK_EQ_STR(str(get(at(get(sc, "lights"), 1), "type")), "point");
+	CHECK_EQ_STR(str(get(at(get(sc, "nodes"), 0), "name")), "o/lamps.ogex");
+	arena_free(a);
+}
+
 static void test_scene_path(void)
 {
 	char p[64];
@@ -311,6 +337,7 @@ int main(void)
 	test_animation();
 	test_meshes();
 	test_names();
+	test_unmarked();
 	job_cleanup();
 	TEST_DONE();
 }
