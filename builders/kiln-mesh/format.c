@@ -46,6 +46,22 @@ uint32_t mesh_fmt_index_size(uint32_t n_vertices)
 	return n_vertices <= 65536u ? 2u : 4u;
 }
 
+uint32_t mesh_fmt_prim_indices(uint32_t primitive)
+{
+	return primitive == MESH_PRIM_TRIANGLES ? 3u : primitive == MESH_PRIM_LINES ? 2u : 0u;
+}
+
+uint32_t mesh_fmt_version(uint32_t primitive)
+{
+	return primitive == MESH_PRIM_TRIANGLES ? MESH_FMT_VERSION_1 : MESH_FMT_VERSION;
+}
+
+const char *mesh_fmt_prim_name(uint32_t primitive)
+{
+	static const char *const names[MESH_PRIM_COUNT] = {"triangles", "lines", "points"};
+	return primitive < MESH_PRIM_COUNT ? names[primitive] : "unknown";
+}
+
 static uint64_t index_offset(const mesh_fmt_mesh *m)
 {
 	uint64_t end = MESH_FMT_HEADER_SIZE + (uint64_t)m->n_vertices * mesh_fmt_stride(m->layout);
@@ -89,7 +105,7 @@ void mesh_fmt_header(const mesh_fmt_mesh *m, uint8_t out[MESH_FMT_HEADER_SIZE])
 {
 	memset(out, 0, MESH_FMT_HEADER_SIZE);
 	memcpy(out + MESH_FMT_OFF_MAGIC, MESH_FMT_MAGIC, 4);
-	put_u16(out + MESH_FMT_OFF_VERSION, MESH_FMT_VERSION);
+	put_u16(out + MESH_FMT_OFF_VERSION, (uint16_t)mesh_fmt_version(m->primitive));
 	put_u16(out + MESH_FMT_OFF_HEADER_SIZE, MESH_FMT_HEADER_SIZE);
 	put_u32(out + MESH_FMT_OFF_LAYOUT, m->layout);
 	put_u32(out + MESH_FMT_OFF_STRIDE, mesh_fmt_stride(m->layout));
@@ -104,6 +120,7 @@ void mesh_fmt_header(const mesh_fmt_mesh *m, uint8_t out[MESH_FMT_HEADER_SIZE])
 	put_u64(out + MESH_FMT_OFF_VERTEX_OFFSET, MESH_FMT_HEADER_SIZE);
 	put_u64(out + MESH_FMT_OFF_INDEX_OFFSET, index_offset(m));
 	put_u32(out + MESH_FMT_OFF_SUB_ID, m->sub_id);
+	put_u32(out + MESH_FMT_OFF_PRIMITIVE, m->primitive);
 }
 
 /* A buffered writer: the file is written in 64 KiB pieces, so a large mesh
@@ -140,7 +157,10 @@ static uint8_t *wb_room(wbuf *w, size_t need)
 
 static int check_mesh(const mesh_fmt_mesh *m)
 {
-	if (mesh_fmt_stride(m->layout) == 0 || m->n_indices % 3 != 0)
+	if (mesh_fmt_stride(m->layout) == 0 || m->primitive >= MESH_PRIM_COUNT)
+		return -EINVAL;
+	uint32_t per = mesh_fmt_prim_indices(m->primitive);
+	if (per ? m->n_indices % per != 0 : m->n_indices != 0)
 		return -EINVAL;
 	if (m->n_vertices && !m->vertices)
 		return -EINVAL;

@@ -1,8 +1,9 @@
 /* kiln-mesh: the builder for 3D models. assimp reads the model, every
- * triangle mesh in it becomes one .kmesh product (format.h, README.md) with
- * a sub_id that stays the same from run to run (subid.h), its vertex data
- * optimised by meshoptimizer (geo.h). Options come from an optional
- * X.fbx.assetinfo sidecar (info.h).
+ * triangle, line and point mesh in it becomes one .kmesh product (format.h,
+ * README.md) with a sub_id that stays the same from run to run (subid.h),
+ * its vertex data optimised by meshoptimizer (geo.h), and the model's node
+ * tree, cameras, lights and animations one .kscene product (scene.h).
+ * Options come from an optional X.fbx.assetinfo sidecar (info.h).
  *
  * Args: `--import-timeout SECONDS` bounds one model's import (default: 60 s
  * plus 1 s per MiB; process.h says why there is one).
@@ -117,7 +118,10 @@ int main(int argc, char **argv)
 	static const kb_builder b = {
 	    .name = "kiln-mesh",
 	    .uuid = "bf9d06bd-4c6c-4c49-b298-b8a3e878bc68",
-	    .version = "1",
+	    /* 2: lines, points and the scene product. A new version
+	     * reprocesses every model, so that caches built by version 1
+	     * gain them. */
+	    .version = "2",
 	    .analysis_fingerprint = "1",
 	    .patterns = mesh_patterns,
 	    .create_jobs = mesh_create_jobs,

@@ -1,15 +1,19 @@
 /* process.c: one kiln-mesh job (see process.h).
  *
- * The import runs in two assimp passes over the same scene. The first
+ * The import runs in assimp passes over the same scene. The first
  * (aiImportFileExWithProperties) triangulates, splits meshes by primitive
  * type and validates; then the scene is inspected, because what happens
  * next depends on it: which meshes lack normals (a warning when the sidecar
  * promised custom normals) or UVs (an error when tangents were asked for).
- * The second pass (aiApplyPostProcessing) generates normals and tangents
- * where wanted and only then joins identical vertices. The order matters:
+ * The next pass (aiApplyPostProcessing) generates normals and tangents
+ * where wanted, and a last one joins identical vertices. The order matters:
  * assimp's normal generator gives each vertex the normal of one face, so it
  * must see vertices that are not yet shared between faces, or smooth
- * shading comes out wrong. */
+ * shading comes out wrong.
+ *
+ * Every triangle, line and point mesh becomes a .kmesh product, and the
+ * model as a whole a .kscene product (scene.h), which is all a model
+ * without meshes gives. */
 #include "process.h"
 
 #include <assimp/cimport.h>
@@ -35,6 +39,7 @@
 #include "info.h"
 #include "kerr.h"
 #include "path.h"
+#include "scene.h"
 #include "subid.h"
 #include "texpath.h"
 
@@ -47,7 +52,7 @@ _Static_assert(sizeof(struct aiColor4D) == 4 * sizeof(float), "aiColor4D must be
  * meshes count as on no node); a longer node path is not built either. Both
  * keep a hostile file from costing stack or memory; real scenes are far
  * below. */
-#define MAX_NODE_DEPTH 256
+#define MAX_NODE_DEPTH MESH_SCENE_MAX_DEPTH
 #define MAX_NODE_PATH  8192
 
 /* The identity of a mesh for sub_ids: where it is first referenced. */
@@ -118,8 +123,8 @@ static int walk_scene(walk *w, const struct aiScene *s)
 {
 	memset(w, 0, sizeof *w);
 	w->s = s;
-	w->refs = calloc(s->mNumMeshes, sizeof *w->refs);
-	w->seen = calloc(s->mNumMeshes, 1);
+	w->refs = calloc(s->mNumMeshes ? s->mNumMeshes : 1, sizeof *w->refs);
+	w->seen = calloc(s->mNumMeshes ? s->mNumMeshes : 1, 1);
 	if (!w->refs || !w->seen)
 		return -ENOMEM;
 	if (s->mRootNode)
@@ -244,15 +249,51 @@ static const char *layout_text(uint32_t layout, char *buf, size_t bufsz)
 	return buf;
 }
 
+/* One product to make: a mesh, or the faces of one primitive type of it. */
+typedef struct part {
+	size_t ref;         /* in walk.refs */
+	uint32_t primitive; /* MESH_PRIM_* */
+	uint64_t n;         /* primitives of that type */
+} part;
+
+/* The number of faces of each primitive type in m (faces of one, two and
+ * three indices; larger ones cannot be left after triangulation). A mesh
+ * with vertices and no faces at all is a point cloud: one point per vertex
+ * (only an unvalidated scene has such a mesh, see import_fallback). */
+static void count_prims(const struct aiMesh *m, uint64_t n[MESH_PRIM_COUNT])
+{
+	memset(n, 0, MESH_PRIM_COUNT * sizeof *n);
+	if (!m || !m->mVertices || !m->mNumVertices)
+		return;
+	if (m->mNumFaces == 0) {
+		n[MESH_PRIM_POINTS] = m->mNumVertices;
+		return;
+	}
+	for (unsigned f = 0; f < m->mNumFaces && m->mFaces; f++) {
+		const struct aiFace *fc = &m->mFaces[f];
+		if (!fc->mIndices)
+			continue;
+		if (fc->mNumIndices == 3)
+			n[MESH_PRIM_TRIANGLES]++;
+		else if (fc->mNumIndices == 2)
+			n[MESH_PRIM_LINES]++;
+		else if (fc->mNumIndices == 1)
+			n[MESH_PRIM_POINTS]++;
+	}
+}
+
 /* Writes one product. Problems with this mesh alone are logged and the mesh
  * is skipped (return 0, *written 0). Returns -ENOMEM only when the reply
- * itself cannot be built. */
+ * itself cannot be built. On success *out (OUT) describes the product for
+ * the scene. */
 static int write_mesh(kb_ctx *ctx, const msg_process_job_req *req, const struct aiScene *s, const mref *r,
-                      uint32_t sub_id, const mesh_info *info, msg_process_job_resp *resp, arena *a,
-                      int *written)
+                      const part *pt, uint32_t sub_id, const mesh_info *info, msg_process_job_resp *resp,
+                      arena *a, int *written, mesh_scene_product *out)
 {
 	const struct aiMesh *m = s->mMeshes[r->mesh];
 	const char *label = mesh_label(m, r);
+	const char *what = mesh_fmt_prim_name(pt->primitive);
+	uint32_t per = mesh_fmt_prim_indices(pt->primitive);
 	uint32_t *idx = NULL;
 	mesh_geo_out g = {0};
 	char err[256], rel[KILN_PATH_MAX], abs[KILN_PATH_MAX], lay[64], hex[9];
@@ -263,29 +304,30 @@ static int write_mesh(kb_ctx *ctx, const msg_process_job_req *req, const struct 
 	const char *ck[] = {"mesh", "node", "sub_id", NULL};
 	const char *cv[] = {label, r->node_path, hex, NULL};
 
-	uint64_t n_tri = 0;
-	for (unsigned f = 0; f < m->mNumFaces && m->mFaces; f++)
-		if (m->mFaces[f].mNumIndices == 3 && m->mFaces[f].mIndices)
-			n_tri++;
-	if (n_tri * 3 > MESH_GEO_MAX_INDICES) {
+	/* A point list has one index per point here, which geo turns into the
+	 * vertex list. */
+	uint64_t n_idx = pt->n * (per ? per : 1);
+	if (n_idx > MESH_GEO_MAX_INDICES) {
 		kb_log_ctx(ctx, MSG_LEVEL_ERROR, ck, cv,
-		           "mesh \"%.64s\" has %llu triangles; at most %u are accepted", label,
-		           (unsigned long long)n_tri, MESH_GEO_MAX_INDICES / 3);
+		           "mesh \"%.64s\" has %llu %s; at most %u are accepted", label,
+		           (unsigned long long)pt->n, what, MESH_GEO_MAX_INDICES / (per ? per : 1));
 		goto out;
 	}
-	idx = malloc(n_tri ? n_tri * 3 * sizeof *idx : 1);
-	if (!idx) {
-		kb_log_ctx(ctx, MSG_LEVEL_ERROR, ck, cv, "mesh \"%.64s\": out of memory for %llu triangles",
-		           label, (unsigned long long)n_tri);
-		goto out;
-	}
-	uint64_t k = 0;
-	for (unsigned f = 0; f < m->mNumFaces && m->mFaces; f++) {
-		const struct aiFace *fc = &m->mFaces[f];
-		if (fc->mNumIndices == 3 && fc->mIndices) {
-			idx[k++] = fc->mIndices[0];
-			idx[k++] = fc->mIndices[1];
-			idx[k++] = fc->mIndices[2];
+	/* A point cloud without faces takes every vertex in order: no list. */
+	if (m->mNumFaces) {
+		idx = malloc(n_idx ? n_idx * sizeof *idx : 1);
+		if (!idx) {
+			kb_log_ctx(ctx, MSG_LEVEL_ERROR, ck, cv, "mesh \"%.64s\": out of memory for %llu %s",
+			           label, (unsigned long long)pt->n, what);
+			goto out;
+		}
+		uint32_t face_size = per ? per : 1;
+		uint64_t k = 0;
+		for (unsigned f = 0; f < m->mNumFaces && m->mFaces && k < n_idx; f++) {
+			const struct aiFace *fc = &m->mFaces[f];
+			if (fc->mNumIndices == face_size && fc->mIndices)
+				for (uint32_t i = 0; i < face_size; i++)
+					idx[k++] = fc->mIndices[i];
 		}
 	}
 
@@ -307,8 +349,9 @@ static int write_mesh(kb_ctx *ctx, const msg_process_job_req *req, const struct 
 	    .uv0 = (const float *)m->mTextureCoords[0],
 	    .uv_stride = 3,
 	    .color0 = (const float *)m->mColors[0],
+	    .primitive = pt->primitive,
 	    .indices = idx,
-	    .n_indices = n_tri * 3,
+	    .n_indices = n_idx,
 	    .layout = layout,
 	    .optimize = info->optimize,
 	    .flip_v = info->flip_uvs,
@@ -333,6 +376,7 @@ static int write_mesh(kb_ctx *ctx, const msg_process_job_req *req, const struct 
 	rc = path_mkdirs_for(abs, 0755);
 	if (rc == 0) {
 		mesh_fmt_mesh fm = {
+		    .primitive = g.primitive,
 		    .layout = g.layout,
 		    .n_vertices = g.n_vertices,
 		    .vertices = g.vertices,
@@ -358,15 +402,63 @@ static int write_mesh(kb_ctx *ctx, const msg_process_job_req *req, const struct 
 	if ((rc = texture_deps(s, m, req, &resp->products[pi], a)))
 		goto out;
 	*written = 1;
-	kb_log_ctx(
-	    ctx, MSG_LEVEL_INFO, ck, cv,
-	    "%s: mesh \"%.64s\" (node \"%.128s\"), %u vertices (%u imported), %u triangles, %s, %zu textures",
-	    rel, label, r->node_path, g.n_vertices, m->mNumVertices, g.n_indices / 3,
-	    layout_text(g.layout, lay, sizeof lay), resp->products[pi].n_path_deps);
+	*out = (mesh_scene_product){r->mesh, sub_id, g.primitive, resp->products[pi].file, label};
+	kb_log_ctx(ctx, MSG_LEVEL_INFO, ck, cv,
+	           "%s: mesh \"%.64s\" (node \"%.128s\"), %u vertices (%u imported), %u %s, %s, %zu textures",
+	           rel, label, r->node_path, g.n_vertices, m->mNumVertices,
+	           per ? g.n_indices / per : g.n_vertices, what, layout_text(g.layout, lay, sizeof lay),
+	           resp->products[pi].n_path_deps);
 out:
 	free(idx);
 	mesh_geo_free(&g);
 	return rc;
+}
+
+/* Writes the scene product, the job's last. n_written mesh products are
+ * listed in it. Problems are logged; returns -ENOMEM only when the reply
+ * cannot be built, and sets *written. */
+static int write_scene(kb_ctx *ctx, const msg_process_job_req *req, const struct aiScene *s,
+                       const mesh_info *info, const mesh_scene_product *prods, size_t n_written,
+                       msg_process_job_resp *resp, arena *a, int *written)
+{
+	char rel[KILN_PATH_MAX], abs[KILN_PATH_MAX];
+	mesh_scene_stats st;
+	int rc;
+
+	*written = 0;
+	if (mesh_scene_path(req->source_file, rel, sizeof rel) != 0 ||
+	    (path_lower(rel), path_join(abs, sizeof abs, req->temp_dir, rel)) != 0) {
+		kb_log(ctx, MSG_LEVEL_ERROR, "%s: the scene's product path is too long", req->source_file);
+		return 0;
+	}
+	rc = path_mkdirs_for(abs, 0755);
+	if (rc == 0)
+		rc = mesh_scene_write(abs, s, req->source_file, req->full_path, info->scale, prods, n_written,
+		                      &st);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc) {
+		kb_log(ctx, MSG_LEVEL_ERROR, "cannot write %s: %s", abs, kiln_strerror(rc));
+		return 0;
+	}
+	if (!kb_add_product(resp, a, rel, "scene", MESH_SCENE_SUB_ID))
+		return -ENOMEM;
+	*written = 1;
+	if (st.n_cut)
+		kb_log(ctx, MSG_LEVEL_WARNING,
+		       "%s: %llu node subtrees were left out of the scene (deeper than %d levels, or "
+		       "beyond %u nodes)",
+		       req->source_file, (unsigned long long)st.n_cut, MESH_SCENE_MAX_DEPTH,
+		       MESH_SCENE_MAX_NODES);
+	if (st.n_nonfinite)
+		kb_log(ctx, MSG_LEVEL_WARNING,
+		       "%s: %llu scene values were NaN or infinite and were written as 0", req->source_file,
+		       (unsigned long long)st.n_nonfinite);
+	kb_log(ctx, MSG_LEVEL_INFO,
+	       "%s: scene of %llu nodes, %zu mesh products, %u cameras, %u lights, %u animations", rel,
+	       (unsigned long long)st.n_nodes, n_written, s->mCameras ? s->mNumCameras : 0,
+	       s->mLights ? s->mNumLights : 0, s->mAnimations ? s->mNumAnimations : 0);
+	return 0;
 }
 
 /* assimp 5.2's PLY parser loops forever on a header cut short: refuse such
@@ -407,6 +499,81 @@ static int is_triangles(const struct aiMesh *m)
 	return m && (m->mPrimitiveTypes & aiPrimitiveType_TRIANGLE) && m->mVertices && m->mNumFaces;
 }
 
+/* A second import for a file that assimp's validation refused, when the
+ * refusal is about something kiln-mesh can take; NULL in every other case,
+ * and the caller reports the first import's reason. assimp 5.2 builds a
+ * point cloud (a PLY or OBJ of vertices alone) as a mesh without faces,
+ * which its validation rejects; and some importers (BVH, OpenGEX) leave a
+ * scene without meshes unmarked as incomplete, which it rejects too. So
+ * the file is read again without post-processing and accepted when every
+ * mesh is a point cloud (vertices and no faces at all), or when it has no
+ * mesh but cameras, lights or animations. A scene with nothing at all (an
+ * OBJ read as UTF-16 garbage comes out so) stays refused.
+ *
+ * The scene is used unvalidated and is not post-processed: count_prims,
+ * geo and scene.c read it defensively. It is not validated after all
+ * either, because assimp 5.2's aiApplyPostProcessing, when its validation
+ * fails, frees the scene and then releases it once more, which crashes
+ * (OpenGEX/light_issue1262.ogex does it). */
+static const struct aiScene *import_fallback(const char *path, struct aiPropertyStore *props)
+{
+	const struct aiScene *s = aiImportFileExWithProperties(path, 0, NULL, props);
+	if (!s)
+		return NULL;
+	int ok;
+	if (s->mNumMeshes == 0) {
+		ok = (s->mCameras && s->mNumCameras) || (s->mLights && s->mNumLights) ||
+		     (s->mAnimations && s->mNumAnimations);
+	} else {
+		ok = s->mMeshes != NULL;
+		for (unsigned i = 0; ok && i < s->mNumMeshes; i++) {
+			const struct aiMesh *m = s->mMeshes[i];
+			ok = m && m->mNumFaces == 0 && m->mNumVertices && m->mVertices;
+		}
+	}
+	if (!ok) {
+		aiReleaseImport(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Generates normals and tangents (pp), then joins identical vertices.
+ * With aiProcess_ForceGenNormals, assimp 5.2 deletes the normals of a line
+ * or point mesh and then, as normals are undefined there, leaves the
+ * pointer to the freed array in the mesh. So the normals of such meshes are
+ * hidden from that pass and put back after it: they are the file's, and
+ * stay. Returns 0; -ENOMEM with the scene untouched; or -EIO when assimp
+ * failed, and *sp is then NULL (assimp has released the scene; hidden
+ * arrays leak, in a child process about to exit). */
+static int post_process(const struct aiScene **sp, unsigned pp)
+{
+	const struct aiScene *s = *sp;
+	if (pp) {
+		struct aiVector3D **hidden = calloc(s->mNumMeshes ? s->mNumMeshes : 1, sizeof *hidden);
+		if (!hidden)
+			return -ENOMEM;
+		for (unsigned i = 0; i < s->mNumMeshes; i++) {
+			struct aiMesh *m = s->mMeshes[i];
+			if (!(m->mPrimitiveTypes & (aiPrimitiveType_TRIANGLE | aiPrimitiveType_POLYGON))) {
+				hidden[i] = m->mNormals;
+				m->mNormals = NULL;
+			}
+		}
+		s = aiApplyPostProcessing(s, pp);
+		for (unsigned i = 0; s && i < s->mNumMeshes; i++)
+			if (hidden[i])
+				s->mMeshes[i]->mNormals = hidden[i];
+		free(hidden);
+		if (s)
+			s = aiApplyPostProcessing(s, aiProcess_JoinIdenticalVertices);
+	} else {
+		s = aiApplyPostProcessing(s, aiProcess_JoinIdenticalVertices);
+	}
+	*sp = s;
+	return s ? 0 : -EIO;
+}
+
 int mesh_process(kb_ctx *ctx, const msg_process_job_req *req, msg_process_job_resp *resp, arena *a)
 {
 	const struct aiScene *s = NULL;
@@ -414,11 +581,12 @@ int mesh_process(kb_ctx *ctx, const msg_process_job_req *req, msg_process_job_re
 	walk w = {0};
 	mesh_subid_key *keys = NULL;
 	uint32_t *ids = NULL;
-	size_t *pick = NULL;
+	part *parts = NULL;
+	mesh_scene_product *prods = NULL;
 	char err[512], side[KILN_PATH_MAX];
 	mesh_info info;
 	struct stat st;
-	int rc = 0;
+	int rc = 0, unvalidated = 0;
 
 	resp->result = MSG_RESULT_FAILED;
 	if (stat(req->full_path, &st) != 0) {
@@ -463,21 +631,26 @@ int mesh_process(kb_ctx *ctx, const msg_process_job_req *req, msg_process_job_re
 	aiSetImportPropertyFloat(props, AI_CONFIG_PP_GSN_MAX_SMOOTHING_ANGLE, info.smoothing_angle);
 	s = aiImportFileExWithProperties(req->full_path, IMPORT_FLAGS, NULL, props);
 	if (!s) {
-		kb_log(ctx, MSG_LEVEL_ERROR, "cannot import %s: %s", req->source_file, aiGetErrorString());
-		goto out;
-	}
-	if (s->mNumMeshes == 0 || !s->mMeshes) {
-		kb_log(ctx, MSG_LEVEL_ERROR,
-		       "%s holds no meshes (assimp found %u cameras, %u lights, %u animations): nothing to "
-		       "build",
-		       req->source_file, s->mNumCameras, s->mNumLights, s->mNumAnimations);
-		goto out;
+		snprintf(err, sizeof err, "%s", aiGetErrorString());
+		/* assimp's validation says "Validation failed: ..."; only such a
+		 * refusal is worth a second reading. */
+		if (strncmp(err, "Validation failed", 17) == 0)
+			s = import_fallback(req->full_path, props);
+		if (!s) {
+			kb_log(ctx, MSG_LEVEL_ERROR, "cannot import %s: %s", req->source_file, err);
+			goto out;
+		}
+		unvalidated = 1;
+		kb_log(ctx, MSG_LEVEL_INFO, "%s: read again after assimp refused it (%.200s): %s",
+		       req->source_file, err,
+		       s->mNumMeshes ? "its meshes are point clouds without faces"
+		                     : "it holds no mesh, but cameras, lights or animations");
 	}
 
-	/* Decide the second pass from what the file holds. */
-	unsigned pp = aiProcess_JoinIdenticalVertices;
+	/* Decide the next passes from what the file holds. */
+	unsigned pp = 0;
 	unsigned no_normals = 0, no_uvs = 0;
-	for (unsigned i = 0; i < s->mNumMeshes; i++) {
+	for (unsigned i = 0; i < s->mNumMeshes && s->mMeshes; i++) {
 		const struct aiMesh *m = s->mMeshes[i];
 		if (!is_triangles(m))
 			continue;
@@ -506,64 +679,99 @@ int mesh_process(kb_ctx *ctx, const msg_process_job_req *req, msg_process_job_re
 		pp |= aiProcess_GenSmoothNormals;
 	if (info.tangents)
 		pp |= aiProcess_CalcTangentSpace;
-	/* On failure aiApplyPostProcessing has already released the scene. */
-	s = aiApplyPostProcessing(s, pp);
-	if (!s) {
-		kb_log(ctx, MSG_LEVEL_ERROR, "post-processing %s failed: %s", req->source_file,
-		       aiGetErrorString());
+	if (s->mNumMeshes && !unvalidated && (rc = post_process(&s, pp)) != 0) {
+		if (rc == -EIO)
+			kb_log(ctx, MSG_LEVEL_ERROR, "post-processing %s failed: %s", req->source_file,
+			       aiGetErrorString());
+		rc = rc == -ENOMEM ? rc : 0;
+		goto out;
+	}
+
+	/* A scene of nothing but nodes is what assimp gives for some files it
+	 * misreads (a UTF-16 ASE comes out as two empty nodes): a product of
+	 * empty nodes would hide that, so such a model fails. */
+	if (s->mNumMeshes == 0 && !(s->mCameras && s->mNumCameras) && !(s->mLights && s->mNumLights) &&
+	    !(s->mAnimations && s->mNumAnimations)) {
+		kb_log(ctx, MSG_LEVEL_ERROR,
+		       "%s holds nothing to build: assimp found no meshes, cameras, lights or animations",
+		       req->source_file);
 		goto out;
 	}
 
 	if ((rc = walk_scene(&w, s)))
 		goto out;
-	keys = calloc(w.n ? w.n : 1, sizeof *keys);
-	ids = calloc(w.n ? w.n : 1, sizeof *ids);
-	pick = calloc(w.n ? w.n : 1, sizeof *pick);
-	if (!keys || !ids || !pick) {
+	/* At most one part per primitive type of each mesh. */
+	size_t cap = w.n * MESH_PRIM_COUNT + 1;
+	keys = calloc(cap, sizeof *keys);
+	ids = calloc(cap, sizeof *ids);
+	parts = calloc(cap, sizeof *parts);
+	prods = calloc(cap, sizeof *prods);
+	if (!keys || !ids || !parts || !prods) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	size_t nk = 0, dropped = 0;
-	for (size_t i = 0; i < w.n; i++) {
-		const struct aiMesh *m = s->mMeshes[w.refs[i].mesh];
-		if (!is_triangles(m)) {
-			const char *what = !m                                            ? "is missing"
-			                   : (m->mPrimitiveTypes & aiPrimitiveType_LINE) ? "holds lines"
-			                   : (m->mPrimitiveTypes & aiPrimitiveType_POINT)
-			                       ? "holds points"
-			                       : "holds no triangles";
-			kb_log(ctx, MSG_LEVEL_WARNING,
-			       "mesh \"%.64s\" (node \"%.128s\") %s, not triangles: dropped",
-			       m && m->mName.data[0] ? m->mName.data : "(unnamed)", w.refs[i].node_path,
-			       what);
-			dropped++;
-			continue;
+	/* Triangle meshes take their sub_ids first, in scene order, exactly as
+	 * when they were the only products, so adding lines and points never
+	 * changes an existing id, not even in the rare case of a collision.
+	 * Then the lines and points, in scene order. SortByPType has split every
+	 * mesh of mixed types into one per type; should one still mix them, each
+	 * type is a product of its own, and the later ones get a salted id of
+	 * the same identity (subid.h). */
+	static const uint32_t order[2][2] = {{MESH_PRIM_TRIANGLES, MESH_PRIM_COUNT},
+	                                     {MESH_PRIM_LINES, MESH_PRIM_POINTS}};
+	size_t np = 0, dropped = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < w.n; i++) {
+			const struct aiMesh *m = s->mMeshes[w.refs[i].mesh];
+			uint64_t n[MESH_PRIM_COUNT];
+			count_prims(m, n);
+			if (pass == 1 && !n[0] && !n[1] && !n[2]) {
+				kb_log(ctx, MSG_LEVEL_WARNING, "mesh \"%.64s\" (node \"%.128s\") %s: dropped",
+				       m && m->mName.data[0] ? m->mName.data : "(unnamed)",
+				       w.refs[i].node_path,
+				       m ? "holds no triangles, lines or points" : "is missing");
+				dropped++;
+				continue;
+			}
+			for (int k = 0; k < 2; k++) {
+				uint32_t t = order[pass][k];
+				if (t >= MESH_PRIM_COUNT || !n[t])
+					continue;
+				keys[np] = (mesh_subid_key){w.refs[i].node_path, m->mName.data,
+				                            w.refs[i].index_in_node};
+				parts[np++] = (part){i, t, n[t]};
+			}
 		}
-		keys[nk] = (mesh_subid_key){w.refs[i].node_path, m->mName.data, w.refs[i].index_in_node};
-		pick[nk++] = i;
 	}
-	if ((rc = mesh_subid_assign(keys, nk, ids)))
+	if ((rc = mesh_subid_assign(keys, np, ids)))
 		goto out;
 	size_t n_written = 0;
-	for (size_t j = 0; j < nk; j++) {
+	for (size_t j = 0; j < np; j++) {
 		int written;
-		if ((rc = write_mesh(ctx, req, s, &w.refs[pick[j]], ids[j], &info, resp, a, &written)))
+		if ((rc = write_mesh(ctx, req, s, &w.refs[parts[j].ref], &parts[j], ids[j], &info, resp, a,
+		                     &written, &prods[n_written])))
 			goto out;
 		n_written += (size_t)written;
 	}
-	if (n_written == 0) {
+	if (s->mNumMeshes && n_written == 0) {
 		kb_log(ctx, MSG_LEVEL_ERROR,
-		       "%s: no triangle mesh could be written (%u meshes, %zu without triangles)",
+		       "%s: no mesh could be written (%u meshes, %zu without triangles, lines or points)",
 		       req->source_file, s->mNumMeshes, dropped);
 		goto out;
 	}
+	int scene_written;
+	if ((rc = write_scene(ctx, req, s, &info, prods, n_written, resp, a, &scene_written)))
+		goto out;
+	if (n_written + (size_t)scene_written == 0)
+		goto out;
 	resp->result = MSG_RESULT_SUCCESS;
 out:
 	if (rc == -ENOMEM)
 		kb_log(ctx, MSG_LEVEL_ERROR, "%s: out of memory", req->source_file);
 	free(keys);
 	free(ids);
-	free(pick);
+	free(parts);
+	free(prods);
 	walk_free(&w);
 	if (s)
 		aiReleaseImport(s);

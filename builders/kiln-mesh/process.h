@@ -1,5 +1,6 @@
 /* process.h: one kiln-mesh job: import a model with assimp and write one
- * .kmesh product per triangle mesh.
+ * .kmesh product per triangle, line or point mesh, then one .kscene product
+ * for the model (the only one when it holds no mesh).
  *
  * Shared by the protocol loop (main.c) and the command-line mode used for
  * surveys and sanitizer runs (`kiln-mesh --convert`), so both exercise the

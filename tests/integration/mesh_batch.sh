@@ -1,8 +1,9 @@
 # kiln-mesh on real models from assimp's test set (OBJ, glTF, GLB, DAE,
 # FBX, PLY, STL, 3DS, BLEND): every job completes, one product per mesh (the
-# OBJ's groups counted independently), every product parses as a valid
-# .kmesh, a second batch runs nothing, and after the cache is deleted the
-# rebuild gives the same sub_ids and paths.
+# OBJ's groups counted independently) and one scene product per model, every
+# mesh product parses as a valid .kmesh and every scene as a .kscene that
+# lists its model's meshes, a second batch runs nothing, and after the cache
+# is deleted the rebuild gives the same sub_ids and paths.
 set -e
 . "$(dirname "$0")/lib.sh"
 
@@ -33,8 +34,9 @@ cp "$M/BLEND/box.blend" "$A/blend/"
 
 # The OBJ's meshes, counted without assimp: one per group.
 SPIDER_MESHES=$(grep -c '^g ' "$A/obj/spider.obj")
-# Every other model here holds one mesh.
-PER_PLATFORM=$((SPIDER_MESHES + 8))
+# Every other model here holds one mesh; each of the 9 models has a scene.
+MESHES=$((SPIDER_MESHES + 8))
+PER_PLATFORM=$((MESHES + 9))
 
 products_list() { # source|sub_id|path|platform, sorted
 	kiln products --json
@@ -47,22 +49,30 @@ kiln batch
 expect_rc 0
 expect_match "$(summary)" "^18 jobs: 18 completed, 0 with warnings, 0 with errors, 0 failed; $((2 * PER_PLATFORM)) products; " "summary"
 expect_eq "$SPIDER_MESHES" 19 "groups in spider.obj"
-expect_eq "$(sql "SELECT count(*) FROM products p JOIN jobs j ON p.job_id = j.id JOIN sources s ON s.id = j.source_id WHERE s.path = 'obj/spider.obj' AND j.platform = 'pc'")" "$SPIDER_MESHES" "spider.obj products"
+expect_eq "$(sql "SELECT count(*) FROM products p JOIN jobs j ON p.job_id = j.id JOIN sources s ON s.id = j.source_id WHERE s.path = 'obj/spider.obj' AND j.platform = 'pc' AND p.asset_type = 'mesh'")" "$SPIDER_MESHES" "spider.obj mesh products"
+expect_eq "$(sql "SELECT count(*) FROM products WHERE asset_type = 'scene' AND platform = 'pc' AND sub_id = 0")" 9 "scene products, sub_id 0"
 expect_eq "$(sql "SELECT DISTINCT job_key FROM jobs")" mesh "job key"
 FIRST=$(products_list)
 expect_eq "$(printf '%s\n' "$FIRST" | wc -l | tr -d ' ')" $((2 * PER_PLATFORM)) "product rows"
 expect_match "$FIRST" '^dae/duck.dae\|[0-9a-f]{8}\|dae/duck/lod3spshape-lib_[0-9a-f]{8}\.kmesh\|linux$' "product path form"
+expect_match "$FIRST" '^dae/duck.dae\|00000000\|dae/duck/duck.dae.kscene\|linux$' "scene path form"
 kiln products --json
-expect_eq "$(printf '%s' "$OUT" | json_get 'sorted(set(p["asset_type"] for p in d))')" "['mesh']" "asset type"
+expect_eq "$(printf '%s' "$OUT" | json_get 'sorted(set(p["asset_type"] for p in d))')" "['mesh', 'scene']" "asset types"
 
-step "every product is a well-formed .kmesh whose header matches its row"
+step "every mesh product is a well-formed .kmesh whose header matches its row, every scene lists its meshes"
 printf '%s\n' "$FIRST" >"$T/list"
 $PY - "$P/Cache" "$T/list" <<'PYEOF' || fail "product check failed"
-import struct, sys, math
+import json, struct, sys, math
 cache, listing = sys.argv[1], sys.argv[2]
 n = 0
+scenes, meshes = {}, {}
 for line in open(listing):
     source, sub, path, platform = line.rstrip("\n").split("|")
+    if path.endswith(".kscene"):
+        assert sub == "00000000", path
+        scenes[(source, platform)] = json.load(open("%s/%s/%s" % (cache, platform, path)))
+        continue
+    meshes.setdefault((source, platform), {})[int(sub, 16)] = path
     b = open("%s/%s/%s" % (cache, platform, path), "rb").read()
     assert b[:4] == b"KMSH", path
     ver, hsize, layout, stride, vc, ic, isz, mat = struct.unpack_from("<HHIIIIII", b, 4)
@@ -86,7 +96,21 @@ for line in open(listing):
         assert all(math.isfinite(x) for x in xs), path
         assert min(xs) == bmin[axis] and max(xs) == bmax[axis], (path, axis)
     n += 1
-print("checked", n)
+# Each scene lists exactly its model's mesh products, and its nodes place
+# only those, each at least once; parents come before their children.
+assert sorted(scenes) == sorted(meshes), (sorted(scenes), sorted(meshes))
+for key, sc in scenes.items():
+    assert sc["kscene"] == 1 and sc["source"] == key[0], key
+    listed = {m["sub_id"]: m["file"] for m in sc["meshes"]}
+    assert listed == meshes[key], key
+    assert all(m["primitive"] == "triangles" for m in sc["meshes"]), key
+    placed = set()
+    for i, nd in enumerate(sc["nodes"]):
+        assert len(nd["matrix"]) == 16, key
+        assert (nd["parent"] is None) == (i == 0) and (i == 0 or nd["parent"] < i), key
+        placed.update(nd["meshes"])
+    assert placed == set(listed), key
+print("checked", n, "meshes and", len(scenes), "scenes")
 PYEOF
 
 step "no sanitizer report in any job log (sanitizer builds)"

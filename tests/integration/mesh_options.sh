@@ -1,9 +1,10 @@
 # kiln-mesh's .assetinfo sidecars and broken models, end to end: custom
 # normals that are missing give completed_warning, tangents without UVs
 # completed_error (the mesh is still written), a sidecar with an unknown key
-# or bad JSON fails the job with FILE:LINE:COL, and damaged or empty models
-# fail with a clear log line (a crashing or looping importer included),
-# while the builder goes on serving the other jobs.
+# or bad JSON fails the job with FILE:LINE:COL, damaged models fail with a
+# clear log line (a crashing or looping importer included), and a model of
+# cameras alone gives its scene product, while the builder goes on serving
+# the other jobs.
 set -e
 . "$(dirname "$0")/lib.sh"
 
@@ -76,13 +77,15 @@ log_of() { # the job's log lines as "level: message"
 step "one batch: statuses follow the sidecars and the damage"
 kiln batch
 expect_rc 1
-expect_match "$(summary)" '^11 jobs: 2 completed, 1 with warnings, 1 with errors, 7 failed; 4 products; ' "summary"
+expect_match "$(summary)" '^11 jobs: 3 completed, 1 with warnings, 1 with errors, 6 failed; 9 products; ' "summary"
 load_jobs
 expect_eq "$(status_of side/plain.obj)" "completed -" "no sidecar"
 expect_eq "$(status_of side/uvs.obj)" "completed -" "tangents with UVs"
 expect_eq "$(status_of side/custom.obj)" "completed_warning -" "custom normals missing"
 expect_eq "$(status_of side/nouvs.obj)" "completed_error -" "tangents without UVs"
-for s in side/unknown.obj side/syntax.obj broken/garbage.fbx broken/half.glb broken/cut.ply broken/crash.ply broken/cameras.dae; do
+expect_eq "$(status_of broken/cameras.dae)" "completed -" "cameras only"
+expect_eq "$(products_of broken/cameras.dae)" 1 "the scene product of cameras.dae"
+for s in side/unknown.obj side/syntax.obj broken/garbage.fbx broken/half.glb broken/cut.ply broken/crash.ply; do
 	expect_eq "$(status_of $s)" "failed failed" "$s"
 	expect_eq "$(products_of $s)" 0 "products of $s"
 done
@@ -90,14 +93,14 @@ done
 step "the log lines say what happened"
 expect_match "$(log_of side/custom.obj)" '^warning: mesh "Box" has no normals although the options ask for the file.s own' "custom normals warning"
 expect_match "$(log_of side/nouvs.obj)" '^error: mesh "Box" has no UVs, so tangents cannot be computed: it is written without tangents' "tangents error"
-expect_eq "$(products_of side/nouvs.obj)" 1 "the mesh without UVs is still written"
+expect_eq "$(products_of side/nouvs.obj)" 2 "the mesh without UVs is still written (and the scene)"
 expect_match "$(log_of side/unknown.obj)" '^error: /.*/Assets/side/unknown\.obj\.assetinfo:3:3: unknown key "tangent"' "unknown key"
 expect_match "$(log_of side/syntax.obj)" '^error: /.*/Assets/side/syntax\.obj\.assetinfo:2:15: ' "bad JSON"
 expect_match "$(log_of broken/garbage.fbx)" '^error: cannot import broken/garbage\.fbx: ' "garbage"
 expect_match "$(log_of broken/half.glb)" '^error: cannot import broken/half\.glb: ' "truncated GLB"
 expect_match "$(log_of broken/cut.ply)" '^error: cannot import broken/cut\.ply: the PLY header has no end_header line' "cut PLY header"
 expect_match "$(log_of broken/crash.ply)" '^error: (assimp crashed while importing broken/crash\.ply \(signal 6|cannot import broken/crash\.ply: )' "importer abort"
-expect_match "$(log_of broken/cameras.dae)" '^error: broken/cameras\.dae holds no meshes \(assimp found 3 cameras' "no meshes"
+expect_match "$(log_of broken/cameras.dae)" '^info: broken/cameras/cameras\.dae\.kscene: scene of 4 nodes, 0 mesh products, 3 cameras' "no meshes: a scene"
 
 step "the products carry the layout the options asked for"
 $PY - "$P/Cache/pc" <<'PYEOF' || fail "layout check failed"

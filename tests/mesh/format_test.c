@@ -1,5 +1,5 @@
-/* format_test.c: the .kmesh writer, read back by a reader written here from
- * the documented offsets (README.md), not from format.c's code. */
+/* format_test.c: the .kmesh writer, read back by a reader written from the
+ * documented offsets (README.md, kmesh_read.h), not from format.c's code. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,93 +8,8 @@
 #include <unistd.h>
 
 #include "format.h"
+#include "kmesh_read.h"
 #include "test.h"
-
-/* ---- an independent reader ---- */
-
-typedef struct rd {
-	uint8_t *buf;
-	size_t len;
-	char magic[5];
-	unsigned version, header_size, layout, stride, vcount, icount, isize, material, sub_id, reserved;
-	float bmin[3], bmax[3];
-	uint64_t voff, ioff;
-} rd;
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static float lef(const uint8_t *p)
-{
-	uint32_t v = le32(p);
-	float f;
-	memcpy(&f, &v, 4);
-	return f;
-}
-
-static uint32_t rd_index(const rd *r, uint32_t i)
-{
-	const uint8_t *p = r->buf + r->ioff + (uint64_t)i * r->isize;
-	return r->isize == 2 ? (uint32_t)(p[0] | p[1] << 8) : le32(p);
-}
-
-/* Reads the whole file and its header; returns 0 when it is well formed:
- * sizes add up and every index is below the vertex count. */
-static int rd_load(const char *path, rd *r)
-{
-	memset(r, 0, sizeof *r);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	r->buf = malloc((size_t)n + 1);
-	r->len = fread(r->buf, 1, (size_t)n, f);
-	fclose(f);
-	if (r->len < 80)
-		return -2;
-	const uint8_t *h = r->buf;
-	memcpy(r->magic, h, 4);
-	r->version = h[4] | h[5] << 8;
-	r->header_size = h[6] | h[7] << 8;
-	r->layout = le32(h + 8);
-	r->stride = le32(h + 12);
-	r->vcount = le32(h + 16);
-	r->icount = le32(h + 20);
-	r->isize = le32(h + 24);
-	r->material = le32(h + 28);
-	for (int i = 0; i < 3; i++) {
-		r->bmin[i] = lef(h + 32 + 4 * i);
-		r->bmax[i] = lef(h + 44 + 4 * i);
-	}
-	r->voff = le64(h + 56);
-	r->ioff = le64(h + 64);
-	r->sub_id = le32(h + 72);
-	r->reserved = le32(h + 76);
-	if (r->voff + (uint64_t)r->vcount * r->stride > r->ioff)
-		return -3;
-	if (r->ioff + (uint64_t)r->icount * r->isize != r->len)
-		return -4;
-	if (r->icount % 3)
-		return -5;
-	for (uint32_t i = 0; i < r->icount; i++)
-		if (rd_index(r, i) >= r->vcount)
-			return -6;
-	return 0;
-}
-
-static float rd_float(const rd *r, uint32_t v, uint32_t byte_off)
-{
-	return lef(r->buf + r->voff + (uint64_t)v * r->stride + byte_off);
-}
 
 static const char *tmpfile_path(void)
 {
@@ -159,7 +74,7 @@ static void test_quad_roundtrip(void)
 	CHECK_EQ_INT(r.isize, 2);
 	CHECK_EQ_INT(r.material, 7);
 	CHECK_EQ_INT(r.sub_id, 0xdeadbeefu);
-	CHECK_EQ_INT(r.reserved, 0);
+	CHECK_EQ_INT(r.primitive, 0); /* the field version 1 reserved */
 	CHECK_EQ_INT(r.voff, 80);
 	CHECK_EQ_INT(r.ioff, 80 + 4 * 52);
 	CHECK_EQ_INT(r.len, 80 + 4 * 52 + 6 * 2);
@@ -174,8 +89,61 @@ static void test_quad_roundtrip(void)
 	CHECK(rd_float(&r, 3, 44) == 1.0f);  /* v */
 	const uint8_t *c = r.buf + r.voff + 2 * 52 + 48;
 	CHECK(c[0] == 0 && c[1] == 0 && c[2] == 255 && c[3] == 128);
-	free(r.buf);
+	rd_free(&r);
 	unlink(path);
+}
+
+/* Writes m and reads it back into r, checking what every version 2 file
+ * shares: the version, the primitive type, the counts and that the file
+ * ends with the index array (none for points). */
+static void roundtrip_v2(const mesh_fmt_mesh *m, rd *r)
+{
+	const char *path = tmpfile_path();
+	CHECK_EQ_INT(mesh_fmt_write(path, m), 0);
+	CHECK_EQ_INT(rd_load(path, r), 0);
+	unlink(path);
+	CHECK_EQ_INT(r->version, 2);
+	CHECK_EQ_INT(r->header_size, 80);
+	CHECK_EQ_INT(r->primitive, m->primitive);
+	CHECK_EQ_INT(r->vcount, m->n_vertices);
+	CHECK_EQ_INT(r->icount, m->n_indices);
+	CHECK_EQ_INT(r->ioff, 80 + m->n_vertices * 12);
+	CHECK_EQ_INT(mesh_fmt_file_size(m), r->len);
+}
+
+/* Lines are version 2 with the primitive type 1 and two indices a
+ * segment; the rest of the file is laid out as for triangles. Points have
+ * the primitive type 2 and no index array: the file ends with the
+ * vertices. */
+static void test_lines_points(void)
+{
+	float pos[3 * 3] = {0, 0, 0, 1, 0, 0, 1, 1, 0};
+	uint32_t idx[4] = {0, 1, 1, 2};
+	mesh_fmt_mesh m = {.primitive = MESH_PRIM_LINES,
+	                   .layout = MESH_ATTR_POSITION,
+	                   .n_vertices = 3,
+	                   .vertices = pos,
+	                   .n_indices = 4,
+	                   .indices = idx,
+	                   .sub_id = 7,
+	                   .bbox_max = {1, 1, 0}};
+	rd r;
+	roundtrip_v2(&m, &r);
+	CHECK_EQ_INT(r.isize, 2);
+	CHECK_EQ_INT(r.len, 80 + 3 * 12 + 4 * 2);
+	for (uint32_t i = 0; i < 4; i++)
+		CHECK_EQ_INT(rd_index(&r, i), idx[i]);
+	rd_free(&r);
+
+	m.primitive = MESH_PRIM_POINTS;
+	m.n_indices = 0;
+	m.indices = NULL;
+	roundtrip_v2(&m, &r);
+	CHECK_EQ_INT(r.len, 80 + 3 * 12);
+	CHECK(rd_float(&r, 2, 0) == 1.0f && rd_float(&r, 2, 4) == 1.0f);
+	rd_free(&r);
+	CHECK_EQ_INT(mesh_fmt_version(MESH_PRIM_TRIANGLES), 1);
+	CHECK_EQ_STR(mesh_fmt_prim_name(MESH_PRIM_POINTS), "points");
 }
 
 /* Over 65536 vertices the indices are 32-bit. */
@@ -197,7 +165,7 @@ static void test_32bit_indices(void)
 	CHECK_EQ_INT(rd_index(&r, 2), 69999);
 	CHECK(rd_float(&r, 69999, 0) == 5.0f);
 	CHECK_EQ_INT(r.ioff % 4, 0);
-	free(r.buf);
+	rd_free(&r);
 	free(pos);
 	unlink(path);
 }
@@ -223,12 +191,23 @@ static void test_rejects(void)
 	m.n_indices = 3;
 	bad[2] = 2;
 	CHECK_EQ_INT(mesh_fmt_write("/nonexistent-dir/x.kmesh", &m), -ENOENT);
+	/* Three indices are no whole number of lines, points take none, and
+	 * there is no fourth primitive type. */
+	m.primitive = MESH_PRIM_LINES;
+	CHECK_EQ_INT(mesh_fmt_write(path, &m), -EINVAL);
+	m.primitive = MESH_PRIM_POINTS;
+	CHECK_EQ_INT(mesh_fmt_write(path, &m), -EINVAL);
+	m.primitive = 3;
+	m.n_indices = 0;
+	CHECK_EQ_INT(mesh_fmt_write(path, &m), -EINVAL);
+	CHECK(access(path, F_OK) != 0);
 }
 
 int main(void)
 {
 	test_layout();
 	test_quad_roundtrip();
+	test_lines_points();
 	test_32bit_indices();
 	test_rejects();
 	TEST_DONE();

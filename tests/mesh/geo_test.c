@@ -1,5 +1,5 @@
 /* geo_test.c: interleaving and the meshoptimizer passes on meshes built by
- * hand. */
+ * hand: triangles, lines and points. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -216,12 +216,116 @@ static void test_errors(void)
 	mesh_geo_free(&g);
 }
 
+/* A polyline through four corners given as eight separate vertices (every
+ * segment has its own two), plus an unused vertex: optimised, the corners
+ * merge to four vertices in the order the segments first use them, the
+ * unused one goes, and each segment keeps its two ends. */
+static void test_lines(void)
+{
+	float pos[9 * 3] = {0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 9, 9, 9};
+	uint32_t idx[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+	char err[256];
+	mesh_geo_out g;
+	mesh_geo_in in = {.n_vertices = 9,
+	                  .positions = pos,
+	                  .primitive = MESH_PRIM_LINES,
+	                  .indices = idx,
+	                  .n_indices = 8,
+	                  .layout = MESH_ATTR_POSITION,
+	                  .optimize = true,
+	                  .scale = 1.0f};
+	CHECK_EQ_INT(mesh_geo_build(&in, &g, err, sizeof err), 0);
+	CHECK_EQ_INT(g.primitive, MESH_PRIM_LINES);
+	CHECK_EQ_INT(g.n_vertices, 4);
+	CHECK_EQ_INT(g.n_indices, 8);
+	static const uint32_t want[8] = {0, 1, 1, 2, 2, 3, 3, 0};
+	CHECK(g.indices && memcmp(g.indices, want, sizeof want) == 0);
+	const float *v = (const float *)g.vertices;
+	for (int i = 0; i < 8 && g.indices; i++)
+		CHECK(memcmp(v + 3 * g.indices[i], pos + 3 * idx[i], 12) == 0); /* the same ends */
+	CHECK(g.bbox_max[0] == 1 && g.bbox_max[1] == 1 && g.bbox_max[2] == 0);  /* not the unused one */
+	mesh_geo_free(&g);
+
+	/* Without optimisation the arrays stay as they are. */
+	in.optimize = false;
+	CHECK_EQ_INT(mesh_geo_build(&in, &g, err, sizeof err), 0);
+	CHECK_EQ_INT(g.n_vertices, 9);
+	CHECK(g.indices && memcmp(g.indices, idx, sizeof idx) == 0);
+	mesh_geo_free(&g);
+
+	/* Three indices are no whole number of segments. */
+	in.n_indices = 3;
+	CHECK_EQ_INT(mesh_geo_build(&in, &g, err, sizeof err), -EINVAL);
+	CHECK(strstr(err, "lines") != NULL);
+	mesh_geo_free(&g);
+	in.indices = NULL;
+	in.n_indices = 8;
+	CHECK_EQ_INT(mesh_geo_build(&in, &g, err, sizeof err), -EINVAL);
+	mesh_geo_free(&g);
+}
+
+/* Points: the result is a vertex list without indices. Optimised, equal
+ * points merge and the rest keep their order; otherwise every point is
+ * written once per listing, in order. */
+static void test_points(void)
+{
+	float pos[4 * 3] = {5, 0, 0, 1, 2, 3, 5, 0, 0, -1, -1, -1};
+	uint32_t idx[3] = {2, 1, 0}; /* vertex 3 is no point */
+	char err[256];
+	mesh_geo_out g;
+	mesh_geo_in in = {.n_vertices = 4,
+	                  .positions = pos,
+	                  .primitive = MESH_PRIM_POINTS,
+	                  .indices = idx,
+	                  .n_indices = 3,
+	                  .layout = MESH_ATTR_POSITION,
+	                  .optimize = true,
+	                  .scale = 2.0f};
+	CHECK_EQ_INT(mesh_geo_build(&in, &g, err, sizeof err), 0);
+	CHECK_EQ_INT(g.primitive, MESH_PRIM_POINTS);
+	CHECK_EQ_INT(g.n_indices, 0);
+	CHECK(g.indices == NULL);
+	CHECK_EQ_INT(g.n_vertices, 2);
+	const float *v = (const float *)g.vertices;
+	CHECK(v[0] == 10 && v[1] == 0 && v[3] == 2 && v[5] == 6); /* scaled, first use first */
+	CHECK(g.bbox_min[0] == 2 && g.bbox_max[0] == 10 && g.bbox_max[2] == 6);
+	mesh_geo_free(&g);
+
+	in.optimize = false;
+	CHECK_EQ_INT(mesh_geo_build(&in, &g, err, sizeof err), 0);
+	CHECK_EQ_INT(g.n_vertices, 3);
+	v = (const float *)g.vertices;
+	CHECK(v[0] == 10 && v[3] == 2 && v[6] == 10);
+	mesh_geo_free(&g);
+
+	/* No index list: every vertex is a point (a point cloud). */
+	in.indices = NULL;
+	in.n_indices = 4;
+	in.optimize = true;
+	CHECK_EQ_INT(mesh_geo_build(&in, &g, err, sizeof err), 0);
+	CHECK_EQ_INT(g.n_vertices, 3);
+	CHECK_EQ_INT(g.n_indices, 0);
+	mesh_geo_free(&g);
+	in.n_indices = 3; /* must then count every vertex */
+	CHECK_EQ_INT(mesh_geo_build(&in, &g, err, sizeof err), -EINVAL);
+	mesh_geo_free(&g);
+	in.n_indices = 0;
+	CHECK_EQ_INT(mesh_geo_build(&in, &g, err, sizeof err), -ENODATA);
+	CHECK(strstr(err, "no points") != NULL);
+	mesh_geo_free(&g);
+	in.primitive = MESH_PRIM_COUNT;
+	CHECK_EQ_INT(mesh_geo_build(&in, &g, err, sizeof err), -EINVAL);
+	mesh_geo_free(&g);
+}
+
 int main(void)
 {
 	make_soup();
 	test_optimise_cube();
 	test_attributes();
 	test_unreferenced();
+	test_lines();
+	test_points();
 	test_errors();
 	TEST_DONE();
 }

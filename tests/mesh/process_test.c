@@ -1,107 +1,46 @@
 /* process_test.c: whole jobs through mesh_process_isolated on small models
  * written here: products and their sub_ids, the sidecar cases, broken
- * files, and a crashing or hanging import (the KILN_MESH_TEST_FAULT knob). */
-#include <fcntl.h>
+ * files, and a crashing or hanging import (the KILN_MESH_TEST_FAULT knob).
+ * Lines, points and scene products have tests of their own
+ * (primitives_test.c, scene_test.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "format.h"
+#include "jobs.h"
 #include "kerr.h"
-#include "path.h"
-#include "process.h"
-#include "test.h"
+#include "kmesh_read.h"
+#include "scene.h"
 
-static char dir[256];    /* the scan folder of the test */
-static char log_[65536]; /* stderr of the last job */
-
-static void write_file(const char *name, const char *text)
-{
-	char p[512];
-	snprintf(p, sizeof p, "%s/%s", dir, name);
-	path_mkdirs_for(p, 0755);
-	FILE *f = fopen(p, "w");
-	fputs(text, f);
-	fclose(f);
-}
-
-/* Runs one job on dir/name into dir/out-<tag>; the log (stderr) lands in
- * log_. Returns the result. */
-static msg_result run(const char *name, const char *tag, arena *a, msg_process_job_resp *resp,
-                      unsigned timeout)
-{
-	char full[512], out[512], logf[512];
-	snprintf(full, sizeof full, "%s/%s", dir, name);
-	snprintf(out, sizeof out, "%s/out-%s", dir, tag);
-	snprintf(logf, sizeof logf, "%s/log-%s", dir, tag);
-	path_mkdirs(out, 0755);
-	msg_process_job_req req = {.source_file = name,
-	                           .watch_folder = dir,
-	                           .full_path = full,
-	                           .builder_uuid = "",
-	                           .job = {.job_key = "mesh", .platform = "pc"},
-	                           .temp_dir = out,
-	                           .source_uuid = ""};
-	memset(resp, 0, sizeof *resp);
-	fflush(stderr);
-	int saved = dup(2);
-	int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	dup2(fd, 2);
-	close(fd);
-	int rc = mesh_process_isolated(NULL, &req, resp, a, timeout);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	CHECK_EQ_INT(rc, 0);
-	FILE *f = fopen(logf, "r");
-	size_t n = fread(log_, 1, sizeof log_ - 1, f);
-	log_[n] = 0;
-	fclose(f);
-	return resp->result;
-}
-
-/* Reads a product's header: layout and counts; 0 when it is a KMSH file
- * whose sizes add up. */
+/* Reads the header of product file of the job TAG: layout and counts; 0
+ * when it is a well-formed .kmesh. */
 static int product_header(const char *tag, const char *file, unsigned *layout, unsigned *vcount,
                           unsigned *icount)
 {
 	char p[1024];
-	unsigned char h[80];
-	snprintf(p, sizeof p, "%s/out-%s/%s", dir, tag, file);
-	FILE *f = fopen(p, "rb");
-	if (!f)
-		return -1;
-	size_t n = fread(h, 1, 80, f);
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	fclose(f);
-	if (n != 80 || memcmp(h, "KMSH", 4) != 0)
-		return -2;
-	*layout = h[8] | h[9] << 8;
-	*vcount = (unsigned)(h[16] | h[17] << 8 | h[18] << 16);
-	*icount = (unsigned)(h[20] | h[21] << 8 | h[22] << 16);
-	unsigned stride = h[12];
-	unsigned isize = h[24];
-	return size == (long)(80 + *vcount * stride + *icount * isize) ? 0 : -3;
+	rd r;
+	int rc = rd_load(job_product(tag, file, p, sizeof p), &r);
+	*layout = r.layout;
+	*vcount = r.vcount;
+	*icount = r.icount;
+	rd_free(&r);
+	return rc;
 }
 
 /* The normal of a product's first vertex (layout position|normal...). */
 static int first_normal(const char *tag, const char *file, float n[3])
 {
 	char p[1024];
-	unsigned char b[104];
-	snprintf(p, sizeof p, "%s/out-%s/%s", dir, tag, file);
-	FILE *f = fopen(p, "rb");
-	if (!f)
-		return -1;
-	size_t got = fread(b, 1, sizeof b, f);
-	fclose(f);
-	if (got != sizeof b || !(b[8] & MESH_ATTR_NORMAL))
-		return -2;
-	memcpy(n, b + 80 + 12, 12); /* little-endian host */
-	return 0;
+	rd r;
+	int rc = rd_load(job_product(tag, file, p, sizeof p), &r);
+	if (rc == 0 && (!(r.layout & MESH_ATTR_NORMAL) || r.vcount == 0))
+		rc = -9;
+	for (int i = 0; rc == 0 && i < 3; i++)
+		n[i] = rd_float(&r, 0, 12 + 4 * (uint32_t)i);
+	rd_free(&r);
+	return rc;
 }
 
 /* Two boxes as separate objects, without normals or UVs; the second has a
@@ -137,14 +76,18 @@ static void test_two_boxes(void)
 {
 	arena *a = arena_new();
 	msg_process_job_resp r1, r2;
-	write_file("models/boxes.obj", two_boxes);
-	write_file("models/boxes.mtl", boxes_mtl);
-	CHECK_EQ_INT(run("models/boxes.obj", "1", a, &r1, 0), MSG_RESULT_SUCCESS);
-	CHECK_EQ_INT(r1.n_products, 2);
-	CHECK(strstr(log_, "W: ") == NULL && strstr(log_, "E: ") == NULL);
-	CHECK_EQ_INT(run("models/boxes.obj", "2", a, &r2, 0), MSG_RESULT_SUCCESS);
-	CHECK_EQ_INT(r2.n_products, 2);
-	if (r1.n_products == 2 && r2.n_products == 2) {
+	job_write("models/boxes.obj", two_boxes);
+	job_write("models/boxes.mtl", boxes_mtl);
+	/* Two meshes, then the scene product. */
+	CHECK_EQ_INT(job_run("models/boxes.obj", "1", a, &r1, 0), MSG_RESULT_SUCCESS);
+	CHECK_EQ_INT(r1.n_products, 3);
+	CHECK(strstr(job_log, "W: ") == NULL && strstr(job_log, "E: ") == NULL);
+	CHECK_EQ_INT(job_run("models/boxes.obj", "2", a, &r2, 0), MSG_RESULT_SUCCESS);
+	CHECK_EQ_INT(r2.n_products, 3);
+	if (r1.n_products == 3 && r2.n_products == 3) {
+		CHECK_EQ_STR(r1.products[2].asset_type, "scene");
+		CHECK_EQ_INT(r1.products[2].sub_id, MESH_SCENE_SUB_ID);
+		CHECK_EQ_STR(r1.products[2].file, "models/boxes/boxes.obj.kscene");
 		CHECK(r1.products[0].sub_id != r1.products[1].sub_id);
 		for (int i = 0; i < 2; i++) {
 			CHECK_EQ_INT(r1.products[i].sub_id, r2.products[i].sub_id);
@@ -176,30 +119,30 @@ static void test_sidecars(void)
 {
 	arena *a = arena_new();
 	msg_process_job_resp r;
-	write_file("s/custom.obj", two_boxes);
-	write_file("s/custom.obj.assetinfo", "{\"normals\": \"custom\"}");
-	CHECK_EQ_INT(run("s/custom.obj", "custom", a, &r, 0), MSG_RESULT_SUCCESS);
-	CHECK_EQ_INT(r.n_products, 2);
-	CHECK(strstr(log_, "W: mesh \"Crate\" has no normals") != NULL);
-	CHECK(strstr(log_, "E: ") == NULL);
+	job_write("s/custom.obj", two_boxes);
+	job_write("s/custom.obj.assetinfo", "{\"normals\": \"custom\"}");
+	CHECK_EQ_INT(job_run("s/custom.obj", "custom", a, &r, 0), MSG_RESULT_SUCCESS);
+	CHECK_EQ_INT(job_count(&r, "mesh"), 2);
+	CHECK(strstr(job_log, "W: mesh \"Crate\" has no normals") != NULL);
+	CHECK(strstr(job_log, "E: ") == NULL);
 
-	write_file("s/tangents.obj", two_boxes);
-	write_file("s/tangents.obj.assetinfo", "{\"tangents\": true}");
-	CHECK_EQ_INT(run("s/tangents.obj", "tangents", a, &r, 0), MSG_RESULT_SUCCESS);
-	CHECK_EQ_INT(r.n_products, 2);
-	CHECK(strstr(log_, "E: mesh \"Lid\" has no UVs, so tangents cannot be computed") != NULL);
+	job_write("s/tangents.obj", two_boxes);
+	job_write("s/tangents.obj.assetinfo", "{\"tangents\": true}");
+	CHECK_EQ_INT(job_run("s/tangents.obj", "tangents", a, &r, 0), MSG_RESULT_SUCCESS);
+	CHECK_EQ_INT(job_count(&r, "mesh"), 2);
+	CHECK(strstr(job_log, "E: mesh \"Lid\" has no UVs, so tangents cannot be computed") != NULL);
 	unsigned layout = 0, vc, ic;
-	if (r.n_products == 2)
+	if (job_count(&r, "mesh") == 2)
 		CHECK_EQ_INT(product_header("tangents", r.products[1].file, &layout, &vc, &ic), 0);
 	CHECK_EQ_INT(layout & MESH_ATTR_TANGENT, 0);
 
 	/* With UVs the tangents are there. */
-	write_file("s/uv.obj", "v 0 0 0\nv 1 0 0\nv 1 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nf 1/1 2/2 3/3\n");
-	write_file("s/uv.obj.assetinfo", "{\"tangents\": true, \"normals\": \"generate\"}");
-	CHECK_EQ_INT(run("s/uv.obj", "uv", a, &r, 0), MSG_RESULT_SUCCESS);
-	CHECK_EQ_INT(r.n_products, 1);
-	CHECK(strstr(log_, "E: ") == NULL && strstr(log_, "W: ") == NULL);
-	if (r.n_products == 1)
+	job_write("s/uv.obj", "v 0 0 0\nv 1 0 0\nv 1 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nf 1/1 2/2 3/3\n");
+	job_write("s/uv.obj.assetinfo", "{\"tangents\": true, \"normals\": \"generate\"}");
+	CHECK_EQ_INT(job_run("s/uv.obj", "uv", a, &r, 0), MSG_RESULT_SUCCESS);
+	CHECK_EQ_INT(job_count(&r, "mesh"), 1);
+	CHECK(strstr(job_log, "E: ") == NULL && strstr(job_log, "W: ") == NULL);
+	if (job_count(&r, "mesh") == 1)
 		CHECK_EQ_INT(product_header("uv", r.products[0].file, &layout, &vc, &ic), 0);
 	CHECK_EQ_INT(layout, MESH_ATTR_POSITION | MESH_ATTR_NORMAL | MESH_ATTR_TANGENT | MESH_ATTR_UV0);
 
@@ -207,28 +150,28 @@ static void test_sidecars(void)
 	 * kept by default, recomputed by "generate", gone with "none". */
 	static const char sideways[] = "v 0 0 0\nv 1 0 0\nv 1 1 0\nvn 1 0 0\nf 1//1 2//1 3//1\n";
 	float n[3] = {0};
-	write_file("s/keep.obj", sideways);
-	CHECK_EQ_INT(run("s/keep.obj", "keep", a, &r, 0), MSG_RESULT_SUCCESS);
+	job_write("s/keep.obj", sideways);
+	CHECK_EQ_INT(job_run("s/keep.obj", "keep", a, &r, 0), MSG_RESULT_SUCCESS);
 	CHECK_EQ_INT(first_normal("keep", r.n_products ? r.products[0].file : "", n), 0);
 	CHECK(n[0] == 1.0f && n[2] == 0.0f);
-	write_file("s/gen.obj", sideways);
-	write_file("s/gen.obj.assetinfo", "{\"normals\": \"generate\"}");
-	CHECK_EQ_INT(run("s/gen.obj", "gen", a, &r, 0), MSG_RESULT_SUCCESS);
+	job_write("s/gen.obj", sideways);
+	job_write("s/gen.obj.assetinfo", "{\"normals\": \"generate\"}");
+	CHECK_EQ_INT(job_run("s/gen.obj", "gen", a, &r, 0), MSG_RESULT_SUCCESS);
 	CHECK_EQ_INT(first_normal("gen", r.n_products ? r.products[0].file : "", n), 0);
 	CHECK(n[0] == 0.0f && n[2] == 1.0f);
-	write_file("s/none.obj", sideways);
-	write_file("s/none.obj.assetinfo", "{\"normals\": \"none\"}");
-	CHECK_EQ_INT(run("s/none.obj", "none", a, &r, 0), MSG_RESULT_SUCCESS);
+	job_write("s/none.obj", sideways);
+	job_write("s/none.obj.assetinfo", "{\"normals\": \"none\"}");
+	CHECK_EQ_INT(job_run("s/none.obj", "none", a, &r, 0), MSG_RESULT_SUCCESS);
 	layout = 0;
-	if (r.n_products == 1)
+	if (job_count(&r, "mesh") == 1)
 		CHECK_EQ_INT(product_header("none", r.products[0].file, &layout, &vc, &ic), 0);
 	CHECK_EQ_INT(layout, MESH_ATTR_POSITION);
 
-	write_file("s/bad.obj", two_boxes);
-	write_file("s/bad.obj.assetinfo", "{\n  \"normals\": \"custom\",\n  \"tangent\": true\n}\n");
-	CHECK_EQ_INT(run("s/bad.obj", "bad", a, &r, 0), MSG_RESULT_FAILED);
+	job_write("s/bad.obj", two_boxes);
+	job_write("s/bad.obj.assetinfo", "{\n  \"normals\": \"custom\",\n  \"tangent\": true\n}\n");
+	CHECK_EQ_INT(job_run("s/bad.obj", "bad", a, &r, 0), MSG_RESULT_FAILED);
 	CHECK_EQ_INT(r.n_products, 0);
-	CHECK(strstr(log_, "s/bad.obj.assetinfo:3:3: unknown key \"tangent\"") != NULL);
+	CHECK(strstr(job_log, "s/bad.obj.assetinfo:3:3: unknown key \"tangent\"") != NULL);
 	arena_free(a);
 }
 
@@ -236,26 +179,23 @@ static void test_broken(void)
 {
 	arena *a = arena_new();
 	msg_process_job_resp r;
-	write_file("b/garbage.fbx", "this is not a model at all\n\x01\x02\x03");
-	CHECK_EQ_INT(run("b/garbage.fbx", "garbage", a, &r, 0), MSG_RESULT_FAILED);
-	CHECK(strstr(log_, "E: cannot import b/garbage.fbx: ") != NULL);
+	job_write("b/garbage.fbx", "this is not a model at all\n\x01\x02\x03");
+	CHECK_EQ_INT(job_run("b/garbage.fbx", "garbage", a, &r, 0), MSG_RESULT_FAILED);
+	CHECK(strstr(job_log, "E: cannot import b/garbage.fbx: ") != NULL);
 
-	write_file("b/cut.ply", "ply\nformat ascii 1.0\nelement vertex 8\nproperty float32 x\n");
-	CHECK_EQ_INT(run("b/cut.ply", "cut", a, &r, 0), MSG_RESULT_FAILED);
-	CHECK(strstr(log_, "E: cannot import b/cut.ply: the PLY header has no end_header line") != NULL);
+	job_write("b/cut.ply", "ply\nformat ascii 1.0\nelement vertex 8\nproperty float32 x\n");
+	CHECK_EQ_INT(job_run("b/cut.ply", "cut", a, &r, 0), MSG_RESULT_FAILED);
+	CHECK(strstr(job_log, "E: cannot import b/cut.ply: the PLY header has no end_header line") != NULL);
 
-	write_file("b/lines.obj", "v 0 0 0\nv 1 0 0\nv 1 1 0\nl 1 2\nl 2 3\n");
-	CHECK_EQ_INT(run("b/lines.obj", "lines", a, &r, 0), MSG_RESULT_FAILED);
-	CHECK(strstr(log_, "holds lines, not triangles: dropped") != NULL);
+	/* A model of nothing but comments: assimp finds no mesh and nothing
+	 * else, which is no scene either. */
+	job_write("b/nothing.obj", "# nothing but a comment, long enough for assimp to read it\n");
+	CHECK_EQ_INT(job_run("b/nothing.obj", "nothing", a, &r, 0), MSG_RESULT_FAILED);
+	CHECK_EQ_INT(r.n_products, 0);
+	CHECK(strstr(job_log, "E: cannot import b/nothing.obj: ") != NULL);
 
-	/* Lines beside triangles: the triangles are written, with a warning. */
-	write_file("b/mixed.obj", "v 0 0 0\nv 1 0 0\nv 1 1 0\nf 1 2 3\nl 1 2\n");
-	CHECK_EQ_INT(run("b/mixed.obj", "mixed", a, &r, 0), MSG_RESULT_SUCCESS);
-	CHECK_EQ_INT(r.n_products, 1);
-	CHECK(strstr(log_, "W: mesh ") != NULL);
-
-	CHECK_EQ_INT(run("b/missing.obj", "missing", a, &r, 0), MSG_RESULT_FAILED);
-	CHECK(strstr(log_, "E: cannot read ") != NULL);
+	CHECK_EQ_INT(job_run("b/missing.obj", "missing", a, &r, 0), MSG_RESULT_FAILED);
+	CHECK(strstr(job_log, "E: cannot read ") != NULL);
 	arena_free(a);
 }
 
@@ -263,29 +203,28 @@ static void test_isolation(void)
 {
 	arena *a = arena_new();
 	msg_process_job_resp r;
-	write_file("i/box.obj", two_boxes);
+	job_write("i/box.obj", two_boxes);
 	setenv("KILN_MESH_TEST_FAULT", "crash", 1);
-	CHECK_EQ_INT(run("i/box.obj", "crash", a, &r, 0), MSG_RESULT_FAILED);
-	CHECK(strstr(log_, "E: assimp crashed while importing i/box.obj (signal 6") != NULL);
+	CHECK_EQ_INT(job_run("i/box.obj", "crash", a, &r, 0), MSG_RESULT_FAILED);
+	CHECK(strstr(job_log, "E: assimp crashed while importing i/box.obj (signal 6") != NULL);
 	setenv("KILN_MESH_TEST_FAULT", "hang", 1);
-	CHECK_EQ_INT(run("i/box.obj", "hang", a, &r, 1), MSG_RESULT_FAILED);
-	CHECK(strstr(log_, "E: importing i/box.obj did not finish within 1 s") != NULL);
+	CHECK_EQ_INT(job_run("i/box.obj", "hang", a, &r, 1), MSG_RESULT_FAILED);
+	CHECK(strstr(job_log, "E: importing i/box.obj did not finish within 1 s") != NULL);
 	unsetenv("KILN_MESH_TEST_FAULT");
 	/* and the process goes on working */
-	CHECK_EQ_INT(run("i/box.obj", "after", a, &r, 0), MSG_RESULT_SUCCESS);
-	CHECK_EQ_INT(r.n_products, 2);
+	CHECK_EQ_INT(job_run("i/box.obj", "after", a, &r, 0), MSG_RESULT_SUCCESS);
+	CHECK_EQ_INT(job_count(&r, "mesh"), 2);
 	arena_free(a);
 }
 
 int main(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/kmesh-process-%d", (int)getpid());
-	path_mkdirs(dir, 0755);
+	job_setup("process");
 	test_product_path();
 	test_two_boxes();
 	test_sidecars();
 	test_broken();
 	test_isolation();
-	path_rmtree(dir);
+	job_cleanup();
 	TEST_DONE();
 }
