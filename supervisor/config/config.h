@@ -40,6 +40,10 @@ typedef struct cfg_builder {
 	uint32_t timeout_s; /* default 600 */
 	uint32_t memory_mb; /* default 4096 */
 	bool persistent;    /* default true */
+	/* Why the executable cannot be used (missing, not a file, not
+	 * executable), as "kiln.json:LINE:COL: ..."; NULL when it can. Such a
+	 * builder is disabled for the run, not an error of the file (SPEC 7). */
+	char *problem;
 } cfg_builder;
 
 /* metadata: {"assetinfo": ["fbx", "gltf"]}: X.fbx.assetinfo is a sidecar of X.fbx. */

@@ -264,24 +264,30 @@ int cfg_parse_excludes(cfg_ctx *x, const jp_value *v)
 
 /* ---- builders ---- */
 
-static int check_exec(cfg_ctx *x, const jp_value *v, const cfg_builder *b)
+/* Notes why b's executable cannot be run, with the position of its "exec"
+ * value. It is no error of kiln.json: the builder is disabled for the run
+ * and the others work (SPEC 7). */
+static void check_exec(cfg_ctx *x, const jp_value *v, cfg_builder *b)
 {
 	struct stat st;
+	const char *why = NULL;
 	if (stat(b->exec_abs, &st) != 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			return CFG_FAILV(
-			    x, v, "builder %s not found: %s does not exist%s", cfg_quote(x, b->exec),
+			why = arena_printf(
+			    x->a, "builder %s not found: %s does not exist%s", cfg_quote(x, b->exec),
 			    b->exec_abs,
 			    b->internal ? " (an exec without '/' names a builder shipped beside kiln)" : "");
-		return CFG_FAILV(x, v, "builder %s cannot be reached: %s: %s", cfg_quote(x, b->exec),
-		                 b->exec_abs, strerror(errno));
+		else
+			why = arena_printf(x->a, "builder %s cannot be reached: %s: %s",
+			                   cfg_quote(x, b->exec), b->exec_abs, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		why = arena_printf(x->a, "builder %s is not a file: %s", cfg_quote(x, b->exec), b->exec_abs);
+	} else if (access(b->exec_abs, X_OK) != 0) {
+		why = arena_printf(x->a, "builder %s is not executable: %s", cfg_quote(x, b->exec),
+		                   b->exec_abs);
 	}
-	if (!S_ISREG(st.st_mode))
-		return CFG_FAILV(x, v, "builder %s is not a file: %s", cfg_quote(x, b->exec), b->exec_abs);
-	if (access(b->exec_abs, X_OK) != 0)
-		return CFG_FAILV(x, v, "builder %s is not executable: %s", cfg_quote(x, b->exec),
-		                 b->exec_abs);
-	return 0;
+	if (why)
+		b->problem = arena_printf(x->a, "%s:%d:%d: %s", x->file, v->line, v->col, why);
 }
 
 static int parse_builder(cfg_ctx *x, const jp_value *v, size_t idx, cfg_builder *b)
@@ -317,8 +323,7 @@ static int parse_builder(cfg_ctx *x, const jp_value *v, size_t idx, cfg_builder 
 	} else if (cfg_resolve(x, m[0]->value, s, &b->exec_abs)) {
 		return x->rc;
 	}
-	if (check_exec(x, m[0]->value, b))
-		return x->rc;
+	check_exec(x, m[0]->value, b);
 	if (m[1] && cfg_get_strings(x, m[1]->value, cfg_sub(x, where, "args"), false, &b->args, &b->n_args))
 		return x->rc;
 	if (!b->args) {

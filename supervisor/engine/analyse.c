@@ -43,7 +43,8 @@ static char *params_json(const msg_kvs *kv)
 {
 	json_t *o = json_object();
 	for (size_t i = 0; i < kv->n; i++)
-		json_object_set_new(o, kv->items[i].key, json_string(kv->items[i].value ? kv->items[i].value : ""));
+		json_object_set_new(o, kv->items[i].key,
+		                    json_string(kv->items[i].value ? kv->items[i].value : ""));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	return s;
@@ -53,7 +54,7 @@ static char *params_json(const msg_kvs *kv)
  * keyed "create_jobs", so that `kiln jobs` and the batch summary show it. The
  * source's earlier jobs are kept, and the analysis is asked again next time. */
 static void analysis_failed(engine *e, size_t si, int bi, const char *reason, const char *detail,
-			    const msg_strs *tail)
+                            const msg_strs *tail)
 {
 	esource *s = &e->src[si];
 	const char *platform = e->cfg->platforms[0];
@@ -71,8 +72,8 @@ static void analysis_failed(engine *e, size_t si, int bi, const char *reason, co
 	joblog jl;
 	int64_t now = wall_ms();
 	joblog_open(&jl, e->logs_jobs, j->id, now);
-	joblog_linef(&jl, MSG_LEVEL_ERROR, "create_jobs for %s by %s failed (%s): %s", s->rel, e->b[bi].name, reason,
-		     detail);
+	joblog_linef(&jl, MSG_LEVEL_ERROR, "create_jobs for %s by %s failed (%s): %s", s->rel, e->b[bi].name,
+	             reason, detail);
 	for (size_t i = 0; tail && i < tail->n; i++)
 		joblog_line(&jl, MSG_LEVEL_INFO, "stderr", tail->items[i], NULL);
 	eng_job_fail_row(e, j, reason, &jl, now, 0, false);
@@ -145,10 +146,10 @@ void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep)
 	b->cj_us += rep->duration_us;
 	if (rep->status != HP_OK) {
 		const char *reason = rep->status == HP_TIMEOUT          ? "timeout"
-				     : rep->status == HP_PROTOCOL_ERROR ? "protocol_error"
-				     : rep->status == HP_CANCELLED      ? "cancelled"
-				     : rep->status == HP_SPAWN_FAILED   ? "failed"
-									: "crashed";
+		                     : rep->status == HP_PROTOCOL_ERROR ? "protocol_error"
+		                     : rep->status == HP_CANCELLED      ? "cancelled"
+		                     : rep->status == HP_SPAWN_FAILED   ? "failed"
+		                                                        : "crashed";
 		analysis_failed(e, si, r->builder, reason, rep->detail ? rep->detail : "", &rep->stderr_tail);
 		goto failed;
 	}
@@ -161,7 +162,8 @@ void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep)
 		goto failed;
 	}
 	if (resp.result != MSG_RESULT_SUCCESS) {
-		analysis_failed(e, si, r->builder, "failed", "the builder returned a result other than success", NULL);
+		analysis_failed(e, si, r->builder, "failed",
+		                "the builder returned a result other than success", NULL);
 		arena_free(a);
 		goto failed;
 	}
@@ -171,8 +173,8 @@ void eng_on_analyse_reply(engine *e, erun *r, const hp_reply *rep)
 	for (size_t k = 0; k < resp.n_jobs; k++) {
 		const msg_job_desc *d = &resp.jobs[k];
 		if (!eng_folder_has_platform(e, s->folder, d->platform)) {
-			klog(KLOG_DEBUG, "%s: %s asked for platform %s, which the folder does not build", s->rel, b->name,
-			     d->platform);
+			klog(KLOG_DEBUG, "%s: %s asked for platform %s, which the folder does not build",
+			     s->rel, b->name, d->platform);
 			continue;
 		}
 		size_t ji;
@@ -236,7 +238,8 @@ void eng_analysis_queue(engine *e, size_t si, int bi)
 			memmove(b->aq, b->aq + b->aq_head, b->aq_n * sizeof *b->aq);
 			b->aq_head = 0;
 		}
-		if (b->aq_n == b->aq_cap && eng_grow((void **)&b->aq, &b->aq_cap, b->aq_n, sizeof *b->aq) != 0)
+		if (b->aq_n == b->aq_cap &&
+		    eng_grow((void **)&b->aq, &b->aq_cap, b->aq_n, sizeof *b->aq) != 0)
 			return;
 	}
 	b->aq[b->aq_head + b->aq_n++] = si;
@@ -286,11 +289,11 @@ bool eng_analysis_dispatch(engine *e)
 			if (eng_folder_has_platform(e, s->folder, e->cfg->platforms[pi]))
 				plats[np++] = e->cfg->platforms[pi];
 		msg_create_jobs_req q = {.source_file = s->rel,
-					 .watch_folder = eng_folder_abs(e, s),
-					 .full_path = fp,
-					 .source_uuid = s->uuid,
-					 .builder_uuid = b->uuid,
-					 .platforms = {plats, np}};
+		                         .watch_folder = eng_folder_abs(e, s),
+		                         .full_path = fp,
+		                         .source_uuid = s->uuid,
+		                         .builder_uuid = b->uuid,
+		                         .platforms = {plats, np}};
 		msgpack_sbuffer_init(&bufs[k]);
 		msg_encode_create_jobs_req(&bufs[k], &q);
 		frames[k].data = (const uint8_t *)bufs[k].data;

@@ -196,6 +196,61 @@ out:
 	eng_run_end(r);
 }
 
+/* A builder disabled for the run keeps a row and an identity, so that kiln
+ * builders shows it with its reason, its earlier jobs and products stay
+ * (loaded, never run), and the sources that only it matches fail with the
+ * cause. The identity and patterns are those of its last describe when
+ * there is one (the describe cache, whatever the executable's state now),
+ * else made up from its exec and args; kiln.json's patterns apply as ever. */
+static void builder_disabled(engine *e, ebuilder *b)
+{
+	sqlite3_stmt *s = db_stmt_get(e->db, DBS_BUILDER_BY_EXEC);
+	db_bind_text(s, 1, b->cfg->exec_abs);
+	db_bind_text(s, 2, b->args_json);
+	bool known = false;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 7) != SQLITE_NULL) {
+		b->name = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 3));
+		b->uuid = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 4));
+		b->version = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 5));
+		b->afp = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 6));
+		json_t *pj = json_loads((const char *)sqlite3_column_text(s, 7), 0, NULL);
+		size_t n = json_is_array(pj) ? json_array_size(pj) : 0;
+		const char **items = calloc(n + 1, sizeof *items);
+		for (size_t i = 0; items && i < n; i++)
+			items[i] = json_string_value(json_array_get(pj, i))
+			               ? json_string_value(json_array_get(pj, i))
+			               : "";
+		builder_set_patterns(e, b, items, items ? n : 0);
+		free(items);
+		json_decref(pj);
+		known = b->name && b->uuid && b->version && b->afp;
+	}
+	sqlite3_reset(s);
+	if (!known) {
+		char seed[KILN_PATH_MAX * 2], us[37];
+		kuuid u;
+		snprintf(seed, sizeof seed, "kiln-disabled-builder:%s %s", b->cfg->exec_abs,
+		         b->args_json ? b->args_json : "");
+		uuid_for_source(seed, &u);
+		uuid_format(&u, us);
+		b->name = arena_strdup(e->ar, b->cfg->exec);
+		b->uuid = arena_strdup(e->ar, us);
+		b->version = "";
+		b->afp = "";
+		builder_set_patterns(e, b, NULL, 0);
+	}
+	char *why = b->why_disabled;
+	if (b->name && b->uuid && builder_compile_patterns(e, b) == 0) {
+		b->ok = false; /* compiling patterns never enables a builder */
+		if (!b->why_disabled)
+			b->why_disabled = why;
+		struct stat none;
+		memset(&none, 0, sizeof none);
+		b->disabled_matching = b->n_patterns > 0;
+		builder_store(e, b, &none, b->args_json, false);
+	}
+}
+
 /* Describe runs still out (no other kind runs when a batch starts, but a
  * live refresh must not wait for jobs). */
 static bool describes_active(const engine *e)
@@ -216,6 +271,11 @@ int eng_describe(engine *e)
 	size_t pending = 0;
 	for (size_t i = 0; i < e->nb; i++) {
 		ebuilder *b = &e->b[i];
+		memset(&xst[i], 0, sizeof xst[i]);
+		if (b->cfg->problem) {
+			b->why_disabled = b->cfg->problem;
+			continue;
+		}
 		if (stat(b->cfg->exec_abs, &xst[i]) != 0) {
 			b->why_disabled =
 			    arena_printf(e->ar, "cannot find %s: %s", b->cfg->exec_abs, strerror(errno));
@@ -274,6 +334,7 @@ int eng_describe(engine *e)
 			fprintf(stderr, "kiln: builder %s is disabled: %s\n", b->cfg->exec,
 			        b->why_disabled ? b->why_disabled : "unknown");
 			e->st->builder_failures++;
+			builder_disabled(e, b);
 		}
 	}
 	for (size_t i = 0; i < e->nb; i++)
@@ -395,7 +456,7 @@ uint64_t eng_match_builders(engine *e, const char *rel)
 	uint64_t m = 0;
 	for (size_t i = 0; i < e->nb; i++) {
 		ebuilder *b = &e->b[i];
-		if (!b->ok)
+		if (!b->ok && !b->disabled_matching)
 			continue;
 		for (size_t k = 0; k < b->n_patterns; k++) {
 			if (pattern_match(b->pats[k], rel) == 1) {

@@ -99,7 +99,8 @@ static void dep_add(engine *e, size_t si, int bi, const char *path, const char *
 		if (has_wildcard(p)) {
 			char err[256];
 			if (pattern_compile(p, &d->glob, err, sizeof err) != 0) {
-				klog(KLOG_WARN, "%s: wildcard dependency \"%s\": %s; ignored", s->rel, p, err);
+				klog(KLOG_WARN, "%s: wildcard dependency \"%s\": %s; ignored", s->rel, p,
+				     err);
 				return;
 			}
 		} else {
@@ -114,7 +115,9 @@ static void dep_add(engine *e, size_t si, int bi, const char *path, const char *
 					d->key2 = NULL;
 			}
 			if (!d->key && !d->key2) {
-				klog(KLOG_WARN, "%s: source dependency \"%s\" leaves the scan folder; ignored", s->rel, p);
+				klog(KLOG_WARN,
+				     "%s: source dependency \"%s\" leaves the scan folder; ignored", s->rel,
+				     p);
 				return;
 			}
 		}
@@ -147,8 +150,8 @@ void eng_deps_set(engine *e, size_t si, int bi, const msg_source_dep *deps, size
 		return;
 	eng_begin(e);
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v3(e->db->h, "DELETE FROM source_deps WHERE source_id = ?1 AND builder_id = ?2", -1,
-			       SQLITE_PREPARE_PERSISTENT, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v3(e->db->h, "DELETE FROM source_deps WHERE source_id = ?1 AND builder_id = ?2",
+	                       -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) == SQLITE_OK) {
 		db_bind_int64(st, 1, s->id);
 		db_bind_int64(st, 2, e->b[bi].db_id);
 		db_step_done(e->db, st);
@@ -157,9 +160,10 @@ void eng_deps_set(engine *e, size_t si, int bi, const msg_source_dep *deps, size
 	if (!n)
 		return;
 	st = NULL;
-	if (sqlite3_prepare_v3(e->db->h,
-			       "INSERT INTO source_deps(source_id, builder_id, dep_path, dep_uuid) VALUES(?1, ?2, ?3, ?4)",
-			       -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v3(
+	        e->db->h,
+	        "INSERT INTO source_deps(source_id, builder_id, dep_path, dep_uuid) VALUES(?1, ?2, ?3, ?4)",
+	        -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_reset(st);
@@ -175,8 +179,8 @@ void eng_deps_set(engine *e, size_t si, int bi, const msg_source_dep *deps, size
 int eng_deps_load(engine *e)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(e->db->h, "SELECT source_id, builder_id, dep_path, dep_uuid FROM source_deps", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(e->db->h, "SELECT source_id, builder_id, dep_path, dep_uuid FROM source_deps",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return KILN_E_DB;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		size_t si;
@@ -185,7 +189,8 @@ int eng_deps_load(engine *e)
 		int bi = eng_builder_index(e, sqlite3_column_int64(st, 1));
 		if (bi < 0)
 			continue;
-		dep_add(e, si, bi, (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3));
+		dep_add(e, si, bi, (const char *)sqlite3_column_text(st, 2),
+		        (const char *)sqlite3_column_text(st, 3));
 	}
 	sqlite3_finalize(st);
 	return 0;
@@ -271,8 +276,8 @@ bool eng_dep_plain_path(engine *e, const edep *d, char *norm, size_t normsz, str
 				snprintf(full, sizeof full, "%s/%s", e->cfg->folders[f].abs, d->raw);
 			}
 			size_t rl = strlen(e->cfg->folders[f].abs);
-			if (path_normalize(full, norm, normsz) != 0 || strncmp(norm, e->cfg->folders[f].abs, rl) != 0 ||
-			    norm[rl] != '/')
+			if (path_normalize(full, norm, normsz) != 0 ||
+			    strncmp(norm, e->cfg->folders[f].abs, rl) != 0 || norm[rl] != '/')
 				continue;
 			if (stat(norm, st) == 0 && S_ISREG(st->st_mode))
 				return true;
@@ -288,8 +293,8 @@ static bool plain_hash_path(engine *e, const char *norm, const struct stat *stp,
 	size_t i;
 	if (!plain_by_path.cap)
 		hmap_init(&plain_by_path);
-	if (hmap_get(&plain_by_path, norm, &i) && plains[i].size == (uint64_t)st.st_size && plains[i].mtime == mt &&
-	    !e->opts->hash) {
+	if (hmap_get(&plain_by_path, norm, &i) && plains[i].size == (uint64_t)st.st_size &&
+	    plains[i].mtime == mt && !e->opts->hash) {
 		*out = plains[i].hash;
 		return true;
 	}
@@ -364,14 +369,16 @@ static void collect(engine *e, size_t si, evec *seen, dep_hash **out, size_t *n,
 					ts->seen = true;
 					eng_evec_push(seen, t);
 					if (eng_grow((void **)out, cap, *n, sizeof **out) == 0)
-						(*out)[(*n)++] = (dep_hash){eng_src_key(e, t), ts->hash, false};
+						(*out)[(*n)++] =
+						    (dep_hash){eng_src_key(e, t), ts->hash, false};
 					collect(e, t, seen, out, n, cap, depth + 1);
 					continue;
 				}
 				char full[KILN_PATH_MAX];
 				struct stat st;
 				uint64_t h = 0;
-				snprintf(full, sizeof full, "%s/%s", e->cfg->folders[sf->folder].abs, sf->rel);
+				snprintf(full, sizeof full, "%s/%s", e->cfg->folders[sf->folder].abs,
+				         sf->rel);
 				if (stat(full, &st) != 0 || !plain_hash_path(e, full, &st, &h))
 					continue;
 				if (eng_grow((void **)out, cap, *n, sizeof **out) == 0)
@@ -384,7 +391,10 @@ static void collect(engine *e, size_t si, evec *seen, dep_hash **out, size_t *n,
 			uint64_t h = 0;
 			bool found = plain_hash(e, d, &h);
 			if (eng_grow((void **)out, cap, *n, sizeof **out) == 0)
-				(*out)[(*n)++] = (dep_hash){d->key2 && found ? d->key2 : d->key ? d->key : d->raw, h, !found};
+				(*out)[(*n)++] = (dep_hash){d->key2 && found ? d->key2
+				                            : d->key         ? d->key
+				                                             : d->raw,
+				                            h, !found};
 			continue;
 		}
 		if (t == si || e->src[t].seen)
@@ -548,7 +558,8 @@ void eng_sidecar_add(engine *e, int32_t folder, const char *rel, const char *own
 		if (e->sidecars[i].folder <= folder && e->sidecars[i].folder >= 0)
 			return; /* a lower-order folder's sidecar wins, as for sources */
 	} else {
-		if (eng_grow((void **)&e->sidecars, &e->cap_sidecars, e->n_sidecars, sizeof *e->sidecars) != 0)
+		if (eng_grow((void **)&e->sidecars, &e->cap_sidecars, e->n_sidecars, sizeof *e->sidecars) !=
+		    0)
 			return;
 		i = e->n_sidecars++;
 		e->sidecars[i].owner_key = arena_strdup(e->ar, owner_key);
@@ -661,12 +672,14 @@ int eng_jdeps_ready(engine *e, size_t ji, char *why, size_t whysz)
 				continue;
 			if (tj->queued || tj->running || tj->waiting) {
 				if (!tj->running && (t == ji || waits_on(e, t, ji, 0))) {
-					snprintf(why, whysz, "job dependency cycle: %s (%s) and %s (%s) wait for each other",
-						 e->src[j->src].rel, j->job_key, e->src[tj->src].rel, tj->job_key);
+					snprintf(
+					    why, whysz,
+					    "job dependency cycle: %s (%s) and %s (%s) wait for each other",
+					    e->src[j->src].rel, j->job_key, e->src[tj->src].rel, tj->job_key);
 					return -1;
 				}
-				snprintf(why, whysz, "waiting for %s (%s, %s)", e->src[tj->src].rel, tj->job_key,
-					 tj->platform);
+				snprintf(why, whysz, "waiting for %s (%s, %s)", e->src[tj->src].rel,
+				         tj->job_key, tj->platform);
 				return 0;
 			}
 		}
@@ -696,7 +709,8 @@ bool eng_jdeps_stalled(engine *e)
 		if (!e->jobs[w].waiting)
 			continue;
 		e->jobs[w].waiting = false;
-		eng_job_fail_unstarted(e, w, "its job dependencies never finished (they wait on each other or are gone)");
+		eng_job_fail_unstarted(
+		    e, w, "its job dependencies never finished (they wait on each other or are gone)");
 	}
 	e->waiting.n = 0;
 	return true;

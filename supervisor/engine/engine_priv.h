@@ -68,6 +68,9 @@ typedef struct ebuilder {
 	 * gen makes a new key, so hosts start a new process for its next job. */
 	unsigned gen;
 	bool refresh, describing;
+	/* Disabled for the run, but with patterns: its sources are still
+	 * sources, and those it alone matches fail with the reason. */
+	bool disabled_matching;
 	char *prev_ident;        /* malloc'd: what it was before the refresh */
 	hp_bstate restart_state; /* what the hosts last said of its restarts */
 	char *restart_detail;    /* malloc'd */

@@ -25,7 +25,7 @@ void iso8601_ms(int64_t ms, char out[32])
 	struct tm tm;
 	gmtime_r(&s, &tm);
 	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	         tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
 /* Builders may send bytes that are not UTF-8; such a string is kept with
@@ -145,8 +145,8 @@ void joblog_close(joblog *jl)
 		uint64_t d = jl->dropped;
 		jl->dropped = 0;
 		jl->bytes = 0; /* let the note itself through */
-		snprintf(note, sizeof note, "log capped at %u bytes: %llu more bytes dropped", JOBLOG_MAX_BYTES,
-			 (unsigned long long)d);
+		snprintf(note, sizeof note, "log capped at %u bytes: %llu more bytes dropped",
+		         JOBLOG_MAX_BYTES, (unsigned long long)d);
 		int w = jl->warnings;
 		joblog_line(jl, MSG_LEVEL_WARNING, "kiln", note, NULL);
 		jl->warnings = w; /* the cap is kiln's note, not the builder's warning */

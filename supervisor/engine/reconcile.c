@@ -209,6 +209,19 @@ void eng_source_settle(engine *e, size_t si)
 		else
 			eng_jobs_of_consider(e, si, (int)bi);
 	}
+	/* Only disabled builders take this source: it fails, saying why. */
+	bool any_ok = false;
+	for (size_t bi = 0; bi < e->nb; bi++)
+		any_ok |= (s->bmask & (1ULL << bi)) && e->b[bi].ok;
+	for (size_t bi = 0; !any_ok && bi < e->nb; bi++) {
+		ebuilder *b = &e->b[bi];
+		if (!(s->bmask & (1ULL << bi)) || b->ok || !b->disabled_matching || !b->db_id)
+			continue;
+		char why[1024];
+		snprintf(why, sizeof why, "builder %s is disabled: %s", b->cfg->exec,
+		         b->why_disabled ? b->why_disabled : "unknown");
+		eng_analysis_fail(e, si, (int)bi, "failed", why);
+	}
 }
 
 /* Jobs whose builder is gone from kiln.json, or whose builder's patterns no
@@ -219,6 +232,8 @@ static void drop_orphan_jobs(engine *e)
 		ejob *j = &e->jobs[ji];
 		if (j->deleted)
 			continue;
+		if (j->builder >= 0 && !e->b[j->builder].ok)
+			continue; /* disabled for the run: kept, with its products */
 		if (j->builder < 0 || !(e->src[j->src].bmask & (1ULL << j->builder)))
 			eng_job_delete(e, j);
 	}

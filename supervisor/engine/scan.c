@@ -22,7 +22,7 @@ typedef struct walk {
 	size_t n_excludes;
 	scan_result *out;
 	uint32_t folder;
-	const char *root;    /* absolute scan folder */
+	const char *root;         /* absolute scan folder */
 	char root_real[PATH_MAX]; /* the same with links resolved, for link checks */
 	size_t root_len;
 	dev_t cache_dev;
@@ -232,8 +232,10 @@ int scan_run(const kiln_config *cfg, kpattern *const *excludes, size_t n_exclude
 	for (size_t i = 0; i < out->n; i++) {
 		if (j > 0 && strcmp(out->files[j - 1].key, out->files[i].key) == 0) {
 			if (out->files[j - 1].folder == out->files[i].folder)
-				klog(KLOG_WARN, "scan: %s/%s differs from %s only in case; the second is ignored",
-				     cfg->folders[out->files[i].folder].abs, out->files[i].rel, out->files[j - 1].rel);
+				klog(KLOG_WARN,
+				     "scan: %s/%s differs from %s only in case; the second is ignored",
+				     cfg->folders[out->files[i].folder].abs, out->files[i].rel,
+				     out->files[j - 1].rel);
 			out->n_overridden++;
 			continue;
 		}

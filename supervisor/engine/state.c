@@ -431,8 +431,10 @@ out:
 
 int eng_builder_index(engine *e, int64_t id)
 {
+	/* A builder disabled for the run has its row too: its jobs load (and
+	 * are never run), so that nothing of it is lost. */
 	for (size_t i = 0; i < e->nb; i++)
-		if (e->b[i].ok && e->b[i].db_id == id)
+		if ((e->b[i].ok || e->b[i].disabled_matching) && e->b[i].db_id == id)
 			return (int)i;
 	return -1;
 }

@@ -20,11 +20,11 @@
 
 /* A path is handed out after this much quiet; a file still open for writing
  * (IN_MODIFY without IN_CLOSE_WRITE) waits longer. */
-#define QUIET_MS 3
+#define QUIET_MS      3
 #define OPEN_QUIET_MS 100
 
-#define WATCH_MASK                                                                                            \
-	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |   \
+#define WATCH_MASK                                                                                           \
+	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | \
 	 IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR | IN_EXCL_UNLINK)
 
 typedef struct wdir {
@@ -36,7 +36,7 @@ typedef struct wdir {
 typedef struct pending {
 	uint32_t folder;
 	char *rel;
-	char *key;  /* owned; the by_path map points at it */
+	char *key; /* owned; the by_path map points at it */
 	bool dir;
 	bool open; /* modified but not closed yet */
 	int64_t last;
@@ -48,7 +48,7 @@ struct watch {
 	kpattern *const *excludes;
 	size_t n_excludes;
 	int fd;
-	hmap by_wd;   /* wd -> index into dirs */
+	hmap by_wd; /* wd -> index into dirs */
 	wdir *dirs;
 	size_t n_dirs, cap_dirs;
 	hmap by_path; /* "folder\x1frel" -> index into pend */
@@ -166,7 +166,8 @@ static void add_tree(watch *w, uint32_t folder, const char *rel, bool announce, 
 		return;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' && (de->d_name[1] == 0 || (de->d_name[1] == '.' && de->d_name[2] == 0)))
+		if (de->d_name[0] == '.' &&
+		    (de->d_name[1] == 0 || (de->d_name[1] == '.' && de->d_name[2] == 0)))
 			continue;
 		char sub[KILN_PATH_MAX];
 		if (*rel)

@@ -46,10 +46,13 @@ try 'kiln\.json:1:15: .*' <<'JSON'
 {"excludes": ["(unclosed"]}
 JSON
 
-step "a builder that does not exist"
-try 'kiln\.json:1:24: .*no-such-builder' <<'JSON'
+step "a builder that does not exist is disabled, not a configuration error (SPEC 7)"
+write_config <<'JSON'
 {"builders": [{"exec": "no-such-builder"}]}
 JSON
+kiln batch
+expect_rc 1
+expect_match "$ERR" 'builder no-such-builder is disabled: .*kiln\.json:1:24: builder "no-such-builder" not found' "the reason, at the value"
 
 step "a missing kiln.json"
 rm "$P/kiln.json"

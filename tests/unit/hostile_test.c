@@ -95,6 +95,10 @@ typedef struct result {
 	int line, col; /* parsed from err; 0 when err has no position */
 	char err[1024];
 	double secs;
+	/* On success: the first builder's problem (an executable that cannot be
+	 * used, which disables it for the run), and its position. */
+	char problem[1024];
+	int pline, pcol;
 } result;
 
 /* Parses t[0..len) and takes the position out of the message. Checks what
@@ -109,6 +113,11 @@ static result parse(const char *t, size_t len)
 	r.secs = now_s() - t0;
 	if (r.rc == 0) {
 		CHECK(c != NULL);
+		if (c && c->n_builders && c->builders[0].problem) {
+			snprintf(r.problem, sizeof r.problem, "%s", c->builders[0].problem);
+			if (sscanf(r.problem, "kiln.json:%d:%d: ", &r.pline, &r.pcol) != 2)
+				r.pline = r.pcol = 0;
+		}
 	} else {
 		CHECK(c == NULL);
 		CHECK(strncmp(r.err, "kiln.json", 9) == 0);
@@ -671,28 +680,31 @@ static void test_paths(void)
 		const char *slot; /* index into slots by name */
 		const char *value;
 		bool loads;
+		bool problem; /* loads, with the builder disabled at the value */
 	} cases[] = {
-	    {"scan_folders[0].path", "\"afile\"", false},
-	    {"scan_folders[0].path", "\"loop1\"", false},
-	    {"scan_folders[0].path", "\"no/such/folder\"", false},
-	    {"scan_folders[0].path", "\"\"", false},
+	    {"scan_folders[0].path", "\"afile\"", false, false},
+	    {"scan_folders[0].path", "\"loop1\"", false, false},
+	    {"scan_folders[0].path", "\"no/such/folder\"", false, false},
+	    {"scan_folders[0].path", "\"\"", false, false},
 	    /* Paths are relative to the root unless absolute (SPEC section
 	     * 2), so folders and tools beside the project are allowed. */
-	    {"scan_folders[0].path", "\"Assets/../..\"", true},
-	    {"scan_folders[0].path", "\"/tmp\"", true},
-	    {"scan_folders[0].path", "\"Assets\\u0001\"", false},
-	    {"builders[0].exec", "\"../../../bin/sh\"", true},
-	    {"builders[0].exec", "\"/bin/no-such-tool\"", false},
-	    {"builders[0].exec", "\"tools\"", false},
-	    {"builders[0].exec", "\"afile\"", false},
-	    {"builders[0].exec", "\"loop1/x\"", false},
-	    {"builders[0].exec", "\"kiln-copy\\n\"", false},
+	    {"scan_folders[0].path", "\"Assets/../..\"", true, false},
+	    {"scan_folders[0].path", "\"/tmp\"", true, false},
+	    {"scan_folders[0].path", "\"Assets\\u0001\"", false, false},
+	    {"builders[0].exec", "\"../../../bin/sh\"", true, false},
+	    /* An executable that cannot be used disables its builder for
+	     * the run (SPEC 7), with the position of the value. */
+	    {"builders[0].exec", "\"/bin/no-such-tool\"", true, true},
+	    {"builders[0].exec", "\"tools\"", true, true},
+	    {"builders[0].exec", "\"afile\"", true, true},
+	    {"builders[0].exec", "\"loop1/x\"", true, true},
+	    {"builders[0].exec", "\"kiln-copy\\n\"", true, true},
 	    /* The cache is made on first use, but a file in its place is an
 	     * error at the value. */
-	    {"cache", "\"afile\"", false},
-	    {"cache", "\"\"", false},
-	    {"cache", "\"Assets\"", false},
-	    {"cache", "\".\"", false},
+	    {"cache", "\"afile\"", false, false},
+	    {"cache", "\"\"", false, false},
+	    {"cache", "\"Assets\"", false, false},
+	    {"cache", "\".\"", false, false},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const slot *s = NULL;
@@ -712,6 +724,10 @@ static void test_paths(void)
 			if (r.rc != 0)
 				show(what, t, len, &r, "want it to load");
 			CHECK_EQ_INT(r.rc, 0);
+			if (cases[i].problem && (r.pline != line || r.pcol != col))
+				show(what, t, len, &r, "want the builder's problem at the value");
+			CHECK_EQ_INT(r.pline, cases[i].problem ? line : 0);
+			CHECK_EQ_INT(r.pcol, cases[i].problem ? col : 0);
 		} else {
 			expect_err_at(what, t, len, line, col, NULL);
 		}
