@@ -117,6 +117,25 @@ static int builder_store(engine *e, ebuilder *b, const struct stat *xst, const c
 	return rc;
 }
 
+/* The name, uuid, version, analysis fingerprint and patterns of a row of
+ * DBS_BUILDER_BY_EXEC (the describe cache) into b. */
+static void identity_from_row(engine *e, ebuilder *b, sqlite3_stmt *s)
+{
+	b->name = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 3));
+	b->uuid = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 4));
+	b->version = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 5));
+	b->afp = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 6));
+	json_t *pj = json_loads((const char *)sqlite3_column_text(s, 7), 0, NULL);
+	size_t n = json_is_array(pj) ? json_array_size(pj) : 0;
+	const char **items = calloc(n + 1, sizeof *items);
+	for (size_t i = 0; items && i < n; i++)
+		items[i] =
+		    json_string_value(json_array_get(pj, i)) ? json_string_value(json_array_get(pj, i)) : "";
+	builder_set_patterns(e, b, items, items ? n : 0);
+	free(items);
+	json_decref(pj);
+}
+
 /* Fills builder b from the describe cache when the executable is unchanged.
  * Returns true on a hit. */
 static bool builder_from_cache(engine *e, ebuilder *b, const struct stat *xst, const char *args_json)
@@ -131,20 +150,7 @@ static bool builder_from_cache(engine *e, ebuilder *b, const struct stat *xst, c
 		    sqlite3_column_type(s, 7) == SQLITE_NULL)
 			continue;
 		b->db_id = sqlite3_column_int64(s, 0);
-		b->name = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 3));
-		b->uuid = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 4));
-		b->version = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 5));
-		b->afp = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 6));
-		json_t *pj = json_loads((const char *)sqlite3_column_text(s, 7), 0, NULL);
-		size_t n = json_is_array(pj) ? json_array_size(pj) : 0;
-		const char **items = calloc(n + 1, sizeof *items);
-		for (size_t i = 0; items && i < n; i++)
-			items[i] = json_string_value(json_array_get(pj, i))
-			               ? json_string_value(json_array_get(pj, i))
-			               : "";
-		builder_set_patterns(e, b, items, items ? n : 0);
-		free(items);
-		json_decref(pj);
+		identity_from_row(e, b, s);
 		hit = true;
 		break;
 	}
@@ -209,20 +215,7 @@ static void builder_disabled(engine *e, ebuilder *b)
 	db_bind_text(s, 2, b->args_json);
 	bool known = false;
 	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 7) != SQLITE_NULL) {
-		b->name = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 3));
-		b->uuid = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 4));
-		b->version = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 5));
-		b->afp = arena_strdup(e->ar, (const char *)sqlite3_column_text(s, 6));
-		json_t *pj = json_loads((const char *)sqlite3_column_text(s, 7), 0, NULL);
-		size_t n = json_is_array(pj) ? json_array_size(pj) : 0;
-		const char **items = calloc(n + 1, sizeof *items);
-		for (size_t i = 0; items && i < n; i++)
-			items[i] = json_string_value(json_array_get(pj, i))
-			               ? json_string_value(json_array_get(pj, i))
-			               : "";
-		builder_set_patterns(e, b, items, items ? n : 0);
-		free(items);
-		json_decref(pj);
+		identity_from_row(e, b, s);
 		known = b->name && b->uuid && b->version && b->afp;
 	}
 	sqlite3_reset(s);
