@@ -676,9 +676,15 @@ static void test_init(void)
 		CHECK_EQ_STR(c->project, "new project");
 		CHECK_EQ_INT(c->n_folders, 1);
 		CHECK_EQ_STR(c->folders[0].path, "Assets");
-		CHECK_EQ_INT(c->n_builders, 1);
-		CHECK_EQ_STR(c->builders[0].exec, "kiln-copy");
-		CHECK(c->builders[0].internal);
+		/* Every shipped builder, each with its patterns written out, so
+		 * that a PNG or an OBJ dropped into Assets/ is processed. */
+		static const char *const shipped[] = {"kiln-copy", "kiln-texture", "kiln-mesh", "kiln-refs"};
+		CHECK_EQ_INT(c->n_builders, 4);
+		for (size_t i = 0; i < 4 && i < c->n_builders; i++) {
+			CHECK_EQ_STR(c->builders[i].exec, shipped[i]);
+			CHECK(c->builders[i].internal);
+			CHECK(c->builders[i].has_patterns && c->builders[i].n_patterns > 0);
+		}
 		CHECK_EQ_STR(c->platforms[0], "pc");
 		CHECK(c->n_excludes > 0);
 	}
