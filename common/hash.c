@@ -2,8 +2,8 @@
  *
  * Two builds of XXH3 sit behind one table (hash_impl): the portable one here
  * (SSE2 on x86-64, whatever xxHash picks elsewhere) and the AVX2 one in
- * hash_avx2.c (built on x86-64 only, where KILN_HASH_AVX2 is defined). The table is chosen at first use from the CPU's features; both
- * produce the same values, so the choice never shows in a hash. */
+ * hash_avx2.c (built on x86-64 only, where KILN_HASH_AVX2 is defined). The table is chosen at first use from
+ * the CPU's features; both produce the same values, so the choice never shows in a hash. */
 #include "hash.h"
 #include "kerr.h"
 
@@ -213,6 +213,22 @@ int hash_fd(int fd, uint64_t *out)
 			return (int)n;
 	}
 	*out = h->digest(st.opaque);
+	return 0;
+}
+
+int hash_fd_size(int fd, uint64_t size, uint64_t *out)
+{
+	if (size >= HASH_BUF_SIZE)
+		return hash_fd(fd, out);
+	uint8_t *buf = read_buffer();
+	if (!buf)
+		return -ENOMEM;
+	ssize_t n = read_full(fd, buf, (size_t)size);
+	if (n < 0)
+		return (int)n;
+	if ((uint64_t)n != size)
+		return -EIO; /* the file shrank under us */
+	*out = impl()->bytes(buf, (size_t)n);
 	return 0;
 }
 

@@ -13,6 +13,10 @@
 int hash_file(const char *path, uint64_t *out);
 /* Hashes from fd's current position to its end. Returns 0 or -errno. */
 int hash_fd(int fd, uint64_t *out);
+/* Hashes fd from its current position when the caller knows its size (an
+ * fstat of a file nothing writes any more): a small file costs one read,
+ * with no read-ahead hint. Returns 0, -EIO when fewer bytes came, or -errno. */
+int hash_fd_size(int fd, uint64_t size, uint64_t *out);
 uint64_t hash_bytes(const void *data, size_t len);
 /* "avx2" or "sse2"/"scalar": which path is in use, for the log. */
 const char *hash_impl_name(void);

@@ -180,8 +180,7 @@ def row_j(bindir, tmp, n):
     root = os.path.join(tmp, f"j-{n}")
     project(root, {"platforms": ["pc"], "builders": [{"exec": GRAPH, "args": ["graph", "*.dep"]}], "hosts": 1})
     with open(os.path.join(root, "Assets", "many.dep"), "w") as f:
-        for i in range(n):
-            f.write(f"extra p/{i:06d}.bin\n")
+        f.write(f"extras {n}\n")
     kiln(bindir, root, "batch")
     r = kiln(bindir, root, "jobs", "--json")
     j = json.loads(r.stdout)[0]

@@ -14,6 +14,7 @@ section 5 alone. What it does is read from each source's own lines:
   out NAME             the main product's file name (default: source + ".out")
   outfor BUILDER NAME  the same, only when run as BUILDER
   extra NAME           one more product, NAME, holding the main product's bytes
+  extras N             N more products p/000000.bin ..., a few bytes each
   sleep SECONDS        sleep in process_job
   critical / priority N    job description fields
 
@@ -131,7 +132,17 @@ def process_job(req):
                      "path_dependencies": path_deps, "dependencies_handled": True, "intermediate": False})
     sub = 1
     for w in lines:
+        if w[0] == "extras" and len(w) > 1:
+            os.makedirs(os.path.join(tmp, "p"), exist_ok=True)
+            for k in range(int(w[1])):
+                name = "p/%06d.bin" % k
+                with open(os.path.join(tmp, name), "wb") as f:
+                    f.write(b"%d\n" % k)
+                products.append({"file": name, "asset_type": "graph", "sub_id": sub, "dependencies": [],
+                                 "path_dependencies": [], "dependencies_handled": True, "intermediate": False})
+                sub += 1
         if w[0] == "extra" and len(w) > 1:
+            os.makedirs(os.path.dirname(os.path.join(tmp, w[1])), exist_ok=True)
             with open(os.path.join(tmp, w[1]), "wb") as f:
                 f.write(body)
             products.append({"file": w[1], "asset_type": "graph", "sub_id": sub, "dependencies": [],

@@ -231,6 +231,39 @@ static void test_errors(void)
 	CHECK(h == 7);
 }
 
+/* hash_fd_size gives hash_fd's value for files small and large, and says
+ * so when the file holds fewer bytes than the size it was given. */
+static void test_fd_size(void)
+{
+	static const size_t sizes[] = {0, 1, 4096, 256 * 1024 - 1, 256 * 1024, 700000};
+	char path[600];
+	snprintf(path, sizeof path, "%s/sized.bin", tmpdir);
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		FILE *f = fopen(path, "wb");
+		CHECK(f != NULL);
+		if (!f)
+			return;
+		fwrite(data, 1, sizes[i], f);
+		fclose(f);
+		uint64_t a = 1, b = 2;
+		int fd = open(path, O_RDONLY);
+		CHECK_EQ_INT(hash_fd_size(fd, sizes[i], &a), 0);
+		close(fd);
+		CHECK_EQ_INT(hash_file(path, &b), 0);
+		CHECK(a == b);
+		CHECK(a == XXH3_64bits(data, sizes[i]));
+	}
+	int fd = open(path, O_RDONLY);
+	uint64_t h = 7;
+	CHECK_EQ_INT(hash_fd_size(fd, 100, &h), 0); /* reads the first 100 bytes */
+	CHECK(h == XXH3_64bits(data, 100));
+	close(fd);
+	CHECK(truncate(path, 10) == 0);
+	fd = open(path, O_RDONLY);
+	CHECK_EQ_INT(hash_fd_size(fd, 20, &h), -EIO);
+	close(fd);
+}
+
 /* Threads each get their own read buffer; values must not mix. (C11 threads
  * rather than <pthread.h>, which pulls in <sched.h>: the unit tests'
  * include path has supervisor/sched.h, which shadows it.) */
@@ -286,11 +319,14 @@ int main(void)
 	printf("hash path in use: %s\n", hash_impl_name());
 	CHECK(strcmp(hash_impl_name(), "avx2") == 0 || strcmp(hash_impl_name(), "sse2") == 0 ||
 	      strcmp(hash_impl_name(), "scalar") == 0 || strcmp(hash_impl_name(), "neon") == 0);
+#if defined(__x86_64__)
 	if (__builtin_cpu_supports("avx2"))
 		CHECK_EQ_STR(hash_impl_name(), "avx2");
+#endif
 
 	test_known_values();
 	test_impls_agree();
+	test_fd_size();
 	test_fingerprints();
 	test_errors();
 	test_threads();
