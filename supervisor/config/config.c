@@ -45,14 +45,15 @@ enum {
 	K_SCAN,
 	K_METADATA,
 	K_CONTROL,
+	K_MAX_PRODUCTS,
 	K_N
 };
 
 static int check_top(cfg_ctx *x, const jp_value *top)
 {
-	static const char *const keys[K_N] = {"project",  "platforms", "cache",  "scan_folders",
-	                                      "excludes", "builders",  "hosts",  "http",
-	                                      "scan",     "metadata",  "control"};
+	static const char *const keys[K_N] = {"project",  "platforms", "cache",   "scan_folders",
+	                                      "excludes", "builders",  "hosts",   "http",
+	                                      "scan",     "metadata",  "control", "max_products_per_job"};
 	const jp_member *m[K_N];
 	kiln_config *c = x->c;
 	const char *s;
@@ -133,6 +134,11 @@ static int check_top(cfg_ctx *x, const jp_value *top)
 		case K_METADATA:
 			if (cfg_parse_metadata(x, v))
 				return x->rc;
+			break;
+		case K_MAX_PRODUCTS:
+			if (cfg_get_int(x, v, "max_products_per_job", 1, CFG_MAX_PRODUCTS_LIMIT, &n))
+				return x->rc;
+			c->max_products_per_job = (size_t)n;
 			break;
 		case K_CONTROL:
 			if (cfg_parse_control(x, v))

@@ -2,8 +2,10 @@
  *
  * The loader reports every error as "FILE:LINE:COL: message" and treats
  * unknown keys, wrong types, out-of-range numbers, duplicate keys, patterns
- * and regexes that do not compile, and builders that cannot be found as
- * errors. Paths in the result are absolute and normalised.
+ * and regexes that do not compile as errors. A builder whose executable
+ * cannot be used is not: it carries the problem (cfg_builder.problem) and
+ * is disabled for the run (SPEC 7). Paths in the result are absolute and
+ * normalised.
  *
  * Ownership: everything a kiln_config points to belongs to it and is freed
  * by config_free() at once (it all lives in one arena). Callers may change
@@ -13,6 +15,9 @@
  * (NULL when n_metadata is 0). */
 #ifndef KILN_CONFIG_H
 #define KILN_CONFIG_H
+
+/* The most products a job may be allowed (max_products_per_job). */
+#define CFG_MAX_PRODUCTS_LIMIT 200000
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -86,6 +91,11 @@ typedef struct kiln_config {
 	int hosts;      /* 0 = one per CPU */
 	char *http;     /* default "127.0.0.1:45644"; "" = off */
 	bool scan_hash; /* "scan": "hash" */
+	/* "max_products_per_job" (an extension of SPEC 2): a job whose builder
+	 * returns more fails with the reason. 0 when not given (the engine's
+	 * default, 100,000); at most CFG_MAX_PRODUCTS_LIMIT, which a reply that
+	 * large still decodes within (common/mpscan.h). */
+	size_t max_products_per_job;
 	cfg_metadata *metadata;
 	size_t n_metadata;
 	cfg_control control;

@@ -334,7 +334,7 @@ int eng_open(engine *e, char *err, size_t errsz)
 	runq_init(&e->q);
 	snprintf(e->inter_dir, sizeof e->inter_dir, "%s/intermediate", cfg->cache);
 	e->hash_all = e->opts->hash || cfg->scan_hash;
-	e->max_products = ENG_MAX_PRODUCTS;
+	e->max_products = cfg->max_products_per_job ? cfg->max_products_per_job : ENG_MAX_PRODUCTS;
 	e->ar = arena_new();
 	if (!e->ar)
 		return -ENOMEM;
