@@ -9,7 +9,7 @@ PACKAGES=(
 	python3 python3-msgpack python3-xxhash python3-pytest
 	clang libclang-rt-14-dev
 	libstb-dev libpng-dev libassimp-dev assimp-testmodels libmeshoptimizer-dev libexpat1-dev
-	imagemagick
+	imagemagick curl libcurl4-openssl-dev
 )
 
 missing=()
